@@ -1,0 +1,54 @@
+package envelope
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+// Info is the gateway's record of one request. The observe stage creates it
+// with ID, ClientIP and Start before any other stage runs; those fields are
+// read-only afterwards. Code, Err and Upstream are written once by the stage
+// that decides the outcome, and read by the access log after the response.
+type Info struct {
+	// ID is the request id, also sent as the X-Request-Id response header.
+	ID string
+	// ClientIP is the address of the client: the peer, or the address a
+	// configured trusted proxy reported.
+	ClientIP netip.Addr
+	// Start is when the gateway received the request.
+	Start time.Time
+
+	// Code is the outcome: an error code, or empty when the upstream answered.
+	Code Code
+	// Err is the refusal or failure, for the log.
+	Err error
+	// Upstream is how long the upstream took to answer headers; zero when it
+	// was not contacted.
+	Upstream time.Duration
+}
+
+type infoKey struct{}
+type batchKey struct{}
+
+// WithInfo returns a context that carries info.
+func WithInfo(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, infoKey{}, info)
+}
+
+// InfoFrom returns the request's Info, or nil outside the gateway's chain.
+func InfoFrom(ctx context.Context) *Info {
+	info, _ := ctx.Value(infoKey{}).(*Info)
+	return info
+}
+
+// WithBatch returns a context that carries the parsed request body.
+func WithBatch(ctx context.Context, b *Batch) context.Context {
+	return context.WithValue(ctx, batchKey{}, b)
+}
+
+// BatchFrom returns the parsed request body, or nil when none was parsed.
+func BatchFrom(ctx context.Context) *Batch {
+	b, _ := ctx.Value(batchKey{}).(*Batch)
+	return b
+}

@@ -1,0 +1,12 @@
+// Package envelope reads GraphQL-over-HTTP requests and writes the gateway's
+// error responses.
+//
+// It is the leaf package of gqlguard: it holds the per-request values every
+// stage shares (the parsed [Batch], the [Info] record), the stable error codes
+// of the error contract, and [WriteError], the one place where an error becomes
+// an HTTP status and a GraphQL-over-HTTP body. It imports only the standard
+// library, so a Go GraphQL server can embed it in-process.
+//
+// It is not a GraphQL parser: documents stay text here; the documents package
+// parses and validates them.
+package envelope

@@ -1,0 +1,28 @@
+package envelope
+
+import "net/http"
+
+// Handler is the envelope stage: it parses each request with Parse, answers
+// failures with WriteError, and passes the parsed Batch to Next through the
+// request context (read it with BatchFrom).
+type Handler struct {
+	// Limits bounds the request body and batches.
+	Limits Limits
+	// Next receives every request that parsed.
+	Next http.Handler
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, ok := Negotiate(r.Header.Get("Accept")); !ok {
+		WriteError(w, r, Errorf(CodeNotAcceptable,
+			"the Accept header allows neither %s nor %s", MediaTypeGraphQLResponse, MediaTypeJSON))
+		return
+	}
+	b, err := Parse(r, h.Limits)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	h.Next.ServeHTTP(w, r.WithContext(WithBatch(r.Context(), b)))
+}

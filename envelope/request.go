@@ -1,0 +1,277 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// Request is one GraphQL-over-HTTP request: the fields of the JSON body or of
+// the URL parameters of a GET.
+type Request struct {
+	// Query is the document text; empty when the client sent only an id.
+	Query string
+	// OperationName selects an operation of the document; empty when absent.
+	OperationName string
+	// Variables is the JSON object of variables; nil when absent or null.
+	Variables json.RawMessage
+	// Extensions is the JSON object of extensions; nil when absent or null.
+	Extensions json.RawMessage
+	// DocumentID is the persisted document id; empty when absent.
+	DocumentID string
+}
+
+// Batch is what one HTTP request asks for: a single Request, or several when
+// batching is enabled and the body is a JSON array.
+type Batch struct {
+	// Requests holds at least one request.
+	Requests []Request
+	// Array reports that the body was a JSON array, so the answer is one too.
+	Array bool
+	// Method is GET or POST.
+	Method string
+}
+
+// Limits bounds what Parse accepts. The zero value refuses batches and uses
+// DefaultMaxBodyBytes.
+type Limits struct {
+	// MaxBodyBytes is the largest request body accepted; 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxBatch is the largest JSON array accepted; 0 refuses batches.
+	MaxBatch int
+}
+
+// DefaultMaxBodyBytes is the body limit when Limits.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Parse reads r as a GraphQL-over-HTTP request: a POST with a JSON body
+// (application/json or application/graphql-response+json), or a GET with URL
+// parameters. Every failure is an *Error with the contract's code.
+func Parse(r *http.Request, lim Limits) (*Batch, error) {
+	switch r.Method {
+	case http.MethodGet:
+		req, err := parseQueryString(r.URL.Query())
+		if err != nil {
+			return nil, err
+		}
+		return &Batch{Requests: []Request{req}, Method: http.MethodGet}, nil
+	case http.MethodPost:
+		return parsePost(r, lim)
+	default:
+		return nil, &Error{
+			Code:    CodeMethodNotAllowed,
+			Message: fmt.Sprintf("method %s is not allowed; send GraphQL requests with POST (or GET for queries)", r.Method),
+			Header:  http.Header{"Allow": {"GET, POST"}},
+		}
+	}
+}
+
+func parsePost(r *http.Request, lim Limits) (*Batch, error) {
+	if err := checkContentType(r.Header.Values("Content-Type")); err != nil {
+		return nil, err
+	}
+	max := lim.MaxBodyBytes
+	if max <= 0 {
+		max = DefaultMaxBodyBytes
+	}
+	if r.ContentLength > max {
+		return nil, tooLarge(max)
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 4*DefaultMaxBodyBytes {
+			buf.Reset()
+			bufPool.Put(buf)
+		}
+	}()
+	buf.Reset()
+	// One byte more than the limit tells "exactly at the limit" from "over".
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		return nil, &Error{Code: CodeBadRequest, Message: "the request body could not be read", Err: err}
+	}
+	if n > max {
+		return nil, tooLarge(max)
+	}
+	return parseBody(buf.Bytes(), lim.MaxBatch)
+}
+
+func tooLarge(max int64) *Error {
+	return Errorf(CodePayloadTooLarge, "the request body is larger than the limit of %d bytes", max)
+}
+
+// checkContentType accepts exactly one JSON media type with an optional UTF-8
+// charset.
+func checkContentType(values []string) error {
+	if len(values) != 1 {
+		return Errorf(CodeUnsupportedMediaType,
+			"send exactly one Content-Type header: application/json")
+	}
+	mediaType, params, err := mime.ParseMediaType(values[0])
+	if err != nil || (mediaType != MediaTypeJSON && mediaType != MediaTypeGraphQLResponse) {
+		return Errorf(CodeUnsupportedMediaType,
+			"Content-Type %q is not supported; send the request body as application/json", truncate(values[0], 64))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return Errorf(CodeUnsupportedMediaType, "charset %q is not supported; send UTF-8", truncate(cs, 32))
+	}
+	return nil
+}
+
+func parseBody(body []byte, maxBatch int) (*Batch, error) {
+	body = bytes.TrimLeft(body, " \t\r\n")
+	if len(body) > 0 && body[0] == '[' {
+		return parseArray(body, maxBatch)
+	}
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, badJSON(err)
+	}
+	req, err := w.request("")
+	if err != nil {
+		return nil, err
+	}
+	return &Batch{Requests: []Request{req}, Method: http.MethodPost}, nil
+}
+
+func parseArray(body []byte, maxBatch int) (*Batch, error) {
+	if maxBatch <= 0 {
+		return nil, Errorf(CodeBadRequest,
+			"batched requests (a JSON array) are disabled; send one GraphQL request object per HTTP request")
+	}
+	var ws []wireRequest
+	if err := json.Unmarshal(body, &ws); err != nil {
+		return nil, badJSON(err)
+	}
+	if len(ws) == 0 || len(ws) > maxBatch {
+		return nil, Errorf(CodeBadRequest, "a batch must hold between 1 and %d requests; it holds %d", maxBatch, len(ws))
+	}
+	b := &Batch{Requests: make([]Request, len(ws)), Array: true, Method: http.MethodPost}
+	for i := range ws {
+		req, err := ws[i].request(fmt.Sprintf("[%d].", i))
+		if err != nil {
+			return nil, err
+		}
+		b.Requests[i] = req
+	}
+	return b, nil
+}
+
+func badJSON(err error) *Error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return &Error{Code: CodeBadRequest, Message: "the request body must be a JSON object with the fields query, operationName, variables, extensions or documentId", Err: err}
+	}
+	return &Error{Code: CodeBadRequest, Message: "the request body is not valid JSON", Err: err}
+}
+
+// wireRequest holds the raw JSON of each known field so that each can be
+// type-checked with a message naming it.
+type wireRequest struct {
+	Query         json.RawMessage `json:"query"`
+	OperationName json.RawMessage `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+	DocumentID    json.RawMessage `json:"documentId"`
+}
+
+func (w *wireRequest) request(prefix string) (Request, error) {
+	var req Request
+	var err error
+	if req.Query, err = stringField(prefix+"query", w.Query); err != nil {
+		return req, err
+	}
+	if req.OperationName, err = stringField(prefix+"operationName", w.OperationName); err != nil {
+		return req, err
+	}
+	if req.DocumentID, err = stringField(prefix+"documentId", w.DocumentID); err != nil {
+		return req, err
+	}
+	if req.Variables, err = objectField(prefix+"variables", w.Variables); err != nil {
+		return req, err
+	}
+	if req.Extensions, err = objectField(prefix+"extensions", w.Extensions); err != nil {
+		return req, err
+	}
+	return req, req.check(prefix)
+}
+
+func (req *Request) check(prefix string) error {
+	if req.Query == "" && req.DocumentID == "" && req.Extensions == nil {
+		return Errorf(CodeBadRequest, "the request has no %squery and no %sdocumentId; send one of them", prefix, prefix)
+	}
+	return nil
+}
+
+var null = []byte("null")
+
+func stringField(name string, raw json.RawMessage) (string, error) {
+	if raw == nil || bytes.Equal(raw, null) {
+		return "", nil
+	}
+	var s string
+	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", Errorf(CodeBadRequest, "%s must be a string", name)
+	}
+	return s, nil
+}
+
+func objectField(name string, raw json.RawMessage) (json.RawMessage, error) {
+	if raw == nil || bytes.Equal(raw, null) {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, Errorf(CodeBadRequest, "%s must be a JSON object", name)
+	}
+	return raw, nil
+}
+
+// parseQueryString reads the GET form: query, operationName, documentId as
+// strings, variables and extensions as JSON-encoded objects.
+func parseQueryString(q url.Values) (Request, error) {
+	var req Request
+	for _, name := range [...]string{"query", "operationName", "documentId", "variables", "extensions"} {
+		if len(q[name]) > 1 {
+			return req, Errorf(CodeBadRequest, "the URL parameter %s is given more than once", name)
+		}
+	}
+	req.Query = q.Get("query")
+	req.OperationName = q.Get("operationName")
+	req.DocumentID = q.Get("documentId")
+	var err error
+	if req.Variables, err = jsonParam("variables", q.Get("variables")); err != nil {
+		return req, err
+	}
+	if req.Extensions, err = jsonParam("extensions", q.Get("extensions")); err != nil {
+		return req, err
+	}
+	return req, req.check("")
+}
+
+func jsonParam(name, value string) (json.RawMessage, error) {
+	if value == "" || value == "null" {
+		return nil, nil
+	}
+	raw := json.RawMessage(value)
+	if !json.Valid(raw) {
+		return nil, Errorf(CodeBadRequest, "the URL parameter %s is not valid JSON", name)
+	}
+	return objectField("the URL parameter "+name, bytes.TrimSpace(raw))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
