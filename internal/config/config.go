@@ -1,0 +1,155 @@
+// Package config holds gqlguard's configuration schema: its types, defaults,
+// strict YAML loading with ${ENV} expansion, validation and the warnings that
+// `gqlguard config check` prints. Validation is pure: it reads no files and
+// opens no sockets; the stages do that when they are built.
+package config
+
+import "time"
+
+// Config is the whole gateway configuration. Every field has a default (see
+// Default); a YAML file overrides the fields it names.
+type Config struct {
+	Listen   Listen   `yaml:"listen"`
+	TLS      TLS      `yaml:"tls"`
+	Upstream Upstream `yaml:"upstream"`
+	Server   Server   `yaml:"server"`
+	GraphQL  GraphQL  `yaml:"graphql"`
+	Log      Log      `yaml:"log"`
+}
+
+// Listen holds the three listener addresses.
+type Listen struct {
+	// HTTPS is where GraphQL is served. Default ":8443".
+	HTTPS string `yaml:"https"`
+	// HTTP only redirects to HTTPS with 308; "" disables it. Default ":8080".
+	HTTP string `yaml:"http"`
+	// Admin serves /healthz and /readyz; "" disables it. Default
+	// "127.0.0.1:9090".
+	Admin string `yaml:"admin"`
+	// HTTPSPort is the port named in redirects when HTTPS listens on one port
+	// but is reached on another (behind NAT); 0 means the port of HTTPS.
+	HTTPSPort int `yaml:"https_port"`
+}
+
+// TLS configures the HTTPS listener.
+type TLS struct {
+	// CertFile and KeyFile are PEM files of the serving certificate (with
+	// its chain) and its private key.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// MinVersion is "1.2" (default) or "1.3".
+	MinVersion string `yaml:"min_version"`
+	// HSTS is the Strict-Transport-Security policy.
+	HSTS HSTS `yaml:"hsts"`
+}
+
+// HSTS is the Strict-Transport-Security policy sent on every response.
+type HSTS struct {
+	// MaxAge in seconds; 0 disables the header. Default 31536000 (a year).
+	MaxAge int `yaml:"max_age"`
+	// IncludeSubdomains adds includeSubDomains. Default true.
+	IncludeSubdomains bool `yaml:"include_subdomains"`
+	// Preload adds preload. Default false.
+	Preload bool `yaml:"preload"`
+}
+
+// Upstream is the GraphQL server behind the gateway.
+type Upstream struct {
+	// URL of the upstream GraphQL endpoint, http or https. Required.
+	URL string `yaml:"url"`
+	// Timeout is how long to wait for the upstream's response headers before
+	// answering 504. Default 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// DialTimeout bounds connecting to the upstream. Default 5s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// MaxIdleConns is the keep-alive pool size. Default 256.
+	MaxIdleConns int `yaml:"max_idle_conns"`
+	// MaxConns caps connections to the upstream; 0 means no cap. Default 0.
+	MaxConns int `yaml:"max_conns"`
+	// IdleConnTimeout closes idle pooled connections. Default 90s.
+	IdleConnTimeout time.Duration `yaml:"idle_conn_timeout"`
+	// Headers are added to every upstream request (for example an API key
+	// the upstream requires). Values are secrets: redacted when printed.
+	Headers map[string]Secret `yaml:"headers"`
+	// HealthInterval is how often readiness probes the upstream. Default 5s.
+	HealthInterval time.Duration `yaml:"health_interval"`
+}
+
+// Server holds the HTTP server's protections against slow and greedy clients
+// and the shutdown policy.
+type Server struct {
+	// ReadHeaderTimeout bounds reading request headers. Default 5s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request. Default 30s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response; 0 means none, which streamed
+	// responses (subscriptions over SSE) need. Default 0.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout closes idle keep-alive connections. Default 120s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds request headers. Default 65536.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// ShutdownGrace is how long in-flight requests may finish after SIGTERM
+	// or SIGINT. Default 30s.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// TrustedProxies lists the CIDRs (or single addresses) of proxies whose
+	// X-Forwarded-For and X-Request-Id are believed. Default none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// GraphQL configures the GraphQL-over-HTTP endpoint.
+type GraphQL struct {
+	// Path of the endpoint. Default "/graphql".
+	Path string `yaml:"path"`
+	// MaxBodyBytes bounds a request body (413 above). Default 1048576.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Batching allows JSON arrays of requests. Default off.
+	Batching Batching `yaml:"batching"`
+}
+
+// Batching configures JSON-array batches.
+type Batching struct {
+	// Enabled allows batches. Default false.
+	Enabled bool `yaml:"enabled"`
+	// MaxSize is the largest batch accepted. Default 10.
+	MaxSize int `yaml:"max_size"`
+}
+
+// Log configures the structured log.
+type Log struct {
+	// Format is "json" (default) or "text".
+	Format string `yaml:"format"`
+	// Level is "debug", "info" (default), "warn" or "error".
+	Level string `yaml:"level"`
+}
+
+// Default returns the configuration used where a file is silent.
+func Default() *Config {
+	return &Config{
+		Listen: Listen{HTTPS: ":8443", HTTP: ":8080", Admin: "127.0.0.1:9090"},
+		TLS: TLS{
+			MinVersion: "1.2",
+			HSTS:       HSTS{MaxAge: 31536000, IncludeSubdomains: true},
+		},
+		Upstream: Upstream{
+			Timeout:         30 * time.Second,
+			DialTimeout:     5 * time.Second,
+			MaxIdleConns:    256,
+			IdleConnTimeout: 90 * time.Second,
+			HealthInterval:  5 * time.Second,
+		},
+		Server: Server{
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ShutdownGrace:     30 * time.Second,
+		},
+		GraphQL: GraphQL{
+			Path:         "/graphql",
+			MaxBodyBytes: 1 << 20,
+			Batching:     Batching{MaxSize: 10},
+		},
+		Log: Log{Format: "json", Level: "info"},
+	}
+}

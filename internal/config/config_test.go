@@ -1,0 +1,156 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+func TestParseFillsDefaults(t *testing.T) {
+	cfg, err := Parse([]byte("upstream:\n  url: http://127.0.0.1:4000/graphql\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen.HTTPS != ":8443" || cfg.Listen.HTTP != ":8080" || cfg.Listen.Admin != "127.0.0.1:9090" ||
+		cfg.GraphQL.MaxBodyBytes != 1<<20 || cfg.TLS.MinVersion != "1.2" || cfg.Upstream.Timeout != 30*time.Second ||
+		cfg.Server.ShutdownGrace != 30*time.Second || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains {
+		t.Errorf("defaults not applied: %+v", cfg)
+	}
+}
+
+func TestParseReportsEveryProblemAtOnce(t *testing.T) {
+	yml := `listen:
+  https: ":8443"
+  admn: "127.0.0.1:9090"
+upstrem:
+  url: http://x
+upstream:
+  timeout: soon
+tls:
+  min_version: "1.0"
+graphql:
+  path: graphql
+`
+	_, err := Parse([]byte(yml), env(nil))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`line 3: unknown key "admn"`,
+		`line 4: unknown key "upstrem"`,
+		`line 7: cannot unmarshal !!str`,
+		`tls.min_version: "1.0" is not "1.2" or "1.3"`,
+		`graphql.path: "graphql" must be a URL path`,
+		`upstream.url: is required`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not contain %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	yml := "upstream:\n  url: ${UP}\n  headers:\n    X-Api-Key: ${KEY}\n    X-Literal: a$$b\n"
+	cfg, err := Parse([]byte(yml), env(map[string]string{"UP": "http://127.0.0.1:1/graphql", "KEY": "s3cr3t"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Upstream.URL != "http://127.0.0.1:1/graphql" || cfg.Upstream.Headers["X-Api-Key"].Reveal() != "s3cr3t" || cfg.Upstream.Headers["X-Literal"].Reveal() != "a$b" {
+		t.Errorf("got %+v", cfg.Upstream)
+	}
+	out, err := Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cr3t") || !strings.Contains(string(out), "[redacted]") {
+		t.Errorf("secret not redacted:\n%s", out)
+	}
+}
+
+func TestEnvExpansionErrors(t *testing.T) {
+	yml := "upstream:\n  url: ${MISSING}\n  headers:\n    X-A: ${NL}\n"
+	_, err := Parse([]byte(yml), env(map[string]string{"NL": "a\nevil: 1"}))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"line 2: environment variable MISSING is not set", "line 4: environment variable NL contains a line break"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+}
+
+func TestEnvInCommentsIsIgnored(t *testing.T) {
+	if _, err := Parse([]byte("# ${NOT_SET}\nupstream:\n  url: http://127.0.0.1:1\n"), env(nil)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateNamesKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		mut  func(*Config)
+		want string
+	}{
+		{"cert without key", func(c *Config) { c.TLS.CertFile = "a.pem" }, "tls: cert_file and key_file go together"},
+		{"upstream not http", func(c *Config) { c.Upstream.URL = "ftp://x" }, "upstream.url"},
+		{"upstream password is not echoed", func(c *Config) { c.Upstream.URL = "gopher://u:hunter2@x" }, "u:xxxxx@x"},
+		{"bad trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "nope"} }, "server.trusted_proxies[1]"},
+		{"zero timeout", func(c *Config) { c.Upstream.Timeout = 0 }, "upstream.timeout"},
+		{"batching without size", func(c *Config) { c.GraphQL.Batching = Batching{Enabled: true} }, "graphql.batching.max_size"},
+		{"bad header name", func(c *Config) { c.Upstream.Headers = map[string]Secret{"Bad Name": "x"} }, "upstream.headers"},
+		{"bad listen address", func(c *Config) { c.Listen.Admin = "9090" }, "listen.admin"},
+		{"bad log format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+			tt.mut(c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want mention of %q", err, tt.want)
+			}
+			if strings.Contains(tt.name, "password") && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("password echoed: %v", err)
+			}
+		})
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	c := Default()
+	c.Upstream.URL = "http://10.1.2.3/graphql"
+	c.Server.TrustedProxies = []string{"0.0.0.0/0"}
+	c.GraphQL.Batching.Enabled = true
+	got := strings.Join(c.Warnings(), "\n")
+	for _, want := range []string{"tls.min_version", "upstream.url: plain http", "server.trusted_proxies", "graphql.batching.enabled", "tls.cert_file"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no warning about %s in:\n%s", want, got)
+		}
+	}
+	c = Default()
+	c.Upstream.URL = "http://127.0.0.1/graphql"
+	c.TLS = TLS{CertFile: "c", KeyFile: "k", MinVersion: "1.3", HSTS: HSTS{MaxAge: 31536000}}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("strong config warned: %v", w)
+	}
+}
+
+func TestLoadNamesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.yaml")
+	if err := os.WriteFile(path, []byte("bogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, env(nil))
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `unknown key "bogus"`) {
+		t.Errorf("got %v", err)
+	}
+}

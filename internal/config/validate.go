@@ -1,0 +1,146 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Validate reports every problem in c at once, each prefixed by the key it is
+// about. It reads no files: files are opened when the stages are built.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	addr := func(key, v string, optional bool) {
+		if v == "" {
+			if !optional {
+				bad(key, "is required (host:port, for example \":8443\")")
+			}
+			return
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			bad(key, "%q is not host:port", v)
+		}
+	}
+	addr("listen.https", c.Listen.HTTPS, false)
+	addr("listen.http", c.Listen.HTTP, true)
+	addr("listen.admin", c.Listen.Admin, true)
+	if c.Listen.HTTPSPort < 0 || c.Listen.HTTPSPort > 65535 {
+		bad("listen.https_port", "%d is not a port", c.Listen.HTTPSPort)
+	}
+
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls", "cert_file and key_file go together; set both")
+	}
+	if c.TLS.MinVersion != "1.2" && c.TLS.MinVersion != "1.3" {
+		bad("tls.min_version", "%q is not \"1.2\" or \"1.3\"", c.TLS.MinVersion)
+	}
+	if c.TLS.HSTS.MaxAge < 0 {
+		bad("tls.hsts.max_age", "must not be negative")
+	}
+
+	if c.Upstream.URL == "" {
+		bad("upstream.url", "is required (the GraphQL endpoint behind the gateway, e.g. http://127.0.0.1:4000/graphql)")
+	} else if u, err := url.Parse(c.Upstream.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("upstream.url", "%q is not an http or https URL", redactURL(c.Upstream.URL))
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(key, "must be a positive duration such as 5s")
+		}
+	}
+	positive("upstream.timeout", c.Upstream.Timeout)
+	positive("upstream.dial_timeout", c.Upstream.DialTimeout)
+	positive("upstream.idle_conn_timeout", c.Upstream.IdleConnTimeout)
+	positive("upstream.health_interval", c.Upstream.HealthInterval)
+	if c.Upstream.MaxIdleConns < 1 {
+		bad("upstream.max_idle_conns", "must be at least 1")
+	}
+	if c.Upstream.MaxConns < 0 {
+		bad("upstream.max_conns", "must not be negative (0 means no cap)")
+	}
+	for name := range c.Upstream.Headers {
+		if !validHeaderName(name) {
+			bad("upstream.headers", "%q is not a valid header name", name)
+		}
+	}
+
+	positive("server.read_header_timeout", c.Server.ReadHeaderTimeout)
+	positive("server.read_timeout", c.Server.ReadTimeout)
+	positive("server.idle_timeout", c.Server.IdleTimeout)
+	if c.Server.WriteTimeout < 0 {
+		bad("server.write_timeout", "must not be negative (0 means none)")
+	}
+	if c.Server.ShutdownGrace < 0 {
+		bad("server.shutdown_grace", "must not be negative")
+	}
+	if c.Server.MaxHeaderBytes < 4096 {
+		bad("server.max_header_bytes", "must be at least 4096")
+	}
+	for i, p := range c.Server.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not an IP address or CIDR", p)
+		}
+	}
+
+	if !strings.HasPrefix(c.GraphQL.Path, "/") || strings.ContainsAny(c.GraphQL.Path, "?#") {
+		bad("graphql.path", "%q must be a URL path starting with /", c.GraphQL.Path)
+	}
+	if c.GraphQL.MaxBodyBytes < 1024 {
+		bad("graphql.max_body_bytes", "must be at least 1024")
+	}
+	if c.GraphQL.Batching.Enabled && c.GraphQL.Batching.MaxSize < 1 {
+		bad("graphql.batching.max_size", "must be at least 1 when batching is enabled")
+	}
+
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "%q is not \"json\" or \"text\"", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	return errors.Join(errs...)
+}
+
+// ParsePrefix reads a CIDR or a single IP address (as a /32 or /128).
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// redactURL hides a password in a URL's user information.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}

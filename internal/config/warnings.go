@@ -1,0 +1,52 @@
+package config
+
+import (
+	"net"
+	"net/url"
+)
+
+// Warnings lists the weak choices in a valid configuration: each is allowed,
+// and each is worth a second look before production.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.TLS.MinVersion == "1.2" {
+		w = append(w, `tls.min_version: TLS 1.2 is allowed; set "1.3" when every client supports it`)
+	}
+	if c.TLS.HSTS.MaxAge == 0 {
+		w = append(w, "tls.hsts.max_age: HSTS is off, so browsers may try plain HTTP first")
+	} else if c.TLS.HSTS.MaxAge < 15552000 {
+		w = append(w, "tls.hsts.max_age: below 180 days; browsers forget the HTTPS-only rule quickly")
+	}
+	if c.TLS.CertFile == "" {
+		w = append(w, "tls.cert_file: no certificate configured; serve refuses to start without one")
+	}
+	if u, err := url.Parse(c.Upstream.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		w = append(w, "upstream.url: plain http to a host that is not loopback; traffic to the upstream can be read on the network")
+	}
+	if u, err := url.Parse(c.Upstream.URL); err == nil && u.User != nil {
+		w = append(w, "upstream.url: credentials in the URL; prefer upstream.headers with ${ENV} expansion")
+	}
+	for _, p := range c.Server.TrustedProxies {
+		if pr, err := ParsePrefix(p); err == nil && pr.Bits() == 0 {
+			w = append(w, "server.trusted_proxies: "+p+" trusts every peer, so any client can forge X-Forwarded-For")
+		}
+	}
+	if c.GraphQL.Batching.Enabled {
+		w = append(w, "graphql.batching.enabled: one HTTP request can run several operations, which multiplies cost and weakens per-request rate limits")
+	}
+	if c.GraphQL.MaxBodyBytes > 10<<20 {
+		w = append(w, "graphql.max_body_bytes: above 10 MiB; large bodies make parsing a denial-of-service vector")
+	}
+	if host, _, err := net.SplitHostPort(c.Listen.Admin); err == nil && !isLoopback(host) {
+		w = append(w, "listen.admin: the admin listener is reachable from other hosts; keep it on loopback or a private network")
+	}
+	return w
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
