@@ -31,6 +31,7 @@ const (
 	CodeRateLimited               Code = "RATE_LIMITED"
 	CodeUpstreamUnavailable       Code = "UPSTREAM_UNAVAILABLE"
 	CodeInternal                  Code = "INTERNAL_SERVER_ERROR"
+	CodeGraphQLParseFailed        Code = "GRAPHQL_PARSE_FAILED"
 )
 
 // contract maps each code to its status for clients that accept
@@ -59,6 +60,7 @@ var contract = map[Code]struct {
 	CodeRateLimited:               {http.StatusTooManyRequests, false},
 	CodeUpstreamUnavailable:       {http.StatusBadGateway, false},
 	CodeInternal:                  {http.StatusInternalServerError, false},
+	CodeGraphQLParseFailed:        {http.StatusBadRequest, true},
 }
 
 // Error is a refusal by the gateway. Its Message is shown to the client, so it

@@ -1,0 +1,175 @@
+// Package proxy is the forward stage: it sends the parsed GraphQL request to
+// the upstream as a POST with a JSON body, through a tuned
+// httputil.ReverseProxy, and streams the answer back.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/clientip"
+	"github.com/gqlguard/gqlguard/internal/config"
+)
+
+// Proxy is the forward stage.
+type Proxy struct {
+	target  *url.URL
+	trusted clientip.Trusted
+	headers http.Header
+	drop    []string
+	rp      *httputil.ReverseProxy
+	log     *slog.Logger
+}
+
+// Options are the parts of a Proxy that come from outside its config section.
+type Options struct {
+	// Transport carries upstream requests; nil means NewTransport(cfg).
+	Transport http.RoundTripper
+	// Trusted proxies may supply X-Forwarded-For.
+	Trusted clientip.Trusted
+	// DropResponseHeaders are removed from upstream responses because the
+	// gateway sets them itself.
+	DropResponseHeaders []string
+	// Logger receives upstream failures. Required.
+	Logger *slog.Logger
+}
+
+// New builds the forward stage for the upstream section of the config.
+func New(cfg config.Upstream, opts Options) (*Proxy, error) {
+	target, err := url.Parse(cfg.URL)
+	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
+		return nil, fmt.Errorf("upstream.url: %q is not an http or https URL", cfg.URL)
+	}
+	if target.Path == "" {
+		target.Path = "/"
+	}
+	p := &Proxy{target: target, trusted: opts.Trusted, drop: opts.DropResponseHeaders, log: opts.Logger, headers: http.Header{}}
+	for k, v := range cfg.Headers {
+		p.headers.Set(k, v.Reveal())
+	}
+	transport := opts.Transport
+	if transport == nil {
+		transport = NewTransport(cfg)
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      timed{transport},
+		BufferPool:     bufferPool{},
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.errorHandler,
+		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return p, nil
+}
+
+// NewTransport returns the upstream transport: a keep-alive pool sized by
+// config, HTTP/2 to TLS upstreams, bounded dial and response-header waits, no
+// environment proxies, and bodies passed through without recompression.
+func NewTransport(cfg config.Upstream) *http.Transport {
+	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          cfg.MaxIdleConns,
+		MaxIdleConnsPerHost:   cfg.MaxIdleConns,
+		MaxConnsPerHost:       cfg.MaxConns,
+		IdleConnTimeout:       cfg.IdleConnTimeout,
+		TLSHandshakeTimeout:   cfg.DialTimeout,
+		ResponseHeaderTimeout: cfg.Timeout,
+		DisableCompression:    true,
+	}
+}
+
+// ServeHTTP forwards the request held in the context by the envelope stage.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b := envelope.BatchFrom(r.Context())
+	if b == nil {
+		envelope.WriteError(w, r, errors.New("proxy: no parsed request in context"))
+		return
+	}
+	body := encodeBatch(b)
+	out := r.Clone(r.Context())
+	out.Method = http.MethodPost
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	out.ContentLength = int64(len(body))
+	out.Header.Set("Content-Type", "application/json")
+	out.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	out.Header.Del("Content-Encoding")
+	p.rp.ServeHTTP(w, out)
+}
+
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	u := pr.Out.URL
+	u.Scheme, u.Host, u.Path, u.RawPath, u.RawQuery = p.target.Scheme, p.target.Host, p.target.Path, p.target.RawPath, p.target.RawQuery
+	pr.Out.Host = ""
+	// Rewrite has already removed the client's X-Forwarded-* headers; a
+	// trusted proxy's X-Forwarded-For chain is kept and extended.
+	if len(p.trusted) > 0 && p.trusted.Contains(clientip.Peer(pr.In)) {
+		if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
+			pr.Out.Header["X-Forwarded-For"] = xff
+		}
+	}
+	pr.SetXForwarded()
+	if info := envelope.InfoFrom(pr.In.Context()); info != nil {
+		pr.Out.Header["X-Request-Id"] = []string{info.ID}
+	}
+	for k, v := range p.headers {
+		pr.Out.Header[k] = v
+	}
+}
+
+func (p *Proxy) modifyResponse(res *http.Response) error {
+	for _, h := range p.drop {
+		res.Header.Del(h)
+	}
+	return nil
+}
+
+// errorHandler answers upstream failures with UPSTREAM_UNAVAILABLE: 504 when
+// the upstream was too slow, 502 otherwise. The body never carries the error
+// text (it may hold internal addresses); the log does.
+func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusBadGateway, "the upstream GraphQL server is unavailable; try again later"
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		status, msg = http.StatusGatewayTimeout, "the upstream GraphQL server did not answer in time"
+	}
+	if r.Context().Err() != nil {
+		msg = "the request was cancelled before the upstream answered"
+	}
+	envelope.WriteError(w, r, &envelope.Error{Code: envelope.CodeUpstreamUnavailable, Message: msg, Status: status, Err: err})
+}
+
+// timed records how long the upstream took to answer headers.
+type timed struct{ rt http.RoundTripper }
+
+func (t timed) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	res, err := t.rt.RoundTrip(r)
+	if info := envelope.InfoFrom(r.Context()); info != nil {
+		info.Upstream = time.Since(start)
+	}
+	return res, err
+}
+
+// bufferPool reuses the 32 KiB buffers ReverseProxy copies responses with,
+// instead of allocating one per response.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }

@@ -1,0 +1,157 @@
+// Package telemetry is the observe stage: it gives each request an id, records
+// its outcome and writes one structured access-log line per request.
+package telemetry
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/clientip"
+)
+
+// Observer is the observe stage. It creates the request's envelope.Info, sets
+// the X-Request-Id response header, calls Next, and logs the access line.
+type Observer struct {
+	// Logger receives the access lines. Required.
+	Logger *slog.Logger
+	// Trusted proxies may supply the client address and the request id.
+	Trusted clientip.Trusted
+	// Next handles the request. Required.
+	Next http.Handler
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	ids idSource
+}
+
+// ServeHTTP implements http.Handler.
+func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	info := &envelope.Info{ID: o.requestID(r), ClientIP: o.Trusted.ClientIP(r), Start: now()}
+	w.Header()["X-Request-Id"] = []string{info.ID}
+	rec := &recorder{ResponseWriter: w}
+	r = r.WithContext(envelope.WithInfo(r.Context(), info))
+	o.Next.ServeHTTP(rec, r)
+	o.log(r, rec, info, now().Sub(info.Start))
+}
+
+func (o *Observer) requestID(r *http.Request) string {
+	if len(o.Trusted) > 0 && o.Trusted.Contains(clientip.Peer(r)) {
+		if id := r.Header.Get("X-Request-Id"); validID(id) {
+			return id
+		}
+	}
+	return o.ids.next()
+}
+
+func validID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d time.Duration) {
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	if !o.Logger.Enabled(r.Context(), level) {
+		return
+	}
+	outcome := string(info.Code)
+	if outcome == "" {
+		outcome = "OK"
+	}
+	attrs := make([]slog.Attr, 0, 14)
+	attrs = append(attrs,
+		slog.String("request_id", info.ID),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", ms(d)),
+		slog.String("outcome", outcome),
+		slog.String("client_ip", info.ClientIP.String()),
+		slog.Int64("bytes", rec.bytes),
+	)
+	if r.TLS != nil {
+		attrs = append(attrs,
+			slog.String("tls_version", tls.VersionName(r.TLS.Version)),
+			slog.String("tls_cipher", tls.CipherSuiteName(r.TLS.CipherSuite)),
+		)
+	}
+	if info.Upstream > 0 {
+		attrs = append(attrs, slog.Float64("upstream_ms", ms(info.Upstream)))
+	}
+	if info.Err != nil {
+		attrs = append(attrs, slog.String("error", info.Err.Error()))
+	}
+	o.Logger.LogAttrs(context.WithoutCancel(r.Context()), level, "request", attrs...)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// idSource makes request ids: a random per-process prefix and a counter, so
+// ids are unique without a random read per request.
+type idSource struct {
+	once   sync.Once
+	prefix string
+	n      atomic.Uint64
+}
+
+func (s *idSource) next() string {
+	s.once.Do(func() {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		s.prefix = hex.EncodeToString(b[:]) + "-"
+	})
+	return s.prefix + strconv.FormatUint(s.n.Add(1), 36)
+}
+
+// recorder notes the status and size of a response. Unwrap lets
+// http.ResponseController reach the real writer's Flush and Hijack.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
