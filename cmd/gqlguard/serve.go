@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/server"
+)
+
+// cmdServe runs the gateway until a signal arrives. Flags are shortcuts into
+// the config schema: each overrides one key of the file (or of the defaults
+// when no file is given).
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("c", "", "config `file` (YAML)")
+	fs.StringVar(file, "config", "", "config `file` (YAML); same as -c")
+	upstream := fs.String("upstream", "", "upstream GraphQL `URL` (upstream.url)")
+	listen := fs.String("listen", "", "HTTPS listen `address` (listen.https)")
+	cert := fs.String("cert", "", "certificate chain PEM `file` (tls.cert_file)")
+	key := fs.String("key", "", "private key PEM `file` (tls.key_file)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := loadConfig(*file)
+	if err != nil {
+		fmt.Fprintf(stderr, "gqlguard: %v\n", err)
+		return 1
+	}
+	for _, o := range []struct {
+		flag string
+		dst  *string
+	}{{*upstream, &cfg.Upstream.URL}, {*listen, &cfg.Listen.HTTPS}, {*cert, &cfg.TLS.CertFile}, {*key, &cfg.TLS.KeyFile}} {
+		if o.flag != "" {
+			*o.dst = o.flag
+		}
+	}
+	logger := newLogger(cfg.Log, stderr)
+	srv, err := server.New(cfg, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "gqlguard: %v\n", err)
+		return 1
+	}
+	if err := srv.Listen(); err != nil {
+		fmt.Fprintf(stderr, "gqlguard: %v\n", err)
+		return 1
+	}
+	if err := srv.Serve(ctx); err != nil {
+		logger.Error("gateway stopped", "error", err)
+		return 1
+	}
+	logger.Info("gateway stopped")
+	return 0
+}
+
+// loadConfig reads file, or returns the defaults when file is empty.
+func loadConfig(file string) (*config.Config, error) {
+	if file == "" {
+		return config.Default(), nil
+	}
+	return config.Load(file, os.LookupEnv)
+}

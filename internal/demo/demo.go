@@ -1,0 +1,146 @@
+// Package demo runs `gqlguard demo`: the gateway on HTTPS with a development
+// CA, in front of the example billing GraphQL API running as its own process,
+// with copy-paste examples printed for the user.
+package demo
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/gqlguard/gqlguard/internal/certs"
+	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/server"
+)
+
+// Options configure the demo. Zero ports mean ephemeral ones.
+type Options struct {
+	// Host is the name the examples use; it must be covered by the
+	// development certificate. Default "localhost".
+	Host string
+	// HTTPSPort, HTTPPort and AdminPort are the gateway's ports on 127.0.0.1.
+	HTTPSPort, HTTPPort, AdminPort int
+	// StateDir keeps the development CA between runs.
+	StateDir string
+	// UpstreamCommand starts the billing API process; it must print its
+	// GraphQL URL as the first line of its standard output. It is given
+	// "--listen 127.0.0.1:0" as extra arguments.
+	UpstreamCommand []string
+	// Stdout receives the examples; Logger the gateway's log.
+	Stdout io.Writer
+	Logger *slog.Logger
+}
+
+// Run starts the billing API and the gateway, prints the examples, and serves
+// until ctx is done.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Host == "" {
+		opts.Host = "localhost"
+	}
+	ca, err := certs.EnsureDevCA(opts.StateDir, certs.DefaultHosts(), time.Now())
+	if err != nil {
+		return fmt.Errorf("demo: development CA: %w", err)
+	}
+	upstreamURL, stop, err := startUpstream(ctx, opts.UpstreamCommand)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	cfg := config.Default()
+	cfg.Listen = config.Listen{
+		HTTPS: fmt.Sprintf("127.0.0.1:%d", opts.HTTPSPort),
+		HTTP:  fmt.Sprintf("127.0.0.1:%d", opts.HTTPPort),
+		Admin: fmt.Sprintf("127.0.0.1:%d", opts.AdminPort),
+	}
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = ca.CertFile, ca.KeyFile
+	cfg.Upstream.URL = upstreamURL
+	cfg.Upstream.HealthInterval = time.Second
+	cfg.Server.ShutdownGrace = 5 * time.Second
+	srv, err := server.New(cfg, opts.Logger)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return fmt.Errorf("demo: %w (choose other ports with --https-port, --http-port, --admin-port)", err)
+	}
+	httpsAddr, httpAddr, adminAddr := srv.Addrs()
+	printExamples(opts.Stdout, examples{
+		host: opts.Host, https: port(httpsAddr), http: port(httpAddr), admin: port(adminAddr),
+		ca: ca, upstream: upstreamURL,
+	})
+	return srv.Serve(ctx)
+}
+
+func port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+// startUpstream runs the billing API as its own process and waits for the URL
+// it prints. The child's standard input is a pipe held by this process: when
+// this process exits for any reason, the pipe closes and the child stops.
+func startUpstream(ctx context.Context, command []string) (string, func(), error) {
+	if len(command) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", nil, fmt.Errorf("demo: %w", err)
+		}
+		command = []string{exe, "demo", "billing-api"}
+	}
+	cmd := exec.Command(command[0], append(command[1:], "--listen", "127.0.0.1:0")...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("demo: starting the billing API: %w", err)
+	}
+	stop := func() {
+		_ = stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case line, ok := <-lines:
+		if !ok || !strings.HasPrefix(line, "http://") {
+			stop()
+			return "", nil, errors.New("demo: the billing API did not start")
+		}
+		return line, stop, nil
+	case <-time.After(30 * time.Second):
+		stop()
+		return "", nil, errors.New("demo: the billing API did not start within 30s")
+	case <-ctx.Done():
+		stop()
+		return "", nil, ctx.Err()
+	}
+}

@@ -1,0 +1,235 @@
+// Package server assembles gqlguard: it builds every stage from the config,
+// chains them in the order DESIGN.md gives, binds the HTTPS, redirect and
+// admin listeners, and shuts them down gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/admin"
+	"github.com/gqlguard/gqlguard/internal/clientip"
+	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/headers"
+	"github.com/gqlguard/gqlguard/internal/proxy"
+	"github.com/gqlguard/gqlguard/internal/telemetry"
+)
+
+// Server is a configured gateway. Build it with New, bind it with Listen,
+// serve with Serve.
+type Server struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	health *proxy.Health
+
+	https, redirect, admin *http.Server
+	lnHTTPS, lnHTTP, lnAdm net.Listener
+}
+
+// New builds every stage from cfg. It opens no listener, but reads the
+// certificate files, so a bad certificate stops it here.
+func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	trusted := make(clientip.Trusted, 0, len(cfg.Server.TrustedProxies))
+	for _, p := range cfg.Server.TrustedProxies {
+		prefix, _ := config.ParsePrefix(p) // validated above
+		trusted = append(trusted, prefix)
+	}
+	tlsConfig, err := serverTLSConfig(cfg.TLS, &certificate{})
+	if err != nil {
+		return nil, err
+	}
+	fwd, err := proxy.New(cfg.Upstream, proxy.Options{Trusted: trusted, DropResponseHeaders: headers.Owned, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: logger, health: fwd.Health(cfg.Upstream.HealthInterval)}
+
+	maxBatch := 0
+	if cfg.GraphQL.Batching.Enabled {
+		maxBatch = cfg.GraphQL.Batching.MaxSize
+	}
+	graphql := &envelope.Handler{
+		Limits: envelope.Limits{MaxBodyBytes: cfg.GraphQL.MaxBodyBytes, MaxBatch: maxBatch},
+		Next:   documents.GETGuard(fwd),
+	}
+	mux := http.NewServeMux()
+	mux.Handle(cfg.GraphQL.Path, graphql)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		envelope.WriteError(w, r, envelope.Errorf(envelope.CodeNotFound, "no GraphQL endpoint here; send requests to %s", cfg.GraphQL.Path))
+	})
+	chain := &telemetry.Observer{
+		Logger:  logger,
+		Trusted: trusted,
+		Next:    headers.New(cfg.TLS.HSTS.MaxAge, cfg.TLS.HSTS.IncludeSubdomains, cfg.TLS.HSTS.Preload, mux),
+	}
+
+	errLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
+	s.https = &http.Server{
+		Handler:           chain,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		ErrorLog:          errLog,
+	}
+	s.redirect = &http.Server{
+		Handler:           http.HandlerFunc(s.redirectToHTTPS),
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		ErrorLog:          errLog,
+	}
+	s.admin = &http.Server{
+		Handler:           admin.Handler(admin.Check{Name: "upstream", Ready: s.health.Ready}),
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		ErrorLog:          errLog,
+	}
+	return s, nil
+}
+
+// Listen binds the configured listeners. Addresses with port 0 get an
+// ephemeral port; Addr tells which.
+func (s *Server) Listen() error {
+	var err error
+	if s.lnHTTPS, err = net.Listen("tcp", s.cfg.Listen.HTTPS); err != nil {
+		return fmt.Errorf("listen.https: %w", err)
+	}
+	if s.cfg.Listen.HTTP != "" {
+		if s.lnHTTP, err = net.Listen("tcp", s.cfg.Listen.HTTP); err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen.http: %w", err)
+		}
+	}
+	if s.cfg.Listen.Admin != "" {
+		if s.lnAdm, err = net.Listen("tcp", s.cfg.Listen.Admin); err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen.admin: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range []net.Listener{s.lnHTTPS, s.lnHTTP, s.lnAdm} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
+// Addrs returns the bound addresses of the HTTPS, redirect and admin
+// listeners ("" for one that is disabled). Call it after Listen.
+func (s *Server) Addrs() (https, http, admin string) {
+	addr := func(ln net.Listener) string {
+		if ln == nil {
+			return ""
+		}
+		return ln.Addr().String()
+	}
+	return addr(s.lnHTTPS), addr(s.lnHTTP), addr(s.lnAdm)
+}
+
+// Serve serves on the bound listeners until ctx is done, then stops
+// accepting, lets in-flight requests finish within server.shutdown_grace, and
+// returns nil on a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.lnHTTPS == nil {
+		return errors.New("server: Serve called before Listen")
+	}
+	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopProbe()
+	go s.health.Run(probeCtx)
+
+	errc := make(chan error, 3)
+	serve := func(name string, srv *http.Server, ln net.Listener, tls bool) {
+		var err error
+		if tls {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("%s listener: %w", name, err)
+		}
+	}
+	go serve("https", s.https, s.lnHTTPS, true)
+	if s.lnHTTP != nil {
+		go serve("http", s.redirect, s.lnHTTP, false)
+	}
+	if s.lnAdm != nil {
+		go serve("admin", s.admin, s.lnAdm, false)
+	}
+	h, p, a := s.Addrs()
+	s.log.Info("gqlguard serving", "https", h, "http_redirect", p, "admin", a, "upstream", s.cfg.Upstream.URL)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.log.Info("shutting down", "grace", s.cfg.Server.ShutdownGrace.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Server.ShutdownGrace)
+	defer cancel()
+	var wg sync.WaitGroup
+	shutErrs := make([]error, 3)
+	for i, srv := range []*http.Server{s.https, s.redirect, s.admin} {
+		wg.Go(func() { shutErrs[i] = srv.Shutdown(shutdownCtx) })
+	}
+	wg.Wait()
+	if err := errors.Join(shutErrs...); err != nil {
+		s.log.Warn("grace period over; closing remaining connections", "error", err)
+		_ = s.https.Close()
+	}
+	return serveErr
+}
+
+// redirectToHTTPS answers every plain-HTTP request with 308 to the same path
+// on HTTPS. It never serves GraphQL: a request sent in clear text has already
+// leaked, so it is not answered with data.
+func (s *Server) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" || len(host) > 255 {
+		http.Error(w, "missing Host header", http.StatusBadRequest)
+		return
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		host = "[" + host + "]"
+	}
+	if port := s.httpsPort(); port != 443 {
+		host += ":" + strconv.Itoa(port)
+	}
+	w.Header().Set("Location", "https://"+host+r.URL.RequestURI())
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusPermanentRedirect)
+}
+
+func (s *Server) httpsPort() int {
+	if s.cfg.Listen.HTTPSPort != 0 {
+		return s.cfg.Listen.HTTPSPort
+	}
+	if s.lnHTTPS != nil {
+		if ta, ok := s.lnHTTPS.Addr().(*net.TCPAddr); ok {
+			return ta.Port
+		}
+	}
+	return 443
+}
