@@ -35,10 +35,14 @@ type Server struct {
 }
 
 // New builds every stage from cfg. It opens no listener, but reads the
-// certificate files, so a bad certificate stops it here.
+// certificate files, so a bad certificate stops it here. A nil logger
+// discards.
 func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	trusted := make(clientip.Trusted, 0, len(cfg.Server.TrustedProxies))
 	for _, p := range cfg.Server.TrustedProxies {
