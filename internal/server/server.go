@@ -37,7 +37,11 @@ type Server struct {
 // New builds every stage from cfg. It opens no listener, but reads the
 // certificate files, so a bad certificate stops it here. A nil logger
 // discards.
-func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
+func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -53,7 +57,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	fwd, err := proxy.New(cfg.Upstream, proxy.Options{Trusted: trusted, DropResponseHeaders: headers.Owned, Logger: logger})
+	fwd, err := proxy.New(cfg.Upstream, proxy.Options{Transport: o.upstreamTransport, Trusted: trusted, DropResponseHeaders: headers.Owned, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +110,22 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	}
 	return s, nil
 }
+
+// Option changes how New builds a Server.
+type Option func(*options)
+
+type options struct {
+	upstreamTransport http.RoundTripper
+}
+
+// WithUpstreamTransport makes the forward stage use rt instead of a transport
+// built from the upstream config (for embedding and benchmarks).
+func WithUpstreamTransport(rt http.RoundTripper) Option {
+	return func(o *options) { o.upstreamTransport = rt }
+}
+
+// Handler returns the HTTPS listener's handler: the whole stage chain.
+func (s *Server) Handler() http.Handler { return s.https.Handler }
 
 // Listen binds the configured listeners. Addresses with port 0 get an
 // ephemeral port; Addr tells which.

@@ -48,7 +48,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func testConfig(t *testing.T, upstream string) (*config.Config, string) {
+func testConfig(t testing.TB, upstream string) (*config.Config, string) {
 	t.Helper()
 	ca, err := certs.EnsureDevCA(t.TempDir(), certs.DefaultHosts(), time.Now())
 	if err != nil {
@@ -63,10 +63,18 @@ func testConfig(t *testing.T, upstream string) (*config.Config, string) {
 	return cfg, ca.CAFile
 }
 
-func startGateway(t *testing.T, cfg *config.Config, caFile string) *gateway {
+func startGateway(t testing.TB, cfg *config.Config, caFile string) *gateway {
 	t.Helper()
 	logs := &syncBuffer{}
-	srv, err := New(cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	g := startGatewayLogs(t, cfg, caFile, logs)
+	g.logs = logs
+	return g
+}
+
+// startGatewayLogs starts a gateway whose log goes to w.
+func startGatewayLogs(t testing.TB, cfg *config.Config, caFile string, w io.Writer) *gateway {
+	t.Helper()
+	srv, err := New(cfg, slog.New(slog.NewJSONHandler(w, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +90,7 @@ func startGateway(t *testing.T, cfg *config.Config, caFile string) *gateway {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
-	g := &gateway{logs: logs, roots: roots}
+	g := &gateway{roots: roots}
 	g.https, g.http, g.admin = srv.Addrs()
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}}
 	g.client = &http.Client{Transport: transport, Timeout: 10 * time.Second,
