@@ -1,0 +1,26 @@
+# The whole test suite: formatting, vet, staticcheck, every test with the race
+# detector, and a short fuzz run of each parser.
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: test lint unit fuzz bench build
+
+test: lint unit fuzz
+
+lint:
+	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './node_modules/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./envelope
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+build:
+	$(GO) build -o gqlguard ./cmd/gqlguard
