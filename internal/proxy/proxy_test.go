@@ -1,0 +1,123 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/config"
+)
+
+func TestEncodeBatchIsTheRequestAsJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		b    envelope.Batch
+		want string
+	}{
+		{"all fields", envelope.Batch{Requests: []envelope.Request{{Query: "query Q { a }", OperationName: "Q", Variables: []byte(`{"x":[1,2]}`), Extensions: []byte(`{"e":{}}`), DocumentID: "sha256:ab"}}},
+			`{"query":"query Q { a }","operationName":"Q","variables":{"x":[1,2]},"extensions":{"e":{}},"documentId":"sha256:ab"}`},
+		{"absent fields are left out", envelope.Batch{Requests: []envelope.Request{{Query: "{ a }"}}}, `{"query":"{ a }"}`},
+		{"escapes", envelope.Batch{Requests: []envelope.Request{{Query: "{ a(s: \"q\\\\\") }\n\t\x01"}}}, `{"query":"{ a(s: \"q\\\\\") }\n\t\u0001"}`},
+		{"array", envelope.Batch{Array: true, Requests: []envelope.Request{{Query: "{ a }"}, {DocumentID: "x"}}}, `[{"query":"{ a }"},{"documentId":"x"}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(encodeBatch(&tt.b)); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a", "\"\\\n\r\t\x00\x1f", "é€😀", "\xff\xfe", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := appendString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("%q encoded to invalid JSON %s: %v", s, out, err)
+		}
+		want, _ := json.Marshal(s)
+		var wantBack string
+		_ = json.Unmarshal(want, &wantBack)
+		if back != wantBack {
+			t.Fatalf("%q round-trips to %q, encoding/json gives %q", s, back, wantBack)
+		}
+	})
+}
+
+func TestTransportSpeaksHTTP2ToTLSUpstreams(t *testing.T) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Proto)
+	}))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	cfg := config.Default().Upstream
+	cfg.URL = ts.URL
+	tr := NewTransport(cfg)
+	tr.TLSClientConfig = &tls.Config{RootCAs: ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	res, err := (&http.Client{Transport: tr}).Get(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.ProtoMajor != 2 || string(body) != "HTTP/2.0" {
+		t.Errorf("spoke %s (upstream saw %s), want HTTP/2", res.Proto, body)
+	}
+}
+
+func TestTransportIgnoresEnvironmentProxies(t *testing.T) {
+	t.Setenv("HTTP_PROXY", "http://127.0.0.1:1")
+	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+	if tr := NewTransport(config.Default().Upstream); tr.Proxy != nil {
+		t.Error("upstream transport would follow HTTP_PROXY")
+	}
+}
+
+func TestResponseIsStreamed(t *testing.T) {
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = io.WriteString(w, "data: second\n\n")
+	}))
+	t.Cleanup(ts.Close)
+	cfg := config.Default().Upstream
+	cfg.URL = ts.URL
+	p, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(&envelope.Handler{Next: p})
+	t.Cleanup(gw.Close)
+	res, err := http.Post(gw.URL, "application/json", strings.NewReader(`{"query":"subscription { s }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	buf := make([]byte, 64)
+	done := make(chan string, 1)
+	go func() { n, _ := res.Body.Read(buf); done <- string(buf[:n]) }()
+	select {
+	case got := <-done:
+		if got != "data: first\n\n" {
+			t.Errorf("first chunk %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first event was held back until the response ended")
+	}
+	close(release)
+}
