@@ -30,18 +30,20 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	cfg, err := loadConfig(*file)
+	flags := func(cfg *config.Config) {
+		for _, o := range []struct {
+			flag string
+			dst  *string
+		}{{*upstream, &cfg.Upstream.URL}, {*listen, &cfg.Listen.HTTPS}, {*cert, &cfg.TLS.CertFile}, {*key, &cfg.TLS.KeyFile}} {
+			if o.flag != "" {
+				*o.dst = o.flag
+			}
+		}
+	}
+	cfg, err := loadConfig(*file, flags)
 	if err != nil {
 		fmt.Fprintf(stderr, "gqlguard: %v\n", err)
 		return 1
-	}
-	for _, o := range []struct {
-		flag string
-		dst  *string
-	}{{*upstream, &cfg.Upstream.URL}, {*listen, &cfg.Listen.HTTPS}, {*cert, &cfg.TLS.CertFile}, {*key, &cfg.TLS.KeyFile}} {
-		if o.flag != "" {
-			*o.dst = o.flag
-		}
 	}
 	logger := newLogger(cfg.Log, stderr)
 	srv, err := server.New(cfg, logger)
@@ -61,10 +63,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-// loadConfig reads file, or returns the defaults when file is empty.
-func loadConfig(file string) (*config.Config, error) {
+// loadConfig reads file (or takes the defaults when file is empty), applies
+// the flags, and validates the result.
+func loadConfig(file string, flags func(*config.Config)) (*config.Config, error) {
 	if file == "" {
-		return config.Default(), nil
+		cfg := config.Default()
+		flags(cfg)
+		return cfg, cfg.Validate()
 	}
-	return config.Load(file, os.LookupEnv)
+	return config.Load(file, os.LookupEnv, flags)
 }

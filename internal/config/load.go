@@ -13,14 +13,15 @@ import (
 )
 
 // Load reads, expands and strictly decodes the YAML file at path on top of
-// Default, then validates it. Every problem in the file is reported in one
-// joined error, each line naming the key or the line it is about.
-func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
+// Default, applies overrides (command-line flags) in order, then validates the
+// result. Every problem is reported in one joined error, each line naming the
+// key or the line it is about.
+func Load(path string, getenv func(string) (string, bool), overrides ...func(*Config)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	cfg, err := Parse(data, getenv)
+	cfg, err := Parse(data, getenv, overrides...)
 	if err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
@@ -28,13 +29,16 @@ func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
 }
 
 // Parse is Load for YAML already in memory.
-func Parse(data []byte, getenv func(string) (string, bool)) (*Config, error) {
+func Parse(data []byte, getenv func(string) (string, bool), overrides ...func(*Config)) (*Config, error) {
 	expanded, errs := expandEnv(data, getenv)
 	cfg := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		errs = append(errs, decodeErrors(err)...)
+	}
+	for _, o := range overrides {
+		o(cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)

@@ -218,7 +218,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	wg.Wait()
 	if err := errors.Join(shutErrs...); err != nil {
 		s.log.Warn("grace period over; closing remaining connections", "error", err)
-		_ = s.https.Close()
+		for _, srv := range []*http.Server{s.https, s.redirect, s.admin} {
+			_ = srv.Close()
+		}
 	}
 	return serveErr
 }

@@ -1,0 +1,301 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gqlguard/gqlguard/internal/certs"
+)
+
+// slowAnswer is what the test upstream answers to the slow query.
+const slowAnswer = `{"data":{"slow":true}}`
+
+func TestServeGracefulShutdown(t *testing.T) {
+	// The upstream holds the slow query for 1.5 s and answers anything else
+	// (the gateway's readiness probe) at once.
+	started := make(chan struct{}, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if !bytes.Contains(body, []byte("slow")) {
+			_, _ = io.WriteString(w, `{"data":{"__typename":"Query"}}`)
+			return
+		}
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		time.Sleep(1500 * time.Millisecond)
+		_, _ = io.WriteString(w, slowAnswer)
+	}))
+	defer upstream.Close()
+
+	ca, err := certs.EnsureDevCA(t.TempDir(), certs.DefaultHosts(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file sets only the listeners; the flags fill in the rest.
+	gw := startProcess(t, nil, "serve", "-c", serveConfig(t, ""),
+		"--upstream", upstream.URL+"/graphql", "--cert", ca.CertFile, "--key", ca.KeyFile)
+	addr := servingAddr(t, gw)
+	client := httpsClient(t, ca.CAFile)
+
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	var got answer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, err := client.Post("https://"+addr+"/graphql", "application/json", strings.NewReader(`{"query":"{ slow }"}`))
+		if err != nil {
+			got.err = err
+			return
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		got = answer{status: res.StatusCode, body: string(body), err: err}
+	}()
+	select {
+	case <-started:
+	case <-done:
+		t.Fatalf("request ended before reaching the upstream: %+v\nstderr:\n%s", got, gw.stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the upstream never saw the request\nstderr:\n%s", gw.stderr)
+	}
+
+	if err := gw.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitRefused(t, addr, time.Second)
+	select {
+	case <-done:
+		t.Errorf("the in-flight request ended before the listener closed, so shutdown was not observed while it ran: %+v", got)
+	default:
+	}
+
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the in-flight request did not finish after SIGTERM")
+	}
+	if got.err != nil || got.status != http.StatusOK || got.body != slowAnswer {
+		t.Errorf("in-flight request across SIGTERM = %d %q (err %v), want 200 %s", got.status, got.body, got.err, slowAnswer)
+	}
+	if code := gw.wait(t, 10*time.Second); code != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0\nstderr:\n%s", code, gw.stderr)
+	}
+	assertAccessLine(t, gw.stderr.String())
+}
+
+// serveConfig writes a config file for upstreamURL that puts every listener
+// on an ephemeral loopback port, and returns its path.
+func serveConfig(t *testing.T, upstreamURL string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gqlguard.yaml")
+	yaml := "listen: {https: \"127.0.0.1:0\", http: \"127.0.0.1:0\", admin: \"127.0.0.1:0\"}\n"
+	if upstreamURL != "" {
+		yaml += fmt.Sprintf("upstream: {url: %q}\n", upstreamURL)
+	}
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// servingAddr returns the HTTPS address from the "gqlguard serving" log line.
+func servingAddr(t *testing.T, p *process) string {
+	t.Helper()
+	log := p.waitFor(t, p.stderr, `"msg":"gqlguard serving"`, 10*time.Second)
+	for _, rec := range logRecords(log) {
+		if rec["msg"] != "gqlguard serving" {
+			continue
+		}
+		addr, _ := rec["https"].(string)
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "0" {
+			t.Fatalf("serving line has https %q, want the bound host:port", addr)
+		}
+		return addr
+	}
+	t.Fatalf("no JSON \"gqlguard serving\" line in:\n%s", log)
+	return ""
+}
+
+// httpsClient trusts only the CA in caFile.
+func httpsClient(t *testing.T, caFile string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		t.Fatalf("no certificate in %s", caFile)
+	}
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}
+	t.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Transport: transport, Timeout: 15 * time.Second}
+}
+
+// waitRefused waits until connections to addr are refused, failing the test
+// after timeout.
+func waitRefused(t *testing.T, addr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Fatalf("dial %s after SIGTERM: %v, want connection refused", addr, err)
+			}
+			return
+		}
+		_ = conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still accepts connections %v after SIGTERM", addr, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// assertAccessLine checks the access-log line of the slow POST.
+func assertAccessLine(t *testing.T, log string) {
+	t.Helper()
+	for _, rec := range logRecords(log) {
+		if rec["msg"] != "request" || rec["method"] != "POST" {
+			continue
+		}
+		for _, field := range []string{"request_id", "method", "path", "status", "duration_ms", "outcome", "tls_version", "tls_cipher", "upstream_ms"} {
+			if _, ok := rec[field]; !ok {
+				t.Errorf("access line lacks %s: %v", field, rec)
+			}
+		}
+		if rec["path"] != "/graphql" || rec["status"] != float64(200) || rec["outcome"] != "OK" {
+			t.Errorf("access line = %v, want path /graphql, status 200, outcome OK", rec)
+		}
+		if v, _ := rec["tls_version"].(string); !strings.HasPrefix(v, "TLS 1.") {
+			t.Errorf("access line tls_version = %q, want TLS 1.x", v)
+		}
+		// The upstream held the request for 1.5 s before its headers.
+		if ms, _ := rec["upstream_ms"].(float64); ms < 1000 {
+			t.Errorf("access line upstream_ms = %v, want at least the upstream's 1500 ms delay", rec["upstream_ms"])
+		}
+		return
+	}
+	t.Errorf("no JSON access line for the POST in:\n%s", log)
+}
+
+func TestServeRefusesBadStart(t *testing.T) {
+	cfgFile := serveConfig(t, "http://127.0.0.1:4000/graphql")
+	ca, err := certs.EnsureDevCA(t.TempDir(), certs.DefaultHosts(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiredCert, expiredKey := writeExpiredCert(t, t.TempDir())
+
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{
+			name: "no certificate: GraphQL is served over HTTPS only",
+			args: []string{"serve", "-c", cfgFile},
+			want: []string{"tls.cert_file"},
+		},
+		{
+			name: "certificate without its key",
+			args: []string{"serve", "-c", cfgFile, "--cert", ca.CertFile},
+			want: []string{"cert_file and key_file go together"},
+		},
+		{
+			name: "misspelt config key is named with its line",
+			args: []string{"serve", "-c", "testdata/unknown-key.yaml", "--cert", ca.CertFile, "--key", ca.KeyFile},
+			want: []string{`line 4: unknown key "upstrem"`},
+		},
+		{
+			name: "expired certificate",
+			args: []string{"serve", "-c", cfgFile, "--cert", expiredCert, "--key", expiredKey},
+			want: []string{"tls.cert_file", "expired"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runCommand(t, nil, tt.args...)
+			if res.code != 1 {
+				t.Errorf("exit code = %d, want 1\nstderr:\n%s", res.code, res.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(res.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, res.stderr)
+				}
+			}
+			if strings.Contains(res.stderr, "gqlguard serving") {
+				t.Errorf("gateway started serving:\n%s", res.stderr)
+			}
+		})
+	}
+}
+
+// writeExpiredCert writes a self-signed certificate for 127.0.0.1 that
+// expired yesterday, and its key, into dir.
+func writeExpiredCert(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "expired test server"},
+		NotBefore:    now.Add(-48 * time.Hour),
+		NotAfter:     now.Add(-24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "expired.pem"), filepath.Join(dir, "expired-key.pem")
+	writePEM(t, certFile, "CERTIFICATE", der)
+	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
+	return certFile, keyFile
+}
+
+func writePEM(t *testing.T, path, blockType string, der []byte) {
+	t.Helper()
+	data := pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: der})
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
