@@ -37,10 +37,81 @@ type TLS struct {
 	// its chain) and its private key.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Certificates are further certificate/key pairs served beside the
+	// first, for example an RSA certificate for old clients next to an
+	// ECDSA one; ECDSA is preferred for clients that support it.
+	Certificates []CertPair `yaml:"certificates"`
+	// ReloadInterval is how often certificate files are checked for
+	// changes (SIGHUP reloads at once). Default 10s.
+	ReloadInterval time.Duration `yaml:"reload_interval"`
 	// MinVersion is "1.2" (default) or "1.3".
 	MinVersion string `yaml:"min_version"`
 	// HSTS is the Strict-Transport-Security policy.
 	HSTS HSTS `yaml:"hsts"`
+	// ClientAuth configures client certificates (inbound mTLS).
+	ClientAuth ClientAuth `yaml:"client_auth"`
+	// ACME obtains and renews certificates automatically.
+	ACME ACME `yaml:"acme"`
+	// OCSP configures stapling for file certificates.
+	OCSP OCSP `yaml:"ocsp"`
+	// ExpiryWarning is how long before a certificate expires that a warning
+	// is logged (then daily). Default 336h (14 days).
+	ExpiryWarning time.Duration `yaml:"expiry_warning"`
+	// SessionTickets enables TLS session resumption with tickets whose keys
+	// rotate every TicketKeyRotation. Default true.
+	SessionTickets bool `yaml:"session_tickets"`
+	// TicketKeyRotation is how often a new ticket key is made; the two
+	// previous keys still decrypt. Default 12h.
+	TicketKeyRotation time.Duration `yaml:"ticket_key_rotation"`
+}
+
+// CertPair is one certificate chain and its private key, as PEM files.
+type CertPair struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// ClientAuth configures inbound client certificates.
+type ClientAuth struct {
+	// Mode is "off" (default), "optional" (verified when sent) or
+	// "require" (the handshake fails without a valid certificate).
+	Mode string `yaml:"mode"`
+	// CAFile holds the PEM CA certificates client certificates must chain
+	// to. Required unless Mode is off.
+	CAFile string `yaml:"ca_file"`
+}
+
+// ACME configures automatic certificates (RFC 8555) via certmagic.
+type ACME struct {
+	// Domains to obtain certificates for; empty disables ACME.
+	Domains []string `yaml:"domains"`
+	// Email is the account contact.
+	Email string `yaml:"email"`
+	// CA is the ACME directory URL. Default Let's Encrypt production.
+	CA string `yaml:"ca"`
+	// CARootFile holds PEM roots to trust for the ACME server itself (for a
+	// private CA); empty means the system roots.
+	CARootFile string `yaml:"ca_root_file"`
+	// Storage is the directory for account keys and certificates. Default
+	// the state directory's acme folder.
+	Storage string `yaml:"storage"`
+	// Challenges allowed: "http-01" (on listen.http) and "tls-alpn-01" (on
+	// listen.https). Default both.
+	Challenges []string `yaml:"challenges"`
+	// RenewBefore renews a certificate when this much of its lifetime is
+	// left; 0 lets certmagic choose (a third of the lifetime).
+	RenewBefore time.Duration `yaml:"renew_before"`
+}
+
+// OCSP configures OCSP stapling of file certificates. ACME certificates are
+// stapled by certmagic.
+type OCSP struct {
+	// Staple fetches and staples OCSP responses when the certificate names
+	// a responder. Default true.
+	Staple bool `yaml:"staple"`
+	// RefreshInterval bounds how long a staple is kept before it is fetched
+	// again (it is also refreshed halfway through its validity). Default 1h.
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
 }
 
 // HSTS is the Strict-Transport-Security policy sent on every response.
@@ -73,6 +144,27 @@ type Upstream struct {
 	Headers map[string]Secret `yaml:"headers"`
 	// HealthInterval is how often readiness probes the upstream. Default 5s.
 	HealthInterval time.Duration `yaml:"health_interval"`
+	// TLS configures how https upstreams are verified. Verification cannot
+	// be switched off.
+	TLS UpstreamTLS `yaml:"tls"`
+}
+
+// UpstreamTLS configures the gateway's TLS client to an https upstream.
+type UpstreamTLS struct {
+	// CAFile holds PEM roots to verify the upstream with; empty means the
+	// system roots.
+	CAFile string `yaml:"ca_file"`
+	// ServerName is the name verified in the upstream's certificate;
+	// default the upstream URL's host.
+	ServerName string `yaml:"server_name"`
+	// CertFile and KeyFile are the gateway's client certificate for mTLS to
+	// the upstream.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// Pins are SHA-256 hashes of acceptable SubjectPublicKeyInfos in the
+	// upstream's chain, as "sha256/BASE64" (the HPKP form); when set, one of
+	// them must match, in addition to normal verification.
+	Pins []string `yaml:"pins"`
 }
 
 // Server holds the HTTP server's protections against slow and greedy clients
@@ -128,8 +220,15 @@ func Default() *Config {
 	return &Config{
 		Listen: Listen{HTTPS: ":8443", HTTP: ":8080", Admin: "127.0.0.1:9090"},
 		TLS: TLS{
-			MinVersion: "1.2",
-			HSTS:       HSTS{MaxAge: 31536000, IncludeSubdomains: true},
+			MinVersion:        "1.2",
+			ReloadInterval:    10 * time.Second,
+			HSTS:              HSTS{MaxAge: 31536000, IncludeSubdomains: true},
+			ClientAuth:        ClientAuth{Mode: "off"},
+			ACME:              ACME{CA: "https://acme-v02.api.letsencrypt.org/directory", Challenges: []string{"http-01", "tls-alpn-01"}},
+			OCSP:              OCSP{Staple: true, RefreshInterval: time.Hour},
+			ExpiryWarning:     14 * 24 * time.Hour,
+			SessionTickets:    true,
+			TicketKeyRotation: 12 * time.Hour,
 		},
 		Upstream: Upstream{
 			Timeout:         30 * time.Second,

@@ -108,6 +108,21 @@ func TestValidateNamesKeys(t *testing.T) {
 		{"bad header name", func(c *Config) { c.Upstream.Headers = map[string]Secret{"Bad Name": "x"} }, "upstream.headers"},
 		{"bad listen address", func(c *Config) { c.Listen.Admin = "9090" }, "listen.admin"},
 		{"bad log format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
+		{"client auth without CA", func(c *Config) { c.TLS.ClientAuth.Mode = "require" }, "tls.client_auth.ca_file"},
+		{"client auth mode", func(c *Config) { c.TLS.ClientAuth.Mode = "maybe" }, "tls.client_auth.mode"},
+		{"ACME wildcard", func(c *Config) { c.TLS.ACME.Domains = []string{"*.example.com"} }, "tls.acme.domains[0]"},
+		{"ACME plus files", func(c *Config) {
+			c.TLS.CertFile, c.TLS.KeyFile, c.TLS.ACME.Domains = "c", "k", []string{"example.com"}
+		}, "choose one certificate source"},
+		{"ACME http-01 without HTTP listener", func(c *Config) { c.TLS.ACME.Domains, c.Listen.HTTP = []string{"example.com"}, "" }, "http-01 needs"},
+		{"ACME plain-http directory", func(c *Config) {
+			c.TLS.ACME.Domains, c.TLS.ACME.CA = []string{"example.com"}, "http://acme.example/dir"
+		}, "tls.acme.ca"},
+		{"bad pin", func(c *Config) { c.Upstream.URL, c.Upstream.TLS.Pins = "https://up", []string{"sha1/abc"} }, "upstream.tls.pins[0]"},
+		{"upstream TLS on http", func(c *Config) { c.Upstream.TLS.CAFile = "ca.pem" }, "applies only to an https"},
+		{"second certificate without key", func(c *Config) {
+			c.TLS.CertFile, c.TLS.KeyFile, c.TLS.Certificates = "c", "k", []CertPair{{CertFile: "rsa.pem"}}
+		}, "tls.certificates[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,7 +153,7 @@ func TestWarnings(t *testing.T) {
 	}
 	c = Default()
 	c.Upstream.URL = "http://127.0.0.1/graphql"
-	c.TLS = TLS{CertFile: "c", KeyFile: "k", MinVersion: "1.3", HSTS: HSTS{MaxAge: 31536000}}
+	c.TLS.CertFile, c.TLS.KeyFile, c.TLS.MinVersion = "c", "k", "1.3"
 	if w := c.Warnings(); len(w) != 0 {
 		t.Errorf("strong config warned: %v", w)
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -39,23 +40,41 @@ func (c *Config) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file go together; set both")
 	}
+	for i, p := range c.TLS.Certificates {
+		if p.CertFile == "" || p.KeyFile == "" {
+			bad(fmt.Sprintf("tls.certificates[%d]", i), "cert_file and key_file go together; set both")
+		}
+	}
+	if len(c.TLS.Certificates) > 0 && c.TLS.CertFile == "" {
+		bad("tls.certificates", "set tls.cert_file and tls.key_file for the first certificate")
+	}
+	if c.TLS.CertFile != "" && len(c.TLS.ACME.Domains) > 0 {
+		bad("tls", "choose one certificate source: cert_file/key_file or acme.domains")
+	}
+	c.validateClientAuth(bad)
+	c.validateACME(bad)
 	if c.TLS.MinVersion != "1.2" && c.TLS.MinVersion != "1.3" {
 		bad("tls.min_version", "%q is not \"1.2\" or \"1.3\"", c.TLS.MinVersion)
 	}
 	if c.TLS.HSTS.MaxAge < 0 {
 		bad("tls.hsts.max_age", "must not be negative")
 	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(key, "must be a positive duration such as 5s")
+		}
+	}
+	positive("tls.reload_interval", c.TLS.ReloadInterval)
+	positive("tls.ocsp.refresh_interval", c.TLS.OCSP.RefreshInterval)
+	positive("tls.expiry_warning", c.TLS.ExpiryWarning)
+	positive("tls.ticket_key_rotation", c.TLS.TicketKeyRotation)
 
 	if c.Upstream.URL == "" {
 		bad("upstream.url", "is required (the GraphQL endpoint behind the gateway, e.g. http://127.0.0.1:4000/graphql)")
 	} else if u, err := url.Parse(c.Upstream.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("upstream.url", "%q is not an http or https URL", redactURL(c.Upstream.URL))
 	}
-	positive := func(key string, d time.Duration) {
-		if d <= 0 {
-			bad(key, "must be a positive duration such as 5s")
-		}
-	}
+	c.validateUpstreamTLS(bad)
 	positive("upstream.timeout", c.Upstream.Timeout)
 	positive("upstream.dial_timeout", c.Upstream.DialTimeout)
 	positive("upstream.idle_conn_timeout", c.Upstream.IdleConnTimeout)
@@ -143,4 +162,95 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+func (c *Config) validateClientAuth(bad func(key, format string, args ...any)) {
+	switch c.TLS.ClientAuth.Mode {
+	case "off":
+	case "optional", "require":
+		if c.TLS.ClientAuth.CAFile == "" {
+			bad("tls.client_auth.ca_file", "is required when mode is %q", c.TLS.ClientAuth.Mode)
+		}
+	default:
+		bad("tls.client_auth.mode", "%q is not off, optional or require", c.TLS.ClientAuth.Mode)
+	}
+}
+
+func (c *Config) validateACME(bad func(key, format string, args ...any)) {
+	a := c.TLS.ACME
+	if len(a.Domains) == 0 {
+		return
+	}
+	for i, d := range a.Domains {
+		if !validDomain(d) {
+			bad(fmt.Sprintf("tls.acme.domains[%d]", i), "%q is not a domain name (wildcards need a DNS challenge, which is not supported)", d)
+		}
+	}
+	if u, err := url.Parse(a.CA); err != nil || u.Scheme != "https" || u.Host == "" {
+		bad("tls.acme.ca", "%q is not an https URL of an ACME directory", a.CA)
+	}
+	if len(a.Challenges) == 0 {
+		bad("tls.acme.challenges", "allow at least one of http-01, tls-alpn-01")
+	}
+	for i, ch := range a.Challenges {
+		switch ch {
+		case "http-01":
+			if c.Listen.HTTP == "" {
+				bad("tls.acme.challenges", "http-01 needs the plain-HTTP listener (listen.http)")
+			}
+		case "tls-alpn-01":
+		default:
+			bad(fmt.Sprintf("tls.acme.challenges[%d]", i), "%q is not http-01 or tls-alpn-01", ch)
+		}
+	}
+	if a.RenewBefore < 0 {
+		bad("tls.acme.renew_before", "must not be negative")
+	}
+}
+
+func (c *Config) validateUpstreamTLS(bad func(key, format string, args ...any)) {
+	t := c.Upstream.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		bad("upstream.tls", "cert_file and key_file go together; set both")
+	}
+	set := t.CAFile != "" || t.ServerName != "" || t.CertFile != "" || len(t.Pins) > 0
+	if u, err := url.Parse(c.Upstream.URL); set && err == nil && u.Scheme == "http" {
+		bad("upstream.tls", "applies only to an https upstream.url")
+	}
+	for i, p := range t.Pins {
+		if _, err := ParsePin(p); err != nil {
+			bad(fmt.Sprintf("upstream.tls.pins[%d]", i), "%v", err)
+		}
+	}
+}
+
+// ParsePin reads an SPKI pin of the form "sha256/BASE64" and returns the
+// 32-byte hash.
+func ParsePin(p string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(p, "sha256/")
+	if !ok {
+		return nil, fmt.Errorf("%q must have the form sha256/BASE64", p)
+	}
+	h, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(h) != 32 {
+		return nil, fmt.Errorf("%q is not the base64 of a SHA-256 hash", p)
+	}
+	return h, nil
+}
+
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") || net.ParseIP(d) != nil {
+		return false
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -17,8 +17,14 @@ func (c *Config) Warnings() []string {
 	} else if c.TLS.HSTS.MaxAge < 15552000 {
 		w = append(w, "tls.hsts.max_age: below 180 days; browsers forget the HTTPS-only rule quickly")
 	}
-	if c.TLS.CertFile == "" {
-		w = append(w, "tls.cert_file: no certificate configured; serve refuses to start without one")
+	if c.TLS.CertFile == "" && len(c.TLS.ACME.Domains) == 0 {
+		w = append(w, "tls.cert_file: no certificate configured (nor tls.acme.domains); serve refuses to start without one")
+	}
+	if c.TLS.ClientAuth.Mode == "optional" {
+		w = append(w, "tls.client_auth.mode: optional accepts clients without a certificate; use require where every caller has one")
+	}
+	if !c.TLS.SessionTickets {
+		w = append(w, "tls.session_tickets: off; every reconnecting client pays a full handshake")
 	}
 	if u, err := url.Parse(c.Upstream.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		w = append(w, "upstream.url: plain http to a host that is not loopback; traffic to the upstream can be read on the network")
