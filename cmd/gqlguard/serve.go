@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/server"
@@ -46,7 +48,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	logger := newLogger(cfg.Log, stderr)
-	srv, err := server.New(cfg, logger)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	srv, err := server.New(cfg, logger, server.WithReloadSignal(hup))
 	if err != nil {
 		fmt.Fprintf(stderr, "gqlguard: %v\n", err)
 		return 1

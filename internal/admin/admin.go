@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Check is one readiness condition.
@@ -16,10 +19,12 @@ type Check struct {
 	Ready func() error
 }
 
-// Handler serves /healthz (the process is alive) and /readyz (every check
-// passes; 503 naming the failing checks otherwise).
-func Handler(checks ...Check) http.Handler {
+// Handler serves /healthz (the process is alive), /readyz (every check
+// passes; 503 naming the failing checks otherwise) and /metrics (the
+// Prometheus metrics gathered from reg).
+func Handler(reg prometheus.Gatherer, checks ...Check) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok\n")
 	})

@@ -355,7 +355,7 @@ func TestStartupRefusals(t *testing.T) {
 	}
 	cfg, _ = testConfig(t, "http://127.0.0.1:1")
 	cfg.TLS.KeyFile = cfg.TLS.CertFile
-	if _, err := New(cfg, nil); err == nil || !strings.Contains(err.Error(), "tls.cert_file/key_file") {
+	if _, err := New(cfg, nil); err == nil || !strings.Contains(err.Error(), "tls.cert_file: ") || !strings.Contains(err.Error(), "private key") {
 		t.Errorf("key file that holds no key: %v", err)
 	}
 }

@@ -5,13 +5,18 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/envelope"
@@ -26,9 +31,12 @@ import (
 // Server is a configured gateway. Build it with New, bind it with Listen,
 // serve with Serve.
 type Server struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	health *proxy.Health
+	cfg     *config.Config
+	log     *slog.Logger
+	health  *proxy.Health
+	tls     *tlsSetup
+	metrics *telemetry.Metrics
+	opts    options
 
 	https, redirect, admin *http.Server
 	lnHTTPS, lnHTTP, lnAdm net.Listener
@@ -53,15 +61,22 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		prefix, _ := config.ParsePrefix(p) // validated above
 		trusted = append(trusted, prefix)
 	}
-	tlsConfig, err := serverTLSConfig(cfg.TLS, &certificate{})
+	tlsSet, err := newTLSSetup(cfg.TLS, logger)
 	if err != nil {
 		return nil, err
+	}
+	if o.registry == nil {
+		o.registry = prometheus.NewRegistry()
+	}
+	if o.expiryCheck == 0 {
+		o.expiryCheck = 24 * time.Hour
 	}
 	fwd, err := proxy.New(cfg.Upstream, proxy.Options{Transport: o.upstreamTransport, Trusted: trusted, DropResponseHeaders: headers.Owned, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: logger, health: fwd.Health(cfg.Upstream.HealthInterval)}
+	s := &Server{cfg: cfg, log: logger, health: fwd.Health(cfg.Upstream.HealthInterval), tls: tlsSet, opts: o}
+	s.metrics = telemetry.NewMetrics(o.registry, tlsSet.certInfo)
 
 	maxBatch := 0
 	if cfg.GraphQL.Batching.Enabled {
@@ -85,7 +100,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	errLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
 	s.https = &http.Server{
 		Handler:           chain,
-		TLSConfig:         tlsConfig,
+		TLSConfig:         tlsSet.config,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       cfg.Server.ReadTimeout,
 		WriteTimeout:      cfg.Server.WriteTimeout,
@@ -102,7 +117,9 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		ErrorLog:          errLog,
 	}
 	s.admin = &http.Server{
-		Handler:           admin.Handler(admin.Check{Name: "upstream", Ready: s.health.Ready}),
+		Handler: admin.Handler(o.registry,
+			admin.Check{Name: "upstream", Ready: s.health.Ready},
+			admin.Check{Name: "tls", Ready: func() error { return tlsSet.ready(time.Now()) }}),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       cfg.Server.ReadTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
@@ -116,6 +133,20 @@ type Option func(*options)
 
 type options struct {
 	upstreamTransport http.RoundTripper
+	registry          *prometheus.Registry
+	reload            <-chan os.Signal
+	expiryCheck       time.Duration
+}
+
+// WithRegistry registers the gateway's metrics with reg, served at /metrics
+// on the admin listener; default a new registry.
+func WithRegistry(reg *prometheus.Registry) Option {
+	return func(o *options) { o.registry = reg }
+}
+
+// WithReloadSignal reloads certificates whenever ch delivers (SIGHUP).
+func WithReloadSignal(ch <-chan os.Signal) Option {
+	return func(o *options) { o.reload = ch }
 }
 
 // WithUpstreamTransport makes the forward stage use rt instead of a transport
@@ -176,28 +207,23 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.lnHTTPS == nil {
 		return errors.New("server: Serve called before Listen")
 	}
-	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopProbe()
-	go s.health.Run(probeCtx)
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	go s.health.Run(bgCtx)
+	go s.tls.run(bgCtx, s.opts.reload, s.opts.expiryCheck)
 
 	errc := make(chan error, 3)
-	serve := func(name string, srv *http.Server, ln net.Listener, tls bool) {
-		var err error
-		if tls {
-			err = srv.ServeTLS(ln, "", "")
-		} else {
-			err = srv.Serve(ln)
-		}
-		if !errors.Is(err, http.ErrServerClosed) {
+	serve := func(name string, srv *http.Server, ln net.Listener) {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("%s listener: %w", name, err)
 		}
 	}
-	go serve("https", s.https, s.lnHTTPS, true)
+	go serve("https", s.https, newTLSListener(s.lnHTTPS, s.tls.config, s.cfg.Server.ReadHeaderTimeout, s.handshake))
 	if s.lnHTTP != nil {
-		go serve("http", s.redirect, s.lnHTTP, false)
+		go serve("http", s.redirect, s.lnHTTP)
 	}
 	if s.lnAdm != nil {
-		go serve("admin", s.admin, s.lnAdm, false)
+		go serve("admin", s.admin, s.lnAdm)
 	}
 	h, p, a := s.Addrs()
 	s.log.Info("gqlguard serving", "https", h, "http_redirect", p, "admin", a, "upstream", s.cfg.Upstream.URL)
@@ -223,6 +249,15 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	return serveErr
+}
+
+// handshake records a TLS handshake in the metrics and, when it failed, in
+// the debug log.
+func (s *Server) handshake(state *tls.ConnectionState, err error, d time.Duration) {
+	s.metrics.Handshake(state, err, d)
+	if err != nil {
+		s.log.Debug("TLS handshake failed", "reason", telemetry.HandshakeFailure(err), "error", err)
+	}
 }
 
 // redirectToHTTPS answers every plain-HTTP request with 308 to the same path

@@ -1,14 +1,19 @@
 package server
 
 import (
+	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"sync/atomic"
+	"log/slog"
+	"os"
 	"time"
 
+	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/telemetry"
 )
 
 // aeadSuites are the TLS 1.2 cipher suites allowed: forward-secret ECDHE with
@@ -22,56 +27,145 @@ var aeadSuites = []uint16{
 	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
-// certificate holds the serving certificate behind an atomic pointer, so it
-// can be replaced while handshakes run.
-type certificate struct {
-	cur atomic.Pointer[tls.Certificate]
+// tlsSetup is the HTTPS listener's TLS: its configuration and the source of
+// its certificates.
+type tlsSetup struct {
+	config *tls.Config
+	files  *certs.FileSource
+	cfg    config.TLS
+	log    *slog.Logger
 }
 
-func (c *certificate) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	return c.cur.Load(), nil
-}
-
-// loadCertificate reads a PEM certificate chain and key and refuses a pair
-// that does not match or whose leaf is not valid at now.
-func loadCertificate(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
-	}
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		return nil, fmt.Errorf("tls.cert_file: %w", err)
-	}
-	switch {
-	case now.After(leaf.NotAfter):
-		return nil, fmt.Errorf("tls.cert_file: the certificate expired on %s; renew it", leaf.NotAfter.UTC().Format(time.RFC3339))
-	case now.Before(leaf.NotBefore):
-		return nil, fmt.Errorf("tls.cert_file: the certificate is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
-	}
-	cert.Leaf = leaf
-	return &cert, nil
-}
-
-// serverTLSConfig returns the HTTPS listener's TLS settings: TLS 1.2 or 1.3
-// minimum, AEAD suites only, HTTP/2 and HTTP/1.1 by ALPN.
-func serverTLSConfig(cfg config.TLS, cert *certificate) (*tls.Config, error) {
+// newTLSSetup loads the certificates and builds the server TLS config: TLS
+// 1.2 or 1.3 minimum, AEAD suites only, HTTP/2 and HTTP/1.1 by ALPN, client
+// certificates as configured, session tickets with rotating keys.
+func newTLSSetup(cfg config.TLS, logger *slog.Logger) (*tlsSetup, error) {
 	if cfg.CertFile == "" {
 		return nil, errors.New("tls.cert_file and tls.key_file are required: GraphQL is served over HTTPS only (try `gqlguard demo` for a development certificate)")
 	}
-	c, err := loadCertificate(cfg.CertFile, cfg.KeyFile, time.Now())
+	pairs := append([]config.CertPair{{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile}}, cfg.Certificates...)
+	files, err := certs.NewFileSource(pairs, logger, nil)
 	if err != nil {
 		return nil, err
 	}
-	cert.cur.Store(c)
 	minVersion := uint16(tls.VersionTLS12)
 	if cfg.MinVersion == "1.3" {
 		minVersion = tls.VersionTLS13
 	}
-	return &tls.Config{
-		MinVersion:     minVersion,
-		CipherSuites:   aeadSuites,
-		GetCertificate: cert.get,
-		NextProtos:     []string{"h2", "http/1.1"},
-	}, nil
+	tc := &tls.Config{
+		MinVersion:             minVersion,
+		CipherSuites:           aeadSuites,
+		GetCertificate:         files.GetCertificate,
+		NextProtos:             []string{"h2", "http/1.1"},
+		SessionTicketsDisabled: !cfg.SessionTickets,
+	}
+	if err := clientAuth(tc, cfg.ClientAuth); err != nil {
+		return nil, err
+	}
+	return &tlsSetup{config: tc, files: files, cfg: cfg, log: logger}, nil
+}
+
+func clientAuth(tc *tls.Config, ca config.ClientAuth) error {
+	switch ca.Mode {
+	case "optional":
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	case "require":
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	default:
+		return nil
+	}
+	pem, err := os.ReadFile(ca.CAFile)
+	if err != nil {
+		return fmt.Errorf("tls.client_auth.ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("tls.client_auth.ca_file: %s holds no PEM certificate", ca.CAFile)
+	}
+	tc.ClientCAs = pool
+	return nil
+}
+
+// certInfo lists the served certificates for metrics and readiness.
+func (t *tlsSetup) certInfo() []telemetry.CertInfo {
+	loaded := t.files.Certificates()
+	out := make([]telemetry.CertInfo, len(loaded))
+	for i, l := range loaded {
+		out[i] = telemetry.CertInfo{Name: l.Name, Source: "file", NotAfter: l.NotAfter(), OCSP: l.OCSP}
+	}
+	return out
+}
+
+// ready fails when a served certificate has expired.
+func (t *tlsSetup) ready(now time.Time) error {
+	for _, c := range t.certInfo() {
+		if now.After(c.NotAfter) {
+			return fmt.Errorf("certificate %s expired on %s", c.Name, c.NotAfter.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// run keeps the certificates fresh until ctx is done: file reloads (every
+// reload_interval and on hup), ticket key rotation, and expiry warnings every
+// warnEvery.
+func (t *tlsSetup) run(ctx context.Context, hup <-chan os.Signal, warnEvery time.Duration) {
+	go t.files.Watch(ctx, t.cfg.ReloadInterval, hup)
+	if t.cfg.SessionTickets {
+		go rotateTicketKeys(ctx, t.config, t.cfg.TicketKeyRotation, t.log)
+	}
+	t.warnExpiry(time.Now())
+	tick := time.NewTicker(warnEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			t.warnExpiry(now)
+		}
+	}
+}
+
+// warnExpiry logs a warning for each certificate that expires within the
+// configured window.
+func (t *tlsSetup) warnExpiry(now time.Time) {
+	for _, c := range t.certInfo() {
+		left := c.NotAfter.Sub(now)
+		if left > t.cfg.ExpiryWarning {
+			continue
+		}
+		t.log.Warn("certificate expires soon; renew it", "name", c.Name, "source", c.Source,
+			"not_after", c.NotAfter.UTC().Format(time.RFC3339), "days_left", int(left.Hours()/24))
+	}
+}
+
+// rotateTicketKeys gives session tickets a fresh key every period; the two
+// previous keys still decrypt, so resumption survives a rotation. A stolen
+// key exposes at most three periods of resumed sessions.
+func rotateTicketKeys(ctx context.Context, tc *tls.Config, period time.Duration, logger *slog.Logger) {
+	var keys [][32]byte
+	rotate := func() {
+		var k [32]byte
+		if _, err := rand.Read(k[:]); err != nil {
+			logger.Error("session ticket key rotation failed", "error", err)
+			return
+		}
+		keys = append([][32]byte{k}, keys...)
+		if len(keys) > 3 {
+			keys = keys[:3]
+		}
+		tc.SetSessionTicketKeys(keys)
+	}
+	rotate()
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rotate()
+		}
+	}
 }

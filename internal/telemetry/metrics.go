@@ -1,0 +1,111 @@
+package telemetry
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// CertInfo describes one serving certificate for the metrics.
+type CertInfo struct {
+	// Name identifies the certificate (its first DNS name or domain).
+	Name string
+	// Source is "file" or "acme".
+	Source string
+	// NotAfter is when it expires.
+	NotAfter time.Time
+	// OCSP is its staple status: good, revoked, unknown, none or error.
+	OCSP string
+}
+
+// Metrics holds the gateway's Prometheus metrics.
+type Metrics struct {
+	handshakes        *prometheus.CounterVec
+	handshakeDuration *prometheus.HistogramVec
+}
+
+// NewMetrics registers the gateway's metrics with reg. certs is called at
+// every scrape for the certificates being served.
+func NewMetrics(reg prometheus.Registerer, certs func() []CertInfo) *Metrics {
+	m := &Metrics{
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gqlguard_tls_handshakes_total",
+			Help: "TLS handshakes on the HTTPS listener by protocol version, cipher suite and outcome (ok or a failure reason).",
+		}, []string{"version", "cipher_suite", "outcome"}),
+		handshakeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gqlguard_tls_handshake_duration_seconds",
+			Help:    "Time from accepting a connection to the end of its TLS handshake.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"outcome"}),
+	}
+	reg.MustRegister(m.handshakes, m.handshakeDuration, certCollector{certs})
+	return m
+}
+
+// Handshake records one handshake: state is nil when it failed with err.
+func (m *Metrics) Handshake(state *tls.ConnectionState, err error, d time.Duration) {
+	if err != nil {
+		reason := HandshakeFailure(err)
+		m.handshakes.WithLabelValues("", "", reason).Inc()
+		m.handshakeDuration.WithLabelValues("error").Observe(d.Seconds())
+		return
+	}
+	m.handshakes.WithLabelValues(tls.VersionName(state.Version), tls.CipherSuiteName(state.CipherSuite), "ok").Inc()
+	m.handshakeDuration.WithLabelValues("ok").Observe(d.Seconds())
+}
+
+// HandshakeFailure names why a handshake failed, in a few stable words fit
+// for a metric label.
+func HandshakeFailure(err error) string {
+	var alert tls.AlertError
+	msg := err.Error()
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "deadline exceeded"):
+		return "timeout"
+	case strings.Contains(msg, "protocol version"):
+		return "protocol_version"
+	case strings.Contains(msg, "no cipher suite"):
+		return "no_cipher_suite"
+	case strings.Contains(msg, "client didn't provide a certificate"), strings.Contains(msg, "client certificate"),
+		strings.Contains(msg, "certificate signed by unknown authority"), strings.Contains(msg, "bad certificate"):
+		return "client_certificate"
+	case strings.Contains(msg, "first record does not look like a TLS handshake"):
+		return "not_tls"
+	case errors.As(err, &alert), strings.Contains(msg, "remote error"):
+		return "client_alert"
+	case strings.Contains(msg, "EOF"), strings.Contains(msg, "connection reset"):
+		return "client_closed"
+	default:
+		return "error"
+	}
+}
+
+var (
+	expiryDesc = prometheus.NewDesc("gqlguard_tls_certificate_expiry_timestamp_seconds",
+		"When each serving certificate expires (Unix time).", []string{"name", "source"}, nil)
+	ocspDesc = prometheus.NewDesc("gqlguard_tls_ocsp_staple_status",
+		"1 for the OCSP staple status each serving certificate has.", []string{"name", "status"}, nil)
+)
+
+// certCollector reads the certificates at scrape time, so the metrics follow
+// reloads and renewals without bookkeeping.
+type certCollector struct{ certs func() []CertInfo }
+
+func (c certCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- expiryDesc
+	ch <- ocspDesc
+}
+
+func (c certCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.certs == nil {
+		return
+	}
+	for _, ci := range c.certs() {
+		ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, float64(ci.NotAfter.Unix()), ci.Name, ci.Source)
+		ch <- prometheus.MustNewConstMetric(ocspDesc, prometheus.GaugeValue, 1, ci.Name, ci.OCSP)
+	}
+}
