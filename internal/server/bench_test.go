@@ -73,7 +73,7 @@ func BenchmarkHTTPS(b *testing.B) {
 	b.Cleanup(ts.Close)
 	cfg, ca := testConfig(b, ts.URL+"/graphql")
 	cfg.Log.Level = "info"
-	g := startGatewayLogs(b, cfg, ca, io.Discard)
+	g := startGatewayLogs(b, cfg, ca, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.roots, ServerName: "localhost"}, MaxIdleConnsPerHost: 64}
 	client := &http.Client{Transport: tr}
 	url := g.url("/graphql")

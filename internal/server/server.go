@@ -144,6 +144,12 @@ func WithRegistry(reg *prometheus.Registry) Option {
 	return func(o *options) { o.registry = reg }
 }
 
+// withExpiryCheck sets how often certificate expiry is checked (daily by
+// default); for tests.
+func withExpiryCheck(every time.Duration) Option {
+	return func(o *options) { o.expiryCheck = every }
+}
+
 // WithReloadSignal reloads certificates whenever ch delivers (SIGHUP).
 func WithReloadSignal(ch <-chan os.Signal) Option {
 	return func(o *options) { o.reload = ch }

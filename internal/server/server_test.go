@@ -65,16 +65,23 @@ func testConfig(t testing.TB, upstream string) (*config.Config, string) {
 
 func startGateway(t testing.TB, cfg *config.Config, caFile string) *gateway {
 	t.Helper()
+	return startGatewayWith(t, cfg, caFile)
+}
+
+// startGatewayWith starts a gateway built with opts, logging at debug level
+// into g.logs.
+func startGatewayWith(t testing.TB, cfg *config.Config, caFile string, opts ...Option) *gateway {
+	t.Helper()
 	logs := &syncBuffer{}
-	g := startGatewayLogs(t, cfg, caFile, logs)
+	g := startGatewayLogs(t, cfg, caFile, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), opts...)
 	g.logs = logs
 	return g
 }
 
-// startGatewayLogs starts a gateway whose log goes to w.
-func startGatewayLogs(t testing.TB, cfg *config.Config, caFile string, w io.Writer) *gateway {
+// startGatewayLogs starts a gateway that logs to logger.
+func startGatewayLogs(t testing.TB, cfg *config.Config, caFile string, logger *slog.Logger, opts ...Option) *gateway {
 	t.Helper()
-	srv, err := New(cfg, slog.New(slog.NewJSONHandler(w, nil)))
+	srv, err := New(cfg, logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func HandshakeFailure(err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "deadline exceeded"):
 		return "timeout"
-	case strings.Contains(msg, "protocol version"):
+	case strings.Contains(msg, "protocol version"), strings.Contains(msg, "unsupported versions"):
 		return "protocol_version"
 	case strings.Contains(msg, "no cipher suite"):
 		return "no_cipher_suite"

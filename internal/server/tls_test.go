@@ -1,0 +1,345 @@
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/tls"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gqlguard/gqlguard/internal/config"
+)
+
+// tlsGateway starts a gateway serving the given certificate pair, trusted by
+// clients through ca.
+func tlsGateway(t *testing.T, ca *testCA, mut func(*config.Config)) *gateway {
+	t.Helper()
+	_, ts := newUpstream(t)
+	cfg, _ := testConfig(t, ts.URL)
+	dir := t.TempDir()
+	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, dir, leafOpts{})
+	if mut != nil {
+		mut(cfg)
+	}
+	return startGateway(t, cfg, ca.caFile)
+}
+
+// handshake dials the gateway with a fresh TLS connection and returns its
+// state.
+func (g *gateway) handshake(t *testing.T, c *tls.Config) (tls.ConnectionState, error) {
+	t.Helper()
+	if c.RootCAs == nil {
+		c.RootCAs = g.roots
+	}
+	c.ServerName = "localhost"
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", g.https, c)
+	if err != nil {
+		return tls.ConnectionState{}, err
+	}
+	defer conn.Close()
+	// TLS 1.3 reports a refused client certificate only on the first read.
+	_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := conn.Read(make([]byte, 1)); err != nil && !isTimeout(err) {
+		return tls.ConnectionState{}, err
+	}
+	return conn.ConnectionState(), nil
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+func servedSerial(t *testing.T, g *gateway) string {
+	t.Helper()
+	st, err := g.handshake(t, &tls.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.PeerCertificates[0].SerialNumber.String()
+}
+
+func TestCertificateReloadUnderLoad(t *testing.T) {
+	ca := newTestCA(t, "reload CA")
+	var certFile, keyFile string
+	g := tlsGateway(t, ca, func(c *config.Config) {
+		c.TLS.ReloadInterval = 50 * time.Millisecond
+		certFile, keyFile = c.TLS.CertFile, c.TLS.KeyFile
+	})
+	before := servedSerial(t, g)
+
+	// A load loop on fresh connections, so that every request is a new
+	// handshake racing the file swap.
+	ctx, stop := context.WithCancel(context.Background())
+	var ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+				TLSClientConfig: &tls.Config{RootCAs: g.roots, ServerName: "localhost"}}}
+			for ctx.Err() == nil {
+				req, _ := http.NewRequest(http.MethodPost, g.url("/graphql"), strings.NewReader(`{"query":"{ a }"}`))
+				req.Header.Set("Content-Type", "application/json")
+				res, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					t.Errorf("request during reload: %v", err)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					failed.Add(1)
+					continue
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	newCert, newKey, serial := ca.issue(t, t.TempDir(), leafOpts{})
+	// Key first, then certificate: for a moment the pair does not match,
+	// which the reload must refuse without disturbing anything.
+	copyFile(t, newKey, keyFile)
+	time.Sleep(120 * time.Millisecond)
+	copyFile(t, newCert, certFile)
+	deadline := time.Now().Add(5 * time.Second)
+	for servedSerial(t, g) != serial.String() {
+		if time.Now().After(deadline) {
+			t.Fatal("the new certificate was never served")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	stop()
+	wg.Wait()
+	if failed.Load() != 0 || ok.Load() < 10 {
+		t.Fatalf("%d requests failed, %d succeeded during the reload", failed.Load(), ok.Load())
+	}
+	if before == serial.String() {
+		t.Fatal("test bug: same serial")
+	}
+	t.Logf("%d requests, none failed, across the certificate swap", ok.Load())
+}
+
+func TestBadReloadKeepsOldCertificate(t *testing.T) {
+	ca := newTestCA(t, "reload CA")
+	var certFile, keyFile string
+	hup := make(chan os.Signal, 1)
+	_, ts := newUpstream(t)
+	cfg, _ := testConfig(t, ts.URL)
+	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{})
+	cfg.TLS.ReloadInterval = time.Hour // only SIGHUP reloads here
+	certFile, keyFile = cfg.TLS.CertFile, cfg.TLS.KeyFile
+	g := startGatewayWith(t, cfg, ca.caFile, WithReloadSignal(hup))
+	before := servedSerial(t, g)
+
+	dir := t.TempDir()
+	expiredCert, expiredKey, _ := ca.issue(t, dir, leafOpts{cn: "expired", notAfter: time.Now().Add(-time.Minute)})
+	otherCert, _, _ := ca.issue(t, dir, leafOpts{cn: "other"})
+	tests := []struct {
+		name      string
+		cert, key string
+		logged    string
+	}{
+		{"key that does not match", otherCert, keyFile, "private key does not match"},
+		{"expired certificate", expiredCert, expiredKey, "expired"},
+		{"unreadable certificate", filepath.Join(dir, "missing.pem"), keyFile, "no such file"},
+	}
+	origCert, _ := os.ReadFile(certFile)
+	origKey, _ := os.ReadFile(keyFile)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := os.Stat(tt.cert); err == nil {
+				copyFile(t, tt.cert, certFile)
+			} else {
+				os.Remove(certFile)
+			}
+			copyFile(t, tt.key, keyFile)
+			hup <- os.Interrupt
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(g.logs.String(), tt.logged) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no refusal logged:\n%s", g.logs)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got := servedSerial(t, g); got != before {
+				t.Errorf("serving %s after a bad reload, want the old %s", got, before)
+			}
+			res := g.post(t, `{"query":"{ a }"}`)
+			if readBody(t, res); res.StatusCode != 200 {
+				t.Errorf("status %d after a bad reload", res.StatusCode)
+			}
+			_ = os.WriteFile(certFile, origCert, 0o600)
+			_ = os.WriteFile(keyFile, origKey, 0o600)
+		})
+	}
+	if !strings.Contains(g.logs.String(), "certificate reload refused") {
+		t.Errorf("log lacks the refusal message:\n%s", g.logs)
+	}
+}
+
+func TestClientCertificates(t *testing.T) {
+	ca := newTestCA(t, "server CA")
+	clientCA := newTestCA(t, "client CA")
+	otherCA := newTestCA(t, "other CA")
+	dir := t.TempDir()
+	goodCert, goodKey, _ := clientCA.issue(t, dir, leafOpts{cn: "billing-worker", client: true, uris: []string{"spiffe://example.org/billing"}})
+	badCert, badKey, _ := otherCA.issue(t, dir, leafOpts{cn: "intruder", client: true})
+	good, _ := tls.LoadX509KeyPair(goodCert, goodKey)
+	bad, _ := tls.LoadX509KeyPair(badCert, badKey)
+
+	for _, mode := range []string{"require", "optional"} {
+		g := tlsGateway(t, ca, func(c *config.Config) {
+			c.TLS.ClientAuth = config.ClientAuth{Mode: mode, CAFile: clientCA.caFile}
+		})
+		tests := []struct {
+			name string
+			cert []tls.Certificate
+			ok   bool
+		}{
+			{"valid client certificate", []tls.Certificate{good}, true},
+			{"certificate from another CA", []tls.Certificate{bad}, false},
+			{"no certificate", nil, mode == "optional"},
+		}
+		for _, tt := range tests {
+			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+				// Send the certificate whatever CAs the server names, as a
+				// hostile client would.
+				c := &tls.Config{GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+					if len(tt.cert) == 0 {
+						return &tls.Certificate{}, nil
+					}
+					return &tt.cert[0], nil
+				}}
+				_, err := g.handshake(t, c)
+				if (err == nil) != tt.ok {
+					t.Errorf("handshake error %v, want ok=%v", err, tt.ok)
+				}
+			})
+		}
+	}
+}
+
+func TestSessionResumptionSurvivesKeyRotation(t *testing.T) {
+	ca := newTestCA(t, "CA")
+	g := tlsGateway(t, ca, func(c *config.Config) { c.TLS.TicketKeyRotation = 300 * time.Millisecond })
+	cache := tls.NewLRUClientSessionCache(8)
+	for i, wait := range []time.Duration{0, 0, 400 * time.Millisecond} {
+		time.Sleep(wait)
+		st, err := g.handshake(t, &tls.Config{ClientSessionCache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i > 0; st.DidResume != want {
+			t.Errorf("connection %d: resumed=%v, want %v", i, st.DidResume, want)
+		}
+	}
+	off := tlsGateway(t, ca, func(c *config.Config) { c.TLS.SessionTickets = false })
+	cache = tls.NewLRUClientSessionCache(8)
+	for range 2 {
+		st, err := off.handshake(t, &tls.Config{ClientSessionCache: cache})
+		if err != nil || st.DidResume {
+			t.Fatalf("resumed=%v err=%v with session tickets off", st.DidResume, err)
+		}
+	}
+}
+
+func TestECDSAPreferred(t *testing.T) {
+	ca := newTestCA(t, "CA")
+	g := tlsGateway(t, ca, func(c *config.Config) {
+		dir := t.TempDir()
+		rsaCert, rsaKey, _ := ca.issue(t, dir, leafOpts{cn: "rsa", rsa: true})
+		// RSA is listed first; ECDSA must still win where supported.
+		c.TLS.Certificates = []config.CertPair{{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile}}
+		c.TLS.CertFile, c.TLS.KeyFile = rsaCert, rsaKey
+	})
+	st, err := g.handshake(t, &tls.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.PeerCertificates[0].PublicKey.(*ecdsa.PublicKey); !ok {
+		t.Errorf("modern client got %T, want ECDSA", st.PeerCertificates[0].PublicKey)
+	}
+	st, err = g.handshake(t, &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.PeerCertificates[0].PublicKey.(*rsa.PublicKey); !ok {
+		t.Errorf("RSA-only client got %T, want RSA", st.PeerCertificates[0].PublicKey)
+	}
+}
+
+func TestTLSMetricsAndExpiry(t *testing.T) {
+	ca := newTestCA(t, "CA")
+	_, ts := newUpstream(t)
+	cfg, _ := testConfig(t, ts.URL)
+	notAfter := time.Now().Add(1500 * time.Millisecond)
+	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{notAfter: notAfter})
+	cfg.TLS.ExpiryWarning = time.Hour
+	g := startGatewayWith(t, cfg, ca.caFile, withExpiryCheck(100*time.Millisecond))
+
+	if _, err := g.handshake(t, &tls.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = g.handshake(t, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
+	metrics := g.adminGet(t, "/metrics")
+	for _, want := range []string{
+		`gqlguard_tls_certificate_expiry_timestamp_seconds{name="localhost",source="file"} ` + formatFloat(float64(notAfter.Truncate(time.Second).Unix())),
+		`gqlguard_tls_handshakes_total{cipher_suite="TLS_AES_128_GCM_SHA256",outcome="ok",version="TLS 1.3"} 1`,
+		`gqlguard_tls_handshakes_total{cipher_suite="",outcome="protocol_version",version=""} 1`,
+		`gqlguard_tls_handshake_duration_seconds_count{outcome="ok"} 1`,
+		`gqlguard_tls_ocsp_staple_status{name="localhost",status="none"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s\n%s", want, grep(metrics, "gqlguard_"))
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(g.logs.String(), "certificate expires soon") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("expiry warning not repeated:\n%s", g.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Once the certificate has expired, the gateway is not ready.
+	time.Sleep(time.Until(notAfter) + 100*time.Millisecond)
+	if body := g.adminGet(t, "/readyz"); !strings.Contains(body, "tls: not ready: certificate localhost expired") {
+		t.Errorf("readyz after expiry: %s", body)
+	}
+}
+
+func (g *gateway) adminGet(t *testing.T, path string) string {
+	t.Helper()
+	res, err := http.Get("http://" + g.admin + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readBody(t, res)
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func formatFloat(f float64) string {
+	b, _ := (&big.Float{}).SetFloat64(f).MarshalText()
+	return string(b)
+}
