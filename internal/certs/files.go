@@ -29,9 +29,10 @@ type Loaded struct {
 	// CertFile is the file it came from.
 	CertFile string
 	// OCSP is the staple status.
-	OCSP string
+	OCSP OCSPStatus
 
-	digest [32]byte
+	digest     [32]byte
+	nextStaple time.Time
 }
 
 // NotAfter returns when the certificate expires.
@@ -47,6 +48,11 @@ type FileSource struct {
 	log   *slog.Logger
 	now   func() time.Time
 	cur   atomic.Pointer[[]*Loaded]
+
+	// Stapler, when set, staples OCSP responses to the certificates that
+	// name a responder, refreshed at least every StapleRefresh.
+	Stapler       *Stapler
+	StapleRefresh time.Duration
 }
 
 // NewFileSource loads every pair. It fails when any pair cannot be loaded
@@ -150,7 +156,7 @@ func loadPair(p config.CertPair, now time.Time) (*Loaded, error) {
 	h := sha256.New()
 	h.Write(certPEM)
 	h.Write(keyPEM)
-	l := &Loaded{Cert: &cert, Name: name, CertFile: p.CertFile, OCSP: "none"}
+	l := &Loaded{Cert: &cert, Name: name, CertFile: p.CertFile, OCSP: OCSPNone}
 	copy(l.digest[:], h.Sum(nil))
 	return l, nil
 }
@@ -187,11 +193,13 @@ func sameDigests(a, b []*Loaded) bool {
 }
 
 // Watch reloads the files every interval and whenever hup delivers (SIGHUP),
-// until ctx is done. Polling follows every way files get replaced (rename,
-// symlink swap by Kubernetes, copy) without depending on file-system events.
+// and keeps OCSP staples fresh, until ctx is done. Polling follows every way
+// files get replaced (rename, symlink swap by Kubernetes, copy) without
+// depending on file-system events.
 func (s *FileSource) Watch(ctx context.Context, interval time.Duration, hup <-chan os.Signal) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	s.staple(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -201,5 +209,34 @@ func (s *FileSource) Watch(ctx context.Context, interval time.Duration, hup <-ch
 			s.log.Info("SIGHUP: reloading certificates")
 		}
 		_ = s.Reload()
+		s.staple(ctx)
+	}
+}
+
+// staple refreshes the OCSP staples that are due. It runs only in Watch's
+// goroutine, like Reload, so the two never race.
+func (s *FileSource) staple(ctx context.Context) {
+	if s.Stapler == nil {
+		return
+	}
+	now := s.now()
+	old := *s.cur.Load()
+	next := make([]*Loaded, len(old))
+	changed := false
+	for i, l := range old {
+		next[i] = l
+		if now.Before(l.nextStaple) {
+			continue
+		}
+		cert, status, refresh := s.Stapler.Staple(ctx, l.Cert, s.StapleRefresh)
+		c := *l
+		c.Cert, c.OCSP, c.nextStaple = cert, status, refresh
+		next[i], changed = &c, true
+		if status != l.OCSP {
+			s.log.Info("OCSP staple status", "name", l.Name, "status", string(status), "next_refresh", refresh.UTC().Format(time.RFC3339))
+		}
+	}
+	if changed {
+		s.cur.Store(&next)
 	}
 }

@@ -61,7 +61,9 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 	}
 	transport := opts.Transport
 	if transport == nil {
-		transport = NewTransport(cfg)
+		if transport, err = NewTransport(cfg); err != nil {
+			return nil, err
+		}
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
@@ -75,12 +77,20 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 }
 
 // NewTransport returns the upstream transport: a keep-alive pool sized by
-// config, HTTP/2 to TLS upstreams, bounded dial and response-header waits, no
-// environment proxies, and bodies passed through without recompression.
-func NewTransport(cfg config.Upstream) *http.Transport {
+// config, TLS as ClientTLSConfig sets it up, HTTP/2 to TLS upstreams, bounded
+// dial and response-header waits, no environment proxies, and bodies passed
+// through without recompression. Its errors name the config key at fault.
+func NewTransport(cfg config.Upstream) (*http.Transport, error) {
+	tlsConfig, err := ClientTLSConfig(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
 	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		DialContext:           dialer.DialContext,
+		DialContext:     dialer.DialContext,
+		TLSClientConfig: tlsConfig,
+		// A transport with its own TLSClientConfig speaks HTTP/2 only when
+		// asked to.
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          cfg.MaxIdleConns,
 		MaxIdleConnsPerHost:   cfg.MaxIdleConns,
@@ -89,7 +99,7 @@ func NewTransport(cfg config.Upstream) *http.Transport {
 		TLSHandshakeTimeout:   cfg.DialTimeout,
 		ResponseHeaderTimeout: cfg.Timeout,
 		DisableCompression:    true,
-	}
+	}, nil
 }
 
 // ServeHTTP forwards the request held in the context by the envelope stage.
@@ -140,8 +150,14 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 
 // errorHandler answers upstream failures with UPSTREAM_UNAVAILABLE: 504 when
 // the upstream was too slow, 502 otherwise. The body never carries the error
-// text (it may hold internal addresses); the log does.
+// text or its reason (they may name internal addresses and tell an attacker
+// how the upstream's TLS is set up); one log line does.
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	requestID := ""
+	if info := envelope.InfoFrom(r.Context()); info != nil {
+		requestID = info.ID
+	}
+	p.log.Warn("upstream request failed", "reason", failureReason(err), "error", err, "request_id", requestID)
 	status, msg := http.StatusBadGateway, "the upstream GraphQL server is unavailable; try again later"
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {

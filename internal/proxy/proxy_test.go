@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"crypto/tls"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -64,8 +63,12 @@ func TestTransportSpeaksHTTP2ToTLSUpstreams(t *testing.T) {
 	t.Cleanup(ts.Close)
 	cfg := config.Default().Upstream
 	cfg.URL = ts.URL
-	tr := NewTransport(cfg)
-	tr.TLSClientConfig = &tls.Config{RootCAs: ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	cfg.TLS.CAFile = writeCertPEM(t, ts.Certificate())
+	tr, err := NewTransport(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.CloseIdleConnections)
 	res, err := (&http.Client{Transport: tr}).Get(ts.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +83,11 @@ func TestTransportSpeaksHTTP2ToTLSUpstreams(t *testing.T) {
 func TestTransportIgnoresEnvironmentProxies(t *testing.T) {
 	t.Setenv("HTTP_PROXY", "http://127.0.0.1:1")
 	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
-	if tr := NewTransport(config.Default().Upstream); tr.Proxy != nil {
+	tr, err := NewTransport(config.Default().Upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Proxy != nil {
 		t.Error("upstream transport would follow HTTP_PROXY")
 	}
 }

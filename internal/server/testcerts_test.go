@@ -55,6 +55,7 @@ type leafOpts struct {
 	client   bool
 	notAfter time.Time
 	uris     []string
+	ocsp     string // responder URL; the chain then includes the CA
 }
 
 // issue writes a leaf certificate and key and returns their paths and the
@@ -89,6 +90,9 @@ func (ca *testCA) issue(t testing.TB, dir string, o leafOpts) (certFile, keyFile
 		tmpl.DNSNames = []string{"localhost"}
 		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
 	}
+	if o.ocsp != "" {
+		tmpl.OCSPServer = []string{o.ocsp}
+	}
 	for _, u := range o.uris {
 		pu, _ := url.Parse(u)
 		tmpl.URIs = append(tmpl.URIs, pu)
@@ -102,7 +106,13 @@ func (ca *testCA) issue(t testing.TB, dir string, o leafOpts) (certFile, keyFile
 		t.Fatal(err)
 	}
 	certFile, keyFile = filepath.Join(dir, o.cn+"-cert.pem"), filepath.Join(dir, o.cn+"-key.pem")
-	writePEM(t, certFile, "CERTIFICATE", der)
+	chain := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if o.ocsp != "" {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})...)
+	}
+	if err := atomicfile.Write(certFile, chain, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
 	return certFile, keyFile, serial
 }

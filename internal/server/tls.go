@@ -48,6 +48,10 @@ func newTLSSetup(cfg config.TLS, logger *slog.Logger) (*tlsSetup, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.OCSP.Staple {
+		files.Stapler = &certs.Stapler{Logger: logger}
+		files.StapleRefresh = cfg.OCSP.RefreshInterval
+	}
 	minVersion := uint16(tls.VersionTLS12)
 	if cfg.MinVersion == "1.3" {
 		minVersion = tls.VersionTLS13
@@ -91,7 +95,7 @@ func (t *tlsSetup) certInfo() []telemetry.CertInfo {
 	loaded := t.files.Certificates()
 	out := make([]telemetry.CertInfo, len(loaded))
 	for i, l := range loaded {
-		out[i] = telemetry.CertInfo{Name: l.Name, Source: "file", NotAfter: l.NotAfter(), OCSP: l.OCSP}
+		out[i] = telemetry.CertInfo{Name: l.Name, Source: "file", NotAfter: l.NotAfter(), OCSP: string(l.OCSP)}
 	}
 	return out
 }

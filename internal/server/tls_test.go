@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/gqlguard/gqlguard/internal/config"
 )
@@ -342,4 +345,56 @@ func grep(s, sub string) string {
 func formatFloat(f float64) string {
 	b, _ := (&big.Float{}).SetFloat64(f).MarshalText()
 	return string(b)
+}
+
+func TestOCSPStapleServed(t *testing.T) {
+	ca := newTestCA(t, "OCSP CA")
+	var requests atomic.Int64
+	responder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		req, err := ocsp.ParseRequest(body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		resp, err := ocsp.CreateResponse(ca.cert, ca.cert, ocsp.Response{
+			Status: ocsp.Good, SerialNumber: req.SerialNumber,
+			ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+		}, ca.key)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/ocsp-response")
+		_, _ = w.Write(resp)
+	}))
+	t.Cleanup(responder.Close)
+	g := tlsGateway(t, ca, func(c *config.Config) {
+		c.TLS.CertFile, c.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{ocsp: responder.URL})
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := g.handshake(t, &tls.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.OCSPResponse) > 0 {
+			resp, err := ocsp.ParseResponseForCert(st.OCSPResponse, st.PeerCertificates[0], ca.cert)
+			if err != nil || resp.Status != ocsp.Good {
+				t.Fatalf("staple %v status %v", err, resp)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no staple after 5 s (%d OCSP requests)", requests.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m := g.adminGet(t, "/metrics"); !strings.Contains(m, `gqlguard_tls_ocsp_staple_status{name="localhost",status="good"} 1`) {
+		t.Errorf("metrics lack the good staple:\n%s", grep(m, "ocsp"))
+	}
+	if !strings.Contains(g.logs.String(), `"msg":"OCSP staple status","name":"localhost","status":"good"`) {
+		t.Errorf("log lacks the staple status:\n%s", g.logs)
+	}
 }
