@@ -52,3 +52,31 @@ func BatchFrom(ctx context.Context) *Batch {
 	b, _ := ctx.Value(batchKey{}).(*Batch)
 	return b
 }
+
+// Principal is the verified caller of a request. Stages attach it once,
+// before forwarding, and never change it afterwards.
+type Principal struct {
+	// Method says how the caller was verified: "mtls" for a client
+	// certificate.
+	Method string
+	// Subject names the caller: the certificate's subject distinguished
+	// name.
+	Subject string
+	// Names are the caller's alternative names, each with its kind:
+	// "DNS:api.example.com", "URI:spiffe://example.org/billing",
+	// "email:ops@example.com", "IP:10.0.0.7".
+	Names []string
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context that carries p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the verified caller, or nil for an anonymous request.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}

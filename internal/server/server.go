@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gqlguard/gqlguard/auth"
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/admin"
@@ -84,7 +85,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	graphql := &envelope.Handler{
 		Limits: envelope.Limits{MaxBodyBytes: cfg.GraphQL.MaxBodyBytes, MaxBatch: maxBatch},
-		Next:   documents.GETGuard(fwd),
+		Next:   documents.GETGuard(auth.ClientCertificate(fwd)),
 	}
 	mux := http.NewServeMux()
 	mux.Handle(cfg.GraphQL.Path, graphql)
