@@ -3,7 +3,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: test lint unit fuzz bench build
+.PHONY: test lint unit fuzz bench build testssl
 
 test: lint unit fuzz
 
@@ -25,3 +25,7 @@ bench:
 
 build:
 	$(GO) build -o gqlguard ./cmd/gqlguard
+
+# Scan the default TLS configuration with testssl.sh (apt-get install testssl.sh).
+testssl:
+	scripts/testssl

@@ -139,6 +139,26 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	for k, v := range p.headers {
 		pr.Out.Header[k] = v
 	}
+	setIdentity(pr.Out.Header, envelope.PrincipalFrom(pr.In.Context()))
+}
+
+// The identity headers the gateway sets for the upstream. A client's own
+// copies are always removed first: only the gateway speaks for the caller.
+const (
+	HeaderClientCertSubject = "X-Client-Cert-Subject"
+	HeaderClientCertNames   = "X-Client-Cert-Names"
+)
+
+func setIdentity(h http.Header, p *envelope.Principal) {
+	delete(h, HeaderClientCertSubject)
+	delete(h, HeaderClientCertNames)
+	if p == nil || p.Method != "mtls" {
+		return
+	}
+	h[HeaderClientCertSubject] = []string{p.Subject}
+	if len(p.Names) > 0 {
+		h[HeaderClientCertNames] = p.Names
+	}
 }
 
 func (p *Proxy) modifyResponse(res *http.Response) error {

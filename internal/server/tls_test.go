@@ -398,3 +398,44 @@ func TestOCSPStapleServed(t *testing.T) {
 		t.Errorf("log lacks the staple status:\n%s", g.logs)
 	}
 }
+
+func TestClientCertificateIdentityReachesUpstream(t *testing.T) {
+	ca := newTestCA(t, "server CA")
+	clientCA := newTestCA(t, "client CA")
+	cert, key, _ := clientCA.issue(t, t.TempDir(), leafOpts{cn: "billing-worker", client: true, uris: []string{"spiffe://example.org/billing"}})
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, ts := newUpstream(t)
+	cfg, _ := testConfig(t, ts.URL)
+	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{})
+	cfg.TLS.ClientAuth = config.ClientAuth{Mode: "optional", CAFile: clientCA.caFile}
+	g := startGateway(t, cfg, ca.caFile)
+
+	send := func(certs []tls.Certificate) *http.Request {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.roots, ServerName: "localhost", Certificates: certs}}}
+		req, _ := http.NewRequest(http.MethodPost, g.url("/graphql"), strings.NewReader(`{"query":"{ me }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Client-Cert-Subject", "CN=admin")
+		req.Header.Set("X-Client-Cert-Names", "DNS:admin.internal")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, res)
+		got, _ := up.last(t)
+		return got
+	}
+	got := send([]tls.Certificate{pair})
+	if s := got.Header.Values("X-Client-Cert-Subject"); len(s) != 1 || s[0] != "CN=billing-worker,O=gqlguard tests" {
+		t.Errorf("subject %q", s)
+	}
+	if n := got.Header.Values("X-Client-Cert-Names"); strings.Join(n, " ") != "DNS:billing-worker URI:spiffe://example.org/billing" {
+		t.Errorf("names %q", n)
+	}
+	got = send(nil)
+	if s, n := got.Header.Values("X-Client-Cert-Subject"), got.Header.Values("X-Client-Cert-Names"); len(s)+len(n) != 0 {
+		t.Errorf("forged identity reached the upstream: %q %q", s, n)
+	}
+}
