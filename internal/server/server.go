@@ -110,7 +110,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		ErrorLog:          errLog,
 	}
 	s.redirect = &http.Server{
-		Handler:           http.HandlerFunc(s.redirectToHTTPS),
+		Handler:           s.plainHTTPHandler(),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       cfg.Server.ReadHeaderTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
@@ -219,7 +219,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.health.Run(bgCtx)
 	go s.tls.run(bgCtx, s.opts.reload, s.opts.expiryCheck)
 
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	serve := func(name string, srv *http.Server, ln net.Listener) {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("%s listener: %w", name, err)
@@ -231,6 +231,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	if s.lnAdm != nil {
 		go serve("admin", s.admin, s.lnAdm)
+	}
+	if s.tls.acme != nil {
+		go func() {
+			if err := s.tls.manage(bgCtx); err != nil {
+				errc <- err
+			}
+		}()
 	}
 	h, p, a := s.Addrs()
 	s.log.Info("gqlguard serving", "https", h, "http_redirect", p, "admin", a, "upstream", s.cfg.Upstream.URL)
@@ -265,6 +272,16 @@ func (s *Server) handshake(state *tls.ConnectionState, err error, d time.Duratio
 	if err != nil {
 		s.log.Debug("TLS handshake failed", "reason", telemetry.HandshakeFailure(err), "error", err)
 	}
+}
+
+// plainHTTPHandler answers ACME HTTP-01 challenges when ACME is on, and
+// redirects everything else.
+func (s *Server) plainHTTPHandler() http.Handler {
+	redirect := http.HandlerFunc(s.redirectToHTTPS)
+	if s.tls.acme != nil {
+		return s.tls.acme.HTTPHandler(redirect)
+	}
+	return redirect
 }
 
 // redirectToHTTPS answers every plain-HTTP request with 308 to the same path

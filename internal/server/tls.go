@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/gqlguard/gqlguard/internal/certs"
@@ -31,42 +33,60 @@ var aeadSuites = []uint16{
 // its certificates.
 type tlsSetup struct {
 	config *tls.Config
-	files  *certs.FileSource
+	files  *certs.FileSource // certificates from files, or
+	acme   *certs.ACME       // certificates from ACME
 	cfg    config.TLS
 	log    *slog.Logger
+
+	acmeReady atomic.Pointer[error]
 }
 
 // newTLSSetup loads the certificates and builds the server TLS config: TLS
 // 1.2 or 1.3 minimum, AEAD suites only, HTTP/2 and HTTP/1.1 by ALPN, client
 // certificates as configured, session tickets with rotating keys.
 func newTLSSetup(cfg config.TLS, logger *slog.Logger) (*tlsSetup, error) {
-	if cfg.CertFile == "" {
-		return nil, errors.New("tls.cert_file and tls.key_file are required: GraphQL is served over HTTPS only (try `gqlguard demo` for a development certificate)")
-	}
-	pairs := append([]config.CertPair{{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile}}, cfg.Certificates...)
-	files, err := certs.NewFileSource(pairs, logger, nil)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.OCSP.Staple {
-		files.Stapler = &certs.Stapler{Logger: logger}
-		files.StapleRefresh = cfg.OCSP.RefreshInterval
-	}
 	minVersion := uint16(tls.VersionTLS12)
 	if cfg.MinVersion == "1.3" {
 		minVersion = tls.VersionTLS13
 	}
-	tc := &tls.Config{
+	t := &tlsSetup{cfg: cfg, log: logger}
+	t.config = &tls.Config{
 		MinVersion:             minVersion,
 		CipherSuites:           aeadSuites,
-		GetCertificate:         files.GetCertificate,
 		NextProtos:             []string{"h2", "http/1.1"},
 		SessionTicketsDisabled: !cfg.SessionTickets,
 	}
-	if err := clientAuth(tc, cfg.ClientAuth); err != nil {
+	switch {
+	case len(cfg.ACME.Domains) > 0:
+		storage, err := certs.DefaultStateDir()
+		if err != nil && cfg.ACME.Storage == "" {
+			return nil, fmt.Errorf("tls.acme.storage: %w", err)
+		}
+		if t.acme, err = certs.NewACME(cfg.ACME, filepath.Join(storage, "acme"), logger); err != nil {
+			return nil, err
+		}
+		t.config.GetCertificate = t.acme.GetCertificate
+		t.config.NextProtos = append(t.config.NextProtos, t.acme.NextProtos()...)
+		notYet := errors.New("no ACME certificate obtained yet")
+		t.acmeReady.Store(&notYet)
+	case cfg.CertFile != "":
+		pairs := append([]config.CertPair{{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile}}, cfg.Certificates...)
+		files, err := certs.NewFileSource(pairs, logger, nil)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.OCSP.Staple {
+			files.Stapler = &certs.Stapler{Logger: logger}
+			files.StapleRefresh = cfg.OCSP.RefreshInterval
+		}
+		t.files, t.config.GetCertificate = files, files.GetCertificate
+	default:
+		return nil, errors.New("tls: no certificate configured: set tls.cert_file and tls.key_file, or tls.acme.domains; GraphQL is served over HTTPS only (try `gqlguard demo` for a development certificate)")
+	}
+	if err := clientAuth(t.config, cfg.ClientAuth); err != nil {
 		return nil, err
 	}
-	return &tlsSetup{config: tc, files: files, cfg: cfg, log: logger}, nil
+	return t, nil
 }
 
 func clientAuth(tc *tls.Config, ca config.ClientAuth) error {
@@ -92,6 +112,14 @@ func clientAuth(tc *tls.Config, ca config.ClientAuth) error {
 
 // certInfo lists the served certificates for metrics and readiness.
 func (t *tlsSetup) certInfo() []telemetry.CertInfo {
+	if t.acme != nil {
+		managed := t.acme.Certificates()
+		out := make([]telemetry.CertInfo, len(managed))
+		for i, m := range managed {
+			out[i] = telemetry.CertInfo{Name: m.Name, Source: "acme", NotAfter: m.NotAfter, OCSP: m.OCSPStatus}
+		}
+		return out
+	}
 	loaded := t.files.Certificates()
 	out := make([]telemetry.CertInfo, len(loaded))
 	for i, l := range loaded {
@@ -100,8 +128,14 @@ func (t *tlsSetup) certInfo() []telemetry.CertInfo {
 	return out
 }
 
-// ready fails when a served certificate has expired.
+// ready fails until ACME has a certificate, and when a served certificate
+// has expired.
 func (t *tlsSetup) ready(now time.Time) error {
+	if t.acme != nil {
+		if err := *t.acmeReady.Load(); err != nil {
+			return err
+		}
+	}
 	for _, c := range t.certInfo() {
 		if now.After(c.NotAfter) {
 			return fmt.Errorf("certificate %s expired on %s", c.Name, c.NotAfter.UTC().Format(time.RFC3339))
@@ -114,7 +148,9 @@ func (t *tlsSetup) ready(now time.Time) error {
 // reload_interval and on hup), ticket key rotation, and expiry warnings every
 // warnEvery.
 func (t *tlsSetup) run(ctx context.Context, hup <-chan os.Signal, warnEvery time.Duration) {
-	go t.files.Watch(ctx, t.cfg.ReloadInterval, hup)
+	if t.files != nil {
+		go t.files.Watch(ctx, t.cfg.ReloadInterval, hup)
+	}
 	if t.cfg.SessionTickets {
 		go rotateTicketKeys(ctx, t.config, t.cfg.TicketKeyRotation, t.log)
 	}
@@ -129,6 +165,17 @@ func (t *tlsSetup) run(ctx context.Context, hup <-chan os.Signal, warnEvery time
 			t.warnExpiry(now)
 		}
 	}
+}
+
+// manage obtains or loads the ACME certificates; renewals then run until ctx
+// is done. It needs the listeners serving, since they answer the challenges.
+func (t *tlsSetup) manage(ctx context.Context) error {
+	err := t.acme.Manage(ctx)
+	if err != nil {
+		err = fmt.Errorf("tls.acme: no certificate could be obtained: %w", err)
+	}
+	t.acmeReady.Store(&err)
+	return err
 }
 
 // warnExpiry logs a warning for each certificate that expires within the

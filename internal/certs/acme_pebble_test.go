@@ -1,0 +1,367 @@
+package certs
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/gqlguard/gqlguard/internal/config"
+)
+
+// The end-to-end test runs gqlguard's ACME client against Pebble, the test
+// CA of Let's Encrypt, built from the module proxy. Pebble validates
+// challenges against the test's own HTTP and HTTPS listeners, resolving the
+// test domains through pebble-challtestsrv, whose DNS answers 127.0.0.1.
+
+const (
+	// pebbleShortValidity is the lifetime, in seconds, of the certificates
+	// of the CA that the renewal tests use.
+	pebbleShortValidity = 16
+	// pebbleLongValidity is the lifetime of the other CA's certificates:
+	// 90 days, like Let's Encrypt's.
+	pebbleLongValidity = 90 * 24 * 60 * 60
+	// acmeTestEmail is the account contact of the renewal tests.
+	acmeTestEmail = "ops@gqlguard.test"
+)
+
+func TestACMEAgainstPebble(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Pebble, a test ACME CA; skipped with -short")
+	}
+	env := startPebbleEnv(t)
+
+	// First, so that no account email is known in the process yet and the
+	// prompt-free issuer is exercised.
+	t.Run("a restart serves the stored certificate without a new order", env.testRestart)
+	t.Run("http-01 obtains a certificate and renews it", func(t *testing.T) {
+		env.testObtainAndRenew(t, "http-01", "http01.gqlguard.test")
+	})
+	t.Run("tls-alpn-01 obtains a certificate and renews it", func(t *testing.T) {
+		env.testObtainAndRenew(t, "tls-alpn-01", "tlsalpn01.gqlguard.test")
+	})
+}
+
+// testRestart obtains a certificate, stops, and starts again on the same
+// storage: the stored certificate is served, with its OCSP staple, and
+// neither the CA nor the challenge handlers are asked for anything.
+func (e *pebbleEnv) testRestart(t *testing.T) {
+	const domain = "restart.gqlguard.test"
+	cfg := config.ACME{
+		Domains:    []string{domain},
+		CA:         e.long.dir,
+		CARootFile: e.devCA.CAFile,
+		Storage:    e.storageDir(t),
+		Challenges: []string{"http-01", "tls-alpn-01"},
+	}
+
+	first := e.newACME(t, cfg)
+	stopFirst := e.manage(t, first)
+	leaf, staple := e.served(t, domain, e.long.roots)
+	assertPebbleStaple(t, staple, leaf, e.long)
+	assertACMEManaged(t, first, domain, leaf.NotAfter, "good")
+	issued := e.long.issued()
+	stopFirst()
+
+	second := e.newACME(t, cfg)
+	httpBefore, alpnBefore := e.front.counts()
+	e.manage(t, second)
+	again, staple := e.served(t, domain, e.long.roots)
+	if again.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
+		t.Fatalf("after the restart serial %x is served, want the stored %x", again.SerialNumber, leaf.SerialNumber)
+	}
+	assertPebbleStaple(t, staple, again, e.long)
+	assertACMEManaged(t, second, domain, leaf.NotAfter, "good")
+	if n := e.long.issued(); n != issued {
+		t.Errorf("Pebble issued %d certificates during the restart, want none", n-issued)
+	}
+	if h, a := e.front.counts(); h != httpBefore || a != alpnBefore {
+		t.Errorf("challenges answered during the restart: %d http-01, %d tls-alpn-01; want none", h-httpBefore, a-alpnBefore)
+	}
+}
+
+// testObtainAndRenew allows only challenge, obtains a certificate for domain
+// from the short-lived CA and waits until a renewed one is served.
+func (e *pebbleEnv) testObtainAndRenew(t *testing.T, challenge, domain string) {
+	a := e.newACME(t, config.ACME{
+		Domains:    []string{domain},
+		Email:      acmeTestEmail,
+		CA:         e.short.dir,
+		CARootFile: e.devCA.CAFile,
+		Storage:    e.storageDir(t),
+		Challenges: []string{challenge},
+		// Longer than the lifetime: capped to half of it.
+		RenewBefore: time.Hour,
+	})
+	a.renewCheck = 250 * time.Millisecond
+	httpBefore, alpnBefore := e.front.counts()
+	e.manage(t, a)
+
+	first, staple := e.served(t, domain, e.short.roots)
+	if len(staple) != 0 {
+		t.Errorf("a staple is served for a certificate that names no OCSP responder")
+	}
+	certs := a.Certificates()
+	if len(certs) != 1 || certs[0].Name != domain || certs[0].OCSPStatus != "none" {
+		t.Errorf("Certificates() = %+v, want one for %s with OCSP status none", certs, domain)
+	}
+
+	deadline := time.Now().Add(30 * time.Second)
+	next := first
+	for next.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no renewed certificate served within 30s of %x (valid %s to %s)",
+				first.SerialNumber, first.NotBefore.Format(time.TimeOnly), first.NotAfter.Format(time.TimeOnly))
+		}
+		time.Sleep(200 * time.Millisecond)
+		next, _ = e.served(t, domain, e.short.roots)
+	}
+	if next.NotBefore.Before(first.NotBefore) || next.NotAfter.Before(first.NotAfter) {
+		t.Errorf("renewed certificate valid %s to %s, before the first one (%s to %s)",
+			next.NotBefore, next.NotAfter, first.NotBefore, first.NotAfter)
+	}
+	if !strings.Contains(e.short.log.String(), "is a replacement of") {
+		t.Errorf("the renewal order did not name the certificate it replaces (ARI)")
+	}
+
+	h, alpn := e.front.counts()
+	h, alpn = h-httpBefore, alpn-alpnBefore
+	switch challenge {
+	case "http-01":
+		if h < 2 || alpn != 0 {
+			t.Errorf("answered %d http-01 and %d tls-alpn-01 challenges; want one http-01 per order (2 or more) and no tls-alpn-01", h, alpn)
+		}
+	case "tls-alpn-01":
+		if alpn < 2 || h != 0 {
+			t.Errorf("answered %d tls-alpn-01 and %d http-01 challenges; want one tls-alpn-01 per order (2 or more) and no http-01", alpn, h)
+		}
+	}
+}
+
+func assertACMEManaged(t *testing.T, a *ACME, domain string, notAfter time.Time, ocspStatus string) {
+	t.Helper()
+	want := []ManagedCert{{Name: domain, NotAfter: notAfter, OCSPStatus: ocspStatus}}
+	got := a.Certificates()
+	if len(got) != 1 || got[0].Name != domain || !got[0].NotAfter.Equal(notAfter) || got[0].OCSPStatus != ocspStatus {
+		t.Errorf("Certificates() = %+v, want %+v", got, want)
+	}
+}
+
+func assertPebbleStaple(t *testing.T, staple []byte, leaf *x509.Certificate, p *pebbleCA) {
+	t.Helper()
+	if len(staple) == 0 {
+		t.Fatal("no OCSP staple served")
+	}
+	issuer, _, err := p.intermediate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ocsp.ParseResponseForCert(staple, leaf, issuer)
+	if err != nil {
+		t.Fatalf("served staple: %v", err)
+	}
+	if resp.Status != ocsp.Good {
+		t.Errorf("served staple has status %d, want good", resp.Status)
+	}
+}
+
+// pebbleEnv is what the subtests share: the gateway-side listeners that
+// Pebble validates against, the challenge DNS server and two CAs, one with
+// 16-second certificates for renewals and one with 90-day certificates and
+// an OCSP responder.
+type pebbleEnv struct {
+	devCA     *DevCA
+	front     *acmeFrontend
+	httpsAddr string
+	storage   string
+	short     *pebbleCA
+	long      *pebbleCA
+}
+
+func startPebbleEnv(t *testing.T) *pebbleEnv {
+	pebble, challtestsrv := pebbleBinaries(t)
+	dir := t.TempDir()
+	devCA, err := EnsureDevCA(filepath.Join(dir, "ca"), []string{"127.0.0.1", "localhost"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Storage outlives the subtests' temporary directories: certmagic may
+	// still be writing in it for a moment after maintenance stopped.
+	storage, err := os.MkdirTemp("", "gqlguard-acme-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(storage) })
+
+	front := &acmeFrontend{}
+	httpAddr, httpsAddr := front.start(t)
+	dns := startPebbleChallTestSrv(t, challtestsrv)
+	e := &pebbleEnv{devCA: devCA, front: front, httpsAddr: httpsAddr, storage: storage}
+	pebbleOpts := pebbleOptions{
+		bin: pebble, dir: dir, devCA: devCA, dns: dns,
+		httpPort: pebblePortOf(t, httpAddr), tlsPort: pebblePortOf(t, httpsAddr),
+	}
+
+	long := pebbleOpts
+	long.validity = pebbleLongValidity
+	e.long = newPebbleCA(t, long)
+	responder := httptest.NewServer(e.long.ocspResponder())
+	t.Cleanup(responder.Close)
+	e.long.start(t, responder.URL)
+
+	short := pebbleOpts
+	short.validity = pebbleShortValidity
+	e.short = newPebbleCA(t, short)
+	e.short.start(t, "")
+	return e
+}
+
+func (e *pebbleEnv) storageDir(t *testing.T) string {
+	dir, err := os.MkdirTemp(e.storage, "storage-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newACME makes the ACME the frontend serves. Its log is shown if the test
+// fails; it is kept in a buffer because certmagic may still log for a moment
+// after the test ended.
+func (e *pebbleEnv) newACME(t *testing.T, cfg config.ACME) *ACME {
+	t.Helper()
+	logs := &pebbleOutput{}
+	a, err := NewACME(cfg, "", slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gqlguard ACME log:\n%s", logs.String())
+		}
+	})
+	e.front.acme.Store(a)
+	return a
+}
+
+// manage runs a.Manage with a bound, and returns a function that stops the
+// background maintenance and waits for it; it also runs at cleanup.
+func (e *pebbleEnv) manage(t *testing.T, a *ACME) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- a.Manage(ctx) }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("Manage did not return within 30s")
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-a.run.Load().done:
+			case <-time.After(10 * time.Second):
+				t.Error("certificate maintenance did not stop within 10s")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// served makes a TLS handshake with the HTTPS listener for domain, verified
+// against roots, and returns the leaf and the OCSP staple.
+func (e *pebbleEnv) served(t *testing.T, domain string, roots *x509.CertPool) (*x509.Certificate, []byte) {
+	t.Helper()
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	conn, err := tls.DialWithDialer(d, "tcp", e.httpsAddr, &tls.Config{
+		ServerName: domain,
+		RootCAs:    roots,
+		NextProtos: []string{"http/1.1"},
+	})
+	if err != nil {
+		t.Fatalf("handshake for %s: %v", domain, err)
+	}
+	defer conn.Close()
+	st := conn.ConnectionState()
+	leaf := st.PeerCertificates[0]
+	if err := leaf.VerifyHostname(domain); err != nil {
+		t.Fatal(err)
+	}
+	return leaf, st.OCSPResponse
+}
+
+// acmeFrontend plays the gateway's listeners: a plain-HTTP server with
+// HTTPHandler and an HTTPS server with GetCertificate and NextProtos of the
+// current ACME, counting the challenges they answer.
+type acmeFrontend struct {
+	acme atomic.Pointer[ACME]
+	http atomic.Int64
+	alpn atomic.Int64
+}
+
+func (f *acmeFrontend) counts() (http01, tlsALPN01 int64) {
+	return f.http.Load(), f.alpn.Load()
+}
+
+func (f *acmeFrontend) start(t *testing.T) (httpAddr, httpsAddr string) {
+	quiet := log.New(io.Discard, "", 0)
+	plain := &http.Server{
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          quiet,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, acmeChallengePath) {
+				f.http.Add(1)
+			}
+			f.acme.Load().HTTPHandler(http.NotFoundHandler()).ServeHTTP(w, r)
+		}),
+	}
+	secure := &http.Server{
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          quiet,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, "ok\n")
+		}),
+	}
+	tlsConfig := &tls.Config{
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			a := f.acme.Load()
+			if len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == acmeTLS1 {
+				f.alpn.Add(1)
+			}
+			return &tls.Config{
+				GetCertificate: a.GetCertificate,
+				NextProtos:     append([]string{"h2", "http/1.1"}, a.NextProtos()...),
+			}, nil
+		},
+	}
+	httpLn := pebbleListen(t)
+	httpsLn := pebbleListen(t)
+	go func() { _ = plain.Serve(httpLn) }()
+	go func() { _ = secure.Serve(tls.NewListener(httpsLn, tlsConfig)) }()
+	t.Cleanup(func() {
+		_ = plain.Close()
+		_ = secure.Close()
+	})
+	return httpLn.Addr().String(), httpsLn.Addr().String()
+}
