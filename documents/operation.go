@@ -1,13 +1,9 @@
 package documents
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
-	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/gqlguard/gqlguard/envelope"
 )
@@ -15,30 +11,12 @@ import (
 // SelectOperation parses query and returns the operation operationName
 // selects: the named one, or the only one when the name is empty. Failures are
 // envelope errors: GRAPHQL_PARSE_FAILED or OPERATION_NOT_FOUND.
-func SelectOperation(query, operationName string) (*ast.OperationDefinition, error) {
-	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+func SelectOperation(query, operationName string) (*Operation, error) {
+	d, err := Parse(Entry{Text: query})
 	if err != nil {
-		msg := "the document could not be parsed"
-		var gerr *gqlerror.Error
-		if errors.As(err, &gerr) {
-			msg += ": " + gerr.Message
-			if len(gerr.Locations) > 0 {
-				msg += " (line " + strconv.Itoa(gerr.Locations[0].Line) + ")"
-			}
-		}
-		return nil, &envelope.Error{Code: envelope.CodeGraphQLParseFailed, Message: msg, Err: err}
+		return nil, err
 	}
-	if operationName == "" && len(doc.Operations) > 1 {
-		return nil, envelope.Errorf(envelope.CodeOperationNotFound, "the document has %d operations; name one with operationName", len(doc.Operations))
-	}
-	op := doc.Operations.ForName(operationName)
-	if op == nil {
-		if operationName == "" {
-			return nil, envelope.Errorf(envelope.CodeOperationNotFound, "the document has no operation")
-		}
-		return nil, envelope.Errorf(envelope.CodeOperationNotFound, "the document has no operation named %q", operationName)
-	}
-	return op, nil
+	return d.Operation(operationName)
 }
 
 // mutationOverGET is the refusal of a mutation or subscription sent with GET.
@@ -66,8 +44,8 @@ func GETGuard(next http.Handler) http.Handler {
 					envelope.WriteError(w, r, err)
 					return
 				}
-				if op.Operation != ast.Query {
-					envelope.WriteError(w, r, mutationOverGET(op.Operation))
+				if op.Type != ast.Query {
+					envelope.WriteError(w, r, mutationOverGET(op.Type))
 					return
 				}
 			}

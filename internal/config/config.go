@@ -9,12 +9,96 @@ import "time"
 // Config is the whole gateway configuration. Every field has a default (see
 // Default); a YAML file overrides the fields it names.
 type Config struct {
-	Listen   Listen   `yaml:"listen"`
-	TLS      TLS      `yaml:"tls"`
-	Upstream Upstream `yaml:"upstream"`
-	Server   Server   `yaml:"server"`
-	GraphQL  GraphQL  `yaml:"graphql"`
-	Log      Log      `yaml:"log"`
+	Listen    Listen    `yaml:"listen"`
+	TLS       TLS       `yaml:"tls"`
+	Upstream  Upstream  `yaml:"upstream"`
+	Server    Server    `yaml:"server"`
+	GraphQL   GraphQL   `yaml:"graphql"`
+	Documents Documents `yaml:"documents"`
+	Limits    Limits    `yaml:"limits"`
+	Admin     Admin     `yaml:"admin"`
+	Log       Log       `yaml:"log"`
+}
+
+// Documents configures trusted documents.
+type Documents struct {
+	// Mode is "strict" (default: only trusted documents run), "capture"
+	// (free-form documents run and are recorded) or "off".
+	Mode string `yaml:"mode"`
+	// Dir is the folder store of trusted documents: <hash>.graphql files,
+	// with optional <hash>.json metadata. Default ".trusted_documents".
+	Dir string `yaml:"dir"`
+	// PollInterval is how often the folder is checked for changes.
+	// Default 2s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// CacheSize bounds the parsed documents kept in memory. Default 10000.
+	CacheSize int `yaml:"cache_size"`
+	// Schema is an optional SDL file of the upstream's schema; with it,
+	// variables are coerced against their input types and limits can name
+	// any schema coordinate.
+	Schema string `yaml:"schema"`
+	// CacheControl is sent on successful GET answers for queries. Default
+	// "private, max-age=60".
+	CacheControl string `yaml:"cache_control"`
+	// Capture configures capture mode.
+	Capture Capture `yaml:"capture"`
+	// FreeForm bounds free-form documents in capture and off modes.
+	FreeForm FreeForm `yaml:"free_form"`
+}
+
+// Capture configures the recording of free-form documents.
+type Capture struct {
+	// Dir is where captured documents are recorded. Default
+	// ".captured_documents".
+	Dir string `yaml:"dir"`
+	// ClientHeader names the request header that identifies the client.
+	// Default "apollographql-client-name".
+	ClientHeader string `yaml:"client_header"`
+	// FlushInterval is how often counters are written to disk. Default 5s.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+}
+
+// FreeForm bounds documents that were not registered.
+type FreeForm struct {
+	// MaxDepth of selection sets. Default 15.
+	MaxDepth int `yaml:"max_depth"`
+	// MaxAliases in a document. Default 30.
+	MaxAliases int `yaml:"max_aliases"`
+	// MaxTokens in a document. Default 5000.
+	MaxTokens int `yaml:"max_tokens"`
+}
+
+// Limits bound what a caller controls at run time: the variables.
+type Limits struct {
+	// Pagination caps pagination-style arguments: by argument name (first,
+	// last, limit) and by schema coordinate (Query.invoices.first), the
+	// coordinate winning. Default first, last, limit: 100.
+	Pagination Pagination `yaml:"pagination"`
+	// MaxListLength caps every list in the variables. Default 1000.
+	MaxListLength int `yaml:"max_list_length"`
+	// MaxVariablesBytes caps the size of the variables JSON. Default 65536.
+	MaxVariablesBytes int `yaml:"max_variables_bytes"`
+}
+
+// Pagination caps pagination arguments.
+type Pagination struct {
+	// Arguments maps argument names to their maximum.
+	Arguments map[string]int `yaml:"arguments"`
+	// Coordinates maps Type.field.argument to its maximum.
+	Coordinates map[string]int `yaml:"coordinates"`
+	// Default is the list size assumed for cost estimates when nothing
+	// caps an argument. Default 100.
+	Default int `yaml:"default"`
+}
+
+// Admin configures the admin API on the admin listener.
+type Admin struct {
+	// Token is the bearer token of the admin API (document registration);
+	// empty disables the API unless client certificates are configured.
+	Token Secret `yaml:"token"`
+	// ClientCAFile, when set, admits callers with a client certificate that
+	// chains to these CAs, in place of the token.
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // Listen holds the three listener addresses.
@@ -248,6 +332,20 @@ func Default() *Config {
 			Path:         "/graphql",
 			MaxBodyBytes: 1 << 20,
 			Batching:     Batching{MaxSize: 10},
+		},
+		Documents: Documents{
+			Mode:         "strict",
+			Dir:          ".trusted_documents",
+			PollInterval: 2 * time.Second,
+			CacheSize:    10000,
+			CacheControl: "private, max-age=60",
+			Capture:      Capture{Dir: ".captured_documents", ClientHeader: "apollographql-client-name", FlushInterval: 5 * time.Second},
+			FreeForm:     FreeForm{MaxDepth: 15, MaxAliases: 30, MaxTokens: 5000},
+		},
+		Limits: Limits{
+			Pagination:        Pagination{Arguments: map[string]int{"first": 100, "last": 100, "limit": 100}, Default: 100},
+			MaxListLength:     1000,
+			MaxVariablesBytes: 64 << 10,
 		},
 		Log: Log{Format: "json", Level: "info"},
 	}

@@ -119,6 +119,8 @@ func (c *Config) Validate() error {
 		bad("graphql.batching.max_size", "must be at least 1 when batching is enabled")
 	}
 
+	c.validateDocuments(bad)
+
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		bad("log.format", "%q is not \"json\" or \"text\"", c.Log.Format)
 	}
@@ -253,4 +255,61 @@ func validDomain(d string) bool {
 		}
 	}
 	return true
+}
+
+func (c *Config) validateDocuments(bad func(key, format string, args ...any)) {
+	d := c.Documents
+	switch d.Mode {
+	case "strict", "capture", "off":
+	default:
+		bad("documents.mode", "%q is not strict, capture or off", d.Mode)
+	}
+	if d.Dir == "" {
+		bad("documents.dir", "is required (the folder of trusted documents)")
+	}
+	if d.PollInterval <= 0 {
+		bad("documents.poll_interval", "must be a positive duration such as 2s")
+	}
+	if d.CacheSize < 1 {
+		bad("documents.cache_size", "must be at least 1")
+	}
+	if d.Mode == "capture" {
+		if d.Capture.Dir == "" {
+			bad("documents.capture.dir", "is required in capture mode")
+		}
+		if d.Capture.FlushInterval <= 0 {
+			bad("documents.capture.flush_interval", "must be a positive duration such as 5s")
+		}
+	}
+	if d.Capture.ClientHeader != "" && !validHeaderName(d.Capture.ClientHeader) {
+		bad("documents.capture.client_header", "%q is not a header name", d.Capture.ClientHeader)
+	}
+	for key, v := range map[string]int{"max_depth": d.FreeForm.MaxDepth, "max_aliases": d.FreeForm.MaxAliases, "max_tokens": d.FreeForm.MaxTokens} {
+		if v < 1 {
+			bad("documents.free_form."+key, "must be at least 1")
+		}
+	}
+	l := c.Limits
+	for name, max := range l.Pagination.Arguments {
+		if max < 1 {
+			bad("limits.pagination.arguments."+name, "must be at least 1")
+		}
+	}
+	for coord, max := range l.Pagination.Coordinates {
+		if strings.Count(coord, ".") != 2 || strings.HasPrefix(coord, ".") || strings.HasSuffix(coord, ".") || strings.Contains(coord, "..") {
+			bad("limits.pagination.coordinates", "%q is not a schema coordinate Type.field.argument", coord)
+		}
+		if max < 1 {
+			bad("limits.pagination.coordinates."+coord, "must be at least 1")
+		}
+	}
+	if l.Pagination.Default < 1 {
+		bad("limits.pagination.default", "must be at least 1")
+	}
+	if l.MaxListLength < 1 {
+		bad("limits.max_list_length", "must be at least 1")
+	}
+	if l.MaxVariablesBytes < 2 {
+		bad("limits.max_variables_bytes", "must be at least 2")
+	}
 }

@@ -37,6 +37,15 @@ func (c *Config) Warnings() []string {
 			w = append(w, "server.trusted_proxies: "+p+" trusts every peer, so any client can forge X-Forwarded-For")
 		}
 	}
+	switch c.Documents.Mode {
+	case "capture":
+		w = append(w, "documents.mode: capture runs any document a client sends; switch to strict once the captured documents are promoted")
+	case "off":
+		w = append(w, "documents.mode: off runs any document a client sends; only depth, alias and token limits apply")
+	}
+	if c.Admin.Token != "" && len(c.Admin.Token) < 32 {
+		w = append(w, "admin.token: shorter than 32 characters; use a long random token")
+	}
 	if c.GraphQL.Batching.Enabled {
 		w = append(w, "graphql.batching.enabled: one HTTP request can run several operations, which multiplies cost and weakens per-request rate limits")
 	}
