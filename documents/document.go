@@ -34,6 +34,10 @@ type Document struct {
 	Operations []*Operation
 	// AST is the parsed document.
 	AST *ast.QueryDocument
+	// Plan holds what later stages precomputed for this document (the
+	// variable limits); set once by Resolver.Prepare before the document is
+	// shared, read-only afterwards.
+	Plan any
 }
 
 // Operation is one operation of a document.

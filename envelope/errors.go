@@ -32,6 +32,8 @@ const (
 	CodeUpstreamUnavailable       Code = "UPSTREAM_UNAVAILABLE"
 	CodeInternal                  Code = "INTERNAL_SERVER_ERROR"
 	CodeGraphQLParseFailed        Code = "GRAPHQL_PARSE_FAILED"
+	CodePersistedQueryUnsupported Code = "PERSISTED_QUERY_NOT_SUPPORTED"
+	CodeDocumentStoreUnavailable  Code = "DOCUMENT_STORE_UNAVAILABLE"
 )
 
 // contract maps each code to its status for clients that accept
@@ -61,6 +63,8 @@ var contract = map[Code]struct {
 	CodeUpstreamUnavailable:       {http.StatusBadGateway, false},
 	CodeInternal:                  {http.StatusInternalServerError, false},
 	CodeGraphQLParseFailed:        {http.StatusBadRequest, true},
+	CodePersistedQueryUnsupported: {http.StatusBadRequest, true},
+	CodeDocumentStoreUnavailable:  {http.StatusServiceUnavailable, false},
 }
 
 // Error is a refusal by the gateway. Its Message is shown to the client, so it

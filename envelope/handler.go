@@ -8,6 +8,9 @@ import "net/http"
 type Handler struct {
 	// Limits bounds the request body and batches.
 	Limits Limits
+	// CachePrefix, when set (for example "/graphql/"), also accepts GET
+	// cache URLs below it: <prefix><id>/<operationName>.
+	CachePrefix string
 	// Next receives every request that parsed.
 	Next http.Handler
 }
@@ -19,7 +22,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the Accept header allows neither %s nor %s", MediaTypeGraphQLResponse, MediaTypeJSON))
 		return
 	}
-	b, err := Parse(r, h.Limits)
+	var b *Batch
+	var err error
+	isCacheURL := false
+	if h.CachePrefix != "" {
+		b, isCacheURL, err = ParseCacheURL(r, h.CachePrefix)
+	}
+	if !isCacheURL {
+		b, err = Parse(r, h.Limits)
+	}
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -26,6 +26,9 @@ type Request struct {
 	Extensions json.RawMessage
 	// DocumentID is the persisted document id; empty when absent.
 	DocumentID string
+	// DocID is a Relay persisted-query id, sent as doc_id (or id); empty
+	// when absent.
+	DocID string
 }
 
 // Batch is what one HTTP request asks for: a single Request, or several when
@@ -37,6 +40,8 @@ type Batch struct {
 	Array bool
 	// Method is GET or POST.
 	Method string
+	// CacheURL reports a GET of the form <path>/<id>/<operationName>.
+	CacheURL bool
 }
 
 // Limits bounds what Parse accepts. The zero value refuses batches and uses
@@ -183,6 +188,8 @@ type wireRequest struct {
 	Variables     json.RawMessage `json:"variables"`
 	Extensions    json.RawMessage `json:"extensions"`
 	DocumentID    json.RawMessage `json:"documentId"`
+	DocID         json.RawMessage `json:"doc_id"`
+	ID            json.RawMessage `json:"id"`
 }
 
 func (w *wireRequest) request(prefix string) (Request, error) {
@@ -197,6 +204,14 @@ func (w *wireRequest) request(prefix string) (Request, error) {
 	if req.DocumentID, err = stringField(prefix+"documentId", w.DocumentID); err != nil {
 		return req, err
 	}
+	if req.DocID, err = stringField(prefix+"doc_id", w.DocID); err != nil {
+		return req, err
+	}
+	if req.DocID == "" {
+		if req.DocID, err = stringField(prefix+"id", w.ID); err != nil {
+			return req, err
+		}
+	}
 	if req.Variables, err = objectField(prefix+"variables", w.Variables); err != nil {
 		return req, err
 	}
@@ -207,7 +222,7 @@ func (w *wireRequest) request(prefix string) (Request, error) {
 }
 
 func (req *Request) check(prefix string) error {
-	if req.Query == "" && req.DocumentID == "" && req.Extensions == nil {
+	if req.Query == "" && req.DocumentID == "" && req.DocID == "" && req.Extensions == nil {
 		return Errorf(CodeBadRequest, "the request has no %squery and no %sdocumentId; send one of them", prefix, prefix)
 	}
 	return nil
@@ -240,7 +255,7 @@ func objectField(name string, raw json.RawMessage) (json.RawMessage, error) {
 // strings, variables and extensions as JSON-encoded objects.
 func parseQueryString(q url.Values) (Request, error) {
 	var req Request
-	for _, name := range [...]string{"query", "operationName", "documentId", "variables", "extensions"} {
+	for _, name := range [...]string{"query", "operationName", "documentId", "doc_id", "id", "variables", "extensions"} {
 		if len(q[name]) > 1 {
 			return req, Errorf(CodeBadRequest, "the URL parameter %s is given more than once", name)
 		}
@@ -248,6 +263,9 @@ func parseQueryString(q url.Values) (Request, error) {
 	req.Query = q.Get("query")
 	req.OperationName = q.Get("operationName")
 	req.DocumentID = q.Get("documentId")
+	if req.DocID = q.Get("doc_id"); req.DocID == "" {
+		req.DocID = q.Get("id")
+	}
 	var err error
 	if req.Variables, err = jsonParam("variables", q.Get("variables")); err != nil {
 		return req, err
@@ -256,6 +274,37 @@ func parseQueryString(q url.Values) (Request, error) {
 		return req, err
 	}
 	return req, req.check("")
+}
+
+// ParseCacheURL reads a GET cache URL, <prefix><id>/<operationName> (the
+// operation name optional), with variables and extensions as URL
+// parameters. It reports false when path is not below prefix.
+func ParseCacheURL(r *http.Request, prefix string) (*Batch, bool, error) {
+	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if !ok || rest == "" {
+		return nil, false, nil
+	}
+	if r.Method != http.MethodGet {
+		return nil, true, &Error{
+			Code:    CodeMethodNotAllowed,
+			Message: fmt.Sprintf("%s%s only answers GET; send other requests to %s", prefix, "<id>/<operationName>", strings.TrimSuffix(prefix, "/")),
+			Header:  http.Header{"Allow": {"GET"}},
+		}
+	}
+	id, op, _ := strings.Cut(rest, "/")
+	if strings.Contains(op, "/") || id == "" {
+		return nil, true, Errorf(CodeBadRequest, "a cache URL has the form %s<id>/<operationName>", prefix)
+	}
+	q := r.URL.Query()
+	req := Request{DocumentID: id, OperationName: op}
+	var err error
+	if req.Variables, err = jsonParam("variables", q.Get("variables")); err != nil {
+		return nil, true, err
+	}
+	if req.Extensions, err = jsonParam("extensions", q.Get("extensions")); err != nil {
+		return nil, true, err
+	}
+	return &Batch{Requests: []Request{req}, Method: http.MethodGet, CacheURL: true}, true, nil
 }
 
 func jsonParam(name, value string) (json.RawMessage, error) {

@@ -94,11 +94,8 @@ type Pagination struct {
 // Admin configures the admin API on the admin listener.
 type Admin struct {
 	// Token is the bearer token of the admin API (document registration);
-	// empty disables the API unless client certificates are configured.
+	// empty disables the API.
 	Token Secret `yaml:"token"`
-	// ClientCAFile, when set, admits callers with a client certificate that
-	// chains to these CAs, in place of the token.
-	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // Listen holds the three listener addresses.

@@ -1,0 +1,68 @@
+package documents
+
+import (
+	"container/list"
+	"sync"
+)
+
+// Cache keeps the most recently used parsed documents, up to a fixed count.
+// It is safe for concurrent use.
+type Cache struct {
+	mu    sync.Mutex
+	max   int
+	ll    *list.List
+	items map[ID]*list.Element
+}
+
+// NewCache returns a cache of at most size documents (at least one).
+func NewCache(size int) *Cache {
+	return &Cache{max: max(size, 1), ll: list.New(), items: make(map[ID]*list.Element)}
+}
+
+// Get returns the cached document for id.
+func (c *Cache) Get(id ID) (*Document, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[id]
+	if !ok {
+		return nil, false
+	}
+	c.ll.MoveToFront(e)
+	return e.Value.(*Document), true
+}
+
+// Add stores d under id, evicting the least recently used document when
+// full, and returns the document now cached under id (an earlier one wins a
+// race, so every caller shares one parsed copy).
+func (c *Cache) Add(id ID, d *Document) *Document {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[id]; ok {
+		c.ll.MoveToFront(e)
+		return e.Value.(*Document)
+	}
+	c.items[id] = c.ll.PushFront(d)
+	for c.ll.Len() > c.max {
+		last := c.ll.Back()
+		c.ll.Remove(last)
+		delete(c.items, last.Value.(*Document).ID)
+	}
+	return d
+}
+
+// Remove drops id, for example when the store reports that it changed.
+func (c *Cache) Remove(id ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[id]; ok {
+		c.ll.Remove(e)
+		delete(c.items, id)
+	}
+}
+
+// Len returns the number of cached documents.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ll.Len()
+}

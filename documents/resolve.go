@@ -1,0 +1,281 @@
+package documents
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/gqlguard/gqlguard/envelope"
+)
+
+// Mode says which documents may run.
+type Mode string
+
+// The document modes.
+const (
+	// Strict runs trusted documents only.
+	Strict Mode = "strict"
+	// Capture also runs free-form documents, recording each one.
+	Capture Mode = "capture"
+	// Off runs free-form documents too, bounded only by structural limits.
+	Off Mode = "off"
+)
+
+// Recorder records free-form documents in capture mode.
+type Recorder interface {
+	// Record notes one request for the document.
+	Record(id ID, text, operationName, client string, at time.Time)
+}
+
+// Resolved is what the resolve stage decided for one request of a batch.
+type Resolved struct {
+	// Document is the document that runs.
+	Document *Document
+	// Operation is the operation of it that runs.
+	Operation *Operation
+	// Trusted reports that the document came from the trusted store (and
+	// not from the client's query text).
+	Trusted bool
+}
+
+type resolvedKey struct{}
+
+// ResolvedFrom returns the resolve stage's decisions, one per request of
+// the batch, or nil before the stage ran.
+func ResolvedFrom(ctx context.Context) []Resolved {
+	r, _ := ctx.Value(resolvedKey{}).([]Resolved)
+	return r
+}
+
+// Resolver is the resolve stage. It maps every request of the batch to a
+// document: a trusted one looked up by its id (documentId, Apollo's
+// extensions.persistedQuery.sha256Hash, Relay's doc_id), or, outside strict
+// mode, the client's own query text. It replaces ids by the document text, so
+// that any GraphQL server works upstream, selects the operation, refuses
+// anything but queries over GET, and passes the decisions on in the context.
+type Resolver struct {
+	// Mode is Strict, Capture or Off.
+	Mode Mode
+	// Store holds the trusted documents.
+	Store Store
+	// Cache keeps parsed trusted documents; required.
+	Cache *Cache
+	// FreeFormCache keeps parsed free-form documents, apart from trusted
+	// ones so that a client's text can never be taken for a trusted
+	// document with the same hash; nil parses every free-form request.
+	FreeFormCache *Cache
+	// Prepare, when set, is called once for every document before it is
+	// cached and shared (to precompute Document.Plan). A failure refuses the
+	// document.
+	Prepare func(*Document) error
+	// FreeForm checks a free-form document before it runs (depth, aliases,
+	// tokens); nil checks nothing.
+	FreeForm func(*Document) error
+	// Recorder records free-form documents in capture mode.
+	Recorder Recorder
+	// ClientHeader names the header that identifies the client in capture
+	// records.
+	ClientHeader string
+	// Logger receives store failures.
+	Logger *slog.Logger
+	// Next receives the resolved request.
+	Next http.Handler
+}
+
+// ServeHTTP implements http.Handler. It is the one stage that rewrites the
+// parsed requests (ids become text) before forwarding; later stages only
+// read them.
+func (rs *Resolver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b := envelope.BatchFrom(r.Context())
+	if b == nil {
+		envelope.WriteError(w, r, errors.New("documents: no parsed request in context"))
+		return
+	}
+	out := make([]Resolved, len(b.Requests))
+	for i := range b.Requests {
+		res, err := rs.resolve(r, b, &b.Requests[i])
+		if err != nil {
+			envelope.WriteError(w, r, err)
+			return
+		}
+		out[i] = res
+	}
+	next := r.WithContext(context.WithValue(r.Context(), resolvedKey{}, out))
+	rs.Next.ServeHTTP(w, next)
+}
+
+func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Request) (Resolved, error) {
+	id, apq, err := requestID(req)
+	if err != nil {
+		return Resolved{}, err
+	}
+	var res Resolved
+	switch {
+	case req.Query != "" && apq:
+		return res, envelope.Errorf(envelope.CodePersistedQueryUnsupported,
+			"automatic persisted queries are not accepted: documents are registered by the API's build, never by clients")
+	case req.Query != "" && id != "":
+		return res, envelope.Errorf(envelope.CodeBadRequest, "send either query or a document id, not both")
+	case req.Query != "" && rs.Mode == Strict:
+		return res, envelope.Errorf(envelope.CodePersistedDocumentRequired,
+			"this endpoint runs trusted documents only: send documentId (\"sha256:<hash>\") instead of query text")
+	case req.Query != "":
+		res, err = rs.freeForm(r, req)
+	case id != "":
+		res, err = rs.trusted(r.Context(), id, b.CacheURL)
+	default:
+		return res, envelope.Errorf(envelope.CodeBadRequest, "the request names no document: send documentId")
+	}
+	if err != nil {
+		return res, err
+	}
+	if res.Operation, err = res.Document.Operation(req.OperationName); err != nil {
+		return res, err
+	}
+	if b.Method == http.MethodGet && res.Operation.Type != ast.Query {
+		return res, mutationOverGET(res.Operation.Type)
+	}
+	// The upstream gets the text; the ids and the persisted-query extension
+	// are the gateway's business.
+	req.Query, req.DocumentID, req.DocID = res.Document.Text, "", ""
+	if apq {
+		req.Extensions = withoutPersistedQuery(req.Extensions)
+	}
+	return res, nil
+}
+
+// requestID returns the document id a request names, in any wire format,
+// and whether it used Apollo's persistedQuery extension. Two different ids
+// are refused.
+func requestID(req *envelope.Request) (ID, bool, error) {
+	var raw string
+	var apq bool
+	for _, s := range [...]string{req.DocumentID, req.DocID, apolloHash(req.Extensions, &apq)} {
+		if s == "" {
+			continue
+		}
+		if raw != "" && s != raw {
+			return "", apq, envelope.Errorf(envelope.CodeBadRequest, "the request names two different document ids")
+		}
+		raw = s
+	}
+	if raw == "" {
+		return "", apq, nil
+	}
+	id, err := ParseID(raw)
+	return id, apq, err
+}
+
+var persistedQueryKey = []byte(`"persistedQuery"`)
+
+// apolloHash reads extensions.persistedQuery.sha256Hash.
+func apolloHash(ext json.RawMessage, present *bool) string {
+	if ext == nil || !bytes.Contains(ext, persistedQueryKey) {
+		return ""
+	}
+	var e struct {
+		PersistedQuery *struct {
+			SHA256Hash string `json:"sha256Hash"`
+		} `json:"persistedQuery"`
+	}
+	if json.Unmarshal(ext, &e) != nil || e.PersistedQuery == nil {
+		return ""
+	}
+	*present = true
+	return e.PersistedQuery.SHA256Hash
+}
+
+func withoutPersistedQuery(ext json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(ext, &m) != nil {
+		return nil
+	}
+	delete(m, "persistedQuery")
+	if len(m) == 0 {
+		return nil
+	}
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved, error) {
+	if d, ok := rs.Cache.Get(id); ok {
+		return Resolved{Document: d, Trusted: true}, nil
+	}
+	e, err := rs.Store.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		status := 0
+		if cacheURL {
+			status = http.StatusNotFound
+		}
+		return Resolved{}, &envelope.Error{Code: envelope.CodePersistedDocumentNotFound, Status: status,
+			Message: "no trusted document has the id " + string(id) + "; register it with the API's build (gqlguard docs push)"}
+	case err != nil:
+		rs.log().Error("document store failed", "id", string(id), "error", err)
+		return Resolved{}, &envelope.Error{Code: envelope.CodeDocumentStoreUnavailable,
+			Message: "the trusted document store is unavailable; try again later", Err: err}
+	}
+	d, err := rs.prepare(e)
+	if err != nil {
+		rs.log().Error("trusted document refused", "id", string(id), "error", err)
+		return Resolved{}, err
+	}
+	return Resolved{Document: rs.Cache.Add(id, d), Trusted: true}, nil
+}
+
+func (rs *Resolver) freeForm(r *http.Request, req *envelope.Request) (Resolved, error) {
+	id := SHA256(req.Query)
+	var d *Document
+	if rs.FreeFormCache != nil {
+		d, _ = rs.FreeFormCache.Get(id)
+	}
+	if d == nil {
+		var err error
+		if d, err = rs.prepare(Entry{ID: id, Text: req.Query}); err != nil {
+			return Resolved{}, err
+		}
+		if rs.FreeFormCache != nil {
+			d = rs.FreeFormCache.Add(id, d)
+		}
+	}
+	if rs.FreeForm != nil {
+		if err := rs.FreeForm(d); err != nil {
+			return Resolved{}, err
+		}
+	}
+	if rs.Mode == Capture && rs.Recorder != nil {
+		client := ""
+		if rs.ClientHeader != "" {
+			client = r.Header.Get(rs.ClientHeader)
+		}
+		rs.Recorder.Record(id, req.Query, req.OperationName, client, time.Now())
+	}
+	return Resolved{Document: d}, nil
+}
+
+func (rs *Resolver) prepare(e Entry) (*Document, error) {
+	d, err := Parse(e)
+	if err != nil {
+		return nil, err
+	}
+	if rs.Prepare != nil {
+		if err := rs.Prepare(d); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+func (rs *Resolver) log() *slog.Logger {
+	if rs.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return rs.Logger
+}

@@ -1,0 +1,282 @@
+package documents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gqlguard/gqlguard/envelope"
+)
+
+// memStore is a Store for tests.
+type memStore struct {
+	mu   sync.Mutex
+	m    map[ID]Entry
+	gets int
+	fail error
+}
+
+func (s *memStore) Get(_ context.Context, id ID) (Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gets++
+	if s.fail != nil {
+		return Entry{}, s.fail
+	}
+	e, ok := s.m[id]
+	if !ok {
+		return Entry{}, fmt.Errorf("%s: %w", id, ErrNotFound)
+	}
+	return e, nil
+}
+
+func (s *memStore) Put(_ context.Context, es []Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range es {
+		if err := e.ID.Verify(e.Text); err != nil {
+			return err
+		}
+	}
+	for _, e := range es {
+		s.m[e.ID] = e
+	}
+	return nil
+}
+
+func (s *memStore) List(_ context.Context, fn func(Entry) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.m {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type recorder struct {
+	mu      sync.Mutex
+	records []string
+}
+
+func (r *recorder) Record(id ID, text, op, client string, _ time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records = append(r.records, fmt.Sprintf("%s %s %s", id, op, client))
+}
+
+const (
+	topUsers = "query TopUsers($limit: Int!) { topUsers(first: $limit) { id } }"
+	multiOp  = "query A { a } mutation B { b }"
+	payDoc   = "mutation Pay($id: ID!) { payInvoice(id: $id) { id } }"
+)
+
+type result struct {
+	status   int
+	code     envelope.Code
+	called   bool
+	forward  envelope.Request
+	resolved []Resolved
+	header   http.Header
+}
+
+func run(t *testing.T, rs *Resolver, r *http.Request) result {
+	t.Helper()
+	var res result
+	rs.Next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res.called = true
+		res.forward = envelope.BatchFrom(r.Context()).Requests[0]
+		res.resolved = ResolvedFrom(r.Context())
+	})
+	h := &envelope.Handler{CachePrefix: "/graphql/", Next: rs}
+	info := &envelope.Info{}
+	r = r.WithContext(envelope.WithInfo(r.Context(), info))
+	r.Header.Set("Accept", envelope.MediaTypeGraphQLResponse)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	res.status, res.code, res.header = w.Code, info.Code, w.Header()
+	return res
+}
+
+func newResolver(mode Mode) (*Resolver, *memStore, *recorder) {
+	st := &memStore{m: map[ID]Entry{}}
+	for _, text := range []string{topUsers, multiOp, payDoc} {
+		st.m[SHA256(text)] = Entry{ID: SHA256(text), Text: text}
+	}
+	rec := &recorder{}
+	return &Resolver{Mode: mode, Store: st, Cache: NewCache(10), FreeFormCache: NewCache(10), Recorder: rec, ClientHeader: "apollographql-client-name"}, st, rec
+}
+
+func postJSON(body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+func TestResolveWireFormats(t *testing.T) {
+	id := SHA256(topUsers)
+	hash := id.Hash()
+	tests := []struct {
+		name string
+		req  *http.Request
+	}{
+		{"documentId with prefix", postJSON(`{"documentId":"` + string(id) + `","variables":{"limit":3}}`)},
+		{"bare 64-hex documentId (Apollo style)", postJSON(`{"documentId":"` + strings.ToUpper(hash) + `"}`)},
+		{"Apollo extensions.persistedQuery", postJSON(`{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + hash + `"},"traceId":"t1"}}`)},
+		{"Relay doc_id", postJSON(`{"doc_id":"` + hash + `"}`)},
+		{"Relay id", postJSON(`{"id":"` + hash + `"}`)},
+		{"GET documentId", httptest.NewRequest(http.MethodGet, "/graphql?documentId="+string(id), nil)},
+		{"GET cache URL", httptest.NewRequest(http.MethodGet, "/graphql/"+hash+"/TopUsers?variables="+url.QueryEscape(`{"limit":1}`), nil)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs, _, _ := newResolver(Strict)
+			res := run(t, rs, tt.req)
+			if !res.called {
+				t.Fatalf("refused with %d %s", res.status, res.code)
+			}
+			f := res.forward
+			if f.Query != topUsers || f.DocumentID != "" || f.DocID != "" {
+				t.Errorf("forwarded %+v", f)
+			}
+			if strings.Contains(string(f.Extensions), "persistedQuery") {
+				t.Errorf("persistedQuery extension forwarded: %s", f.Extensions)
+			}
+			if tt.name == "Apollo extensions.persistedQuery" && string(f.Extensions) != `{"traceId":"t1"}` {
+				t.Errorf("other extensions lost: %s", f.Extensions)
+			}
+			if len(res.resolved) != 1 || !res.resolved[0].Trusted || res.resolved[0].Operation.Name != "TopUsers" {
+				t.Errorf("resolved %+v", res.resolved)
+			}
+		})
+	}
+}
+
+func TestResolveRefusals(t *testing.T) {
+	hash := SHA256(topUsers).Hash()
+	unknown := strings.Repeat("ab", 32)
+	tests := []struct {
+		name   string
+		mode   Mode
+		req    *http.Request
+		status int
+		code   envelope.Code
+	}{
+		{"free-form query in strict mode", Strict, postJSON(`{"query":"{ a }"}`), 400, envelope.CodePersistedDocumentRequired},
+		{"APQ registration in strict mode", Strict, postJSON(`{"query":"{ a }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + SHA256("{ a }").Hash() + `"}}}`), 400, envelope.CodePersistedQueryUnsupported},
+		{"APQ registration in capture mode", Capture, postJSON(`{"query":"{ a }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + SHA256("{ a }").Hash() + `"}}}`), 400, envelope.CodePersistedQueryUnsupported},
+		{"unknown id", Strict, postJSON(`{"documentId":"sha256:` + unknown + `"}`), 400, envelope.CodePersistedDocumentNotFound},
+		{"unknown id on a GET cache URL is 404", Strict, httptest.NewRequest(http.MethodGet, "/graphql/"+unknown+"/Q", nil), 404, envelope.CodePersistedDocumentNotFound},
+		{"malformed id", Strict, postJSON(`{"documentId":"sha256:xyz"}`), 400, envelope.CodeInvalidDocumentID},
+		{"malformed Apollo hash", Strict, postJSON(`{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"nothex"}}}`), 400, envelope.CodeInvalidDocumentID},
+		{"two different ids", Strict, postJSON(`{"documentId":"sha256:` + hash + `","doc_id":"` + unknown + `"}`), 400, envelope.CodeBadRequest},
+		{"query and id together", Capture, postJSON(`{"query":"{ a }","documentId":"sha256:` + hash + `"}`), 400, envelope.CodeBadRequest},
+		{"operationName not in the document", Strict, postJSON(`{"documentId":"` + string(SHA256(topUsers)) + `","operationName":"Other"}`), 400, envelope.CodeOperationNotFound},
+		{"multi-operation document without operationName", Strict, postJSON(`{"documentId":"` + string(SHA256(multiOp)) + `"}`), 400, envelope.CodeOperationNotFound},
+		{"mutation over GET", Strict, httptest.NewRequest(http.MethodGet, "/graphql?documentId="+string(SHA256(payDoc)), nil), 405, envelope.CodeMutationNotAllowedOverGET},
+		{"selected mutation over a GET cache URL", Strict, httptest.NewRequest(http.MethodGet, "/graphql/"+SHA256(multiOp).Hash()+"/B", nil), 405, envelope.CodeMutationNotAllowedOverGET},
+		{"POST to a cache URL", Strict, func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/graphql/"+hash+"/TopUsers", strings.NewReader(`{}`))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}(), 405, envelope.CodeMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs, st, _ := newResolver(tt.mode)
+			res := run(t, rs, tt.req)
+			if res.called || res.status != tt.status || res.code != tt.code {
+				t.Errorf("called=%v %d %s, want %d %s", res.called, res.status, res.code, tt.status, tt.code)
+			}
+			if tt.code == envelope.CodeMutationNotAllowedOverGET && res.header.Get("Allow") != "POST" {
+				t.Errorf("Allow %q", res.header.Get("Allow"))
+			}
+			if strings.HasPrefix(tt.name, "APQ") && len(st.m) != 3 {
+				t.Errorf("APQ registration stored something: %d entries", len(st.m))
+			}
+		})
+	}
+}
+
+func TestKnownDocumentIsParsedOnce(t *testing.T) {
+	rs, st, _ := newResolver(Strict)
+	prepared := 0
+	rs.Prepare = func(d *Document) error { prepared++; d.Plan = "plan"; return nil }
+	for range 5 {
+		res := run(t, rs, postJSON(`{"documentId":"`+string(SHA256(topUsers))+`"}`))
+		if !res.called || res.resolved[0].Document.Plan != "plan" {
+			t.Fatal("not resolved with its plan")
+		}
+	}
+	if prepared != 1 || st.gets != 1 {
+		t.Errorf("prepared %d times, store read %d times; want once each", prepared, st.gets)
+	}
+}
+
+func TestStoreFailureIs503(t *testing.T) {
+	rs, st, _ := newResolver(Strict)
+	st.fail = errors.New("disk on fire")
+	res := run(t, rs, postJSON(`{"documentId":"`+string(SHA256(topUsers))+`"}`))
+	if res.status != 503 || res.code != envelope.CodeDocumentStoreUnavailable {
+		t.Errorf("got %d %s", res.status, res.code)
+	}
+}
+
+func TestCaptureModeRunsAndRecords(t *testing.T) {
+	rs, _, rec := newResolver(Capture)
+	rs.FreeForm = func(d *Document) error {
+		if strings.Contains(d.Text, "deep") {
+			return envelope.Errorf(envelope.CodeLimitExceeded, "too deep")
+		}
+		return nil
+	}
+	r := postJSON(`{"query":"query Me { me { id } }","operationName":"Me"}`)
+	r.Header.Set("apollographql-client-name", "web")
+	res := run(t, rs, r)
+	if !res.called || res.forward.Query != "query Me { me { id } }" || res.resolved[0].Trusted {
+		t.Fatalf("capture mode: %+v", res)
+	}
+	if len(rec.records) != 1 || rec.records[0] != string(SHA256("query Me { me { id } }"))+" Me web" {
+		t.Errorf("records %q", rec.records)
+	}
+	if res := run(t, rs, postJSON(`{"query":"{ deep }"}`)); res.called || res.code != envelope.CodeLimitExceeded {
+		t.Errorf("free-form limit not applied: %+v", res)
+	}
+	// A client's text is never taken for a trusted document of the same hash.
+	text := "query Sneaky { secrets }"
+	run(t, rs, postJSON(`{"query":"`+text+`"}`))
+	if res := run(t, rs, postJSON(`{"documentId":"`+string(SHA256(text))+`"}`)); res.called {
+		t.Error("a captured free-form document was served as a trusted document")
+	}
+}
+
+func TestOffModeDoesNotRecord(t *testing.T) {
+	rs, _, rec := newResolver(Off)
+	if res := run(t, rs, postJSON(`{"query":"{ a }"}`)); !res.called {
+		t.Fatalf("off mode refused: %+v", res)
+	}
+	if len(rec.records) != 0 {
+		t.Errorf("off mode recorded %q", rec.records)
+	}
+}
+
+func TestBatchResolvesEveryRequest(t *testing.T) {
+	rs, _, _ := newResolver(Strict)
+	var got []Resolved
+	rs.Next = http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = ResolvedFrom(r.Context()) })
+	body, _ := json.Marshal([]map[string]string{{"documentId": string(SHA256(topUsers))}, {"documentId": string(SHA256(payDoc))}})
+	h := &envelope.Handler{Limits: envelope.Limits{MaxBatch: 5}, Next: rs}
+	h.ServeHTTP(httptest.NewRecorder(), postJSON(string(body)))
+	if len(got) != 2 || got[1].Operation.Name != "Pay" {
+		t.Fatalf("got %+v", got)
+	}
+}
