@@ -1,0 +1,124 @@
+package capture
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gqlguard/gqlguard/documents"
+)
+
+type store struct {
+	mu sync.Mutex
+	m  map[documents.ID]documents.Entry
+}
+
+func (s *store) Get(_ context.Context, id documents.ID) (documents.Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[id]
+	if !ok {
+		return e, documents.ErrNotFound
+	}
+	return e, nil
+}
+
+func (s *store) Put(_ context.Context, es []documents.Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range es {
+		if err := e.ID.Verify(e.Text); err != nil {
+			return err
+		}
+		s.m[e.ID] = e
+	}
+	return nil
+}
+
+func (s *store) List(context.Context, func(documents.Entry) error) error { return nil }
+
+func TestRecordFlushReopenPromote(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Open(dir, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, pay := "query Me { me { id } }", "mutation Pay { pay }"
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	r.Record(documents.SHA256(me), me, "Me", "web", t0)
+	r.Record(documents.SHA256(me), me, "Me", "ios", t0.Add(time.Minute))
+	r.Record(documents.SHA256(pay), pay, "", "", t0.Add(2*time.Minute))
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := Read(dir)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("read %d records: %v", len(recs), err)
+	}
+	got := recs[0]
+	if got.ID != documents.SHA256(me) || got.Count != 2 || !got.FirstSeen.Equal(t0) || !got.LastSeen.Equal(t0.Add(time.Minute)) ||
+		len(got.Clients) != 2 || got.Clients[0] != "ios" || len(got.OperationNames) != 1 {
+		t.Errorf("record %+v", got)
+	}
+	// A new process continues the counts.
+	r2, err := Open(dir, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Record(documents.SHA256(me), me, "Me", "web", t0.Add(time.Hour))
+	if err := r2.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if recs, _ := Read(dir); recs[0].Count != 3 || !recs[0].FirstSeen.Equal(t0) {
+		t.Errorf("after reopen: %+v", recs[0])
+	}
+
+	st := &store{m: map[documents.ID]documents.Entry{}}
+	ids, err := Promote(context.Background(), dir, st, []documents.ID{documents.SHA256(me)})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("promote: %v", err)
+	}
+	if e, err := st.Get(context.Background(), documents.SHA256(me)); err != nil || e.Text != me {
+		t.Errorf("trusted store has %q, %v", e.Text, err)
+	}
+	if recs, _ := Read(dir); len(recs) != 1 || recs[0].ID != documents.SHA256(pay) {
+		t.Errorf("captured after promote: %+v", recs)
+	}
+	if _, err := Promote(context.Background(), dir, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	if recs, _ := Read(dir); len(recs) != 0 || len(st.m) != 2 {
+		t.Errorf("promote --all left %d captured, store has %d", len(recs), len(st.m))
+	}
+}
+
+func TestTamperedCaptureIsNotPromoted(t *testing.T) {
+	dir := t.TempDir()
+	r, _ := Open(dir, 0, slog.New(slog.DiscardHandler))
+	text := "{ a }"
+	r.Record(documents.SHA256(text), text, "", "", time.Now())
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, documents.SHA256(text).Hash()+".graphql"), []byte("mutation { drop }"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := &store{m: map[documents.ID]documents.Entry{}}
+	if _, err := Promote(context.Background(), dir, st, nil); err == nil || len(st.m) != 0 {
+		t.Errorf("tampered capture promoted: %v", err)
+	}
+}
+
+func TestRecorderIsBounded(t *testing.T) {
+	r, _ := Open(t.TempDir(), 2, slog.New(slog.DiscardHandler))
+	for _, q := range []string{"{ a }", "{ b }", "{ c }"} {
+		r.Record(documents.SHA256(q), q, "", "", time.Now())
+	}
+	if len(r.records) != 2 {
+		t.Errorf("recorded %d distinct documents, limit 2", len(r.records))
+	}
+}
