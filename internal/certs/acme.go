@@ -135,7 +135,7 @@ func (a *ACME) Manage(ctx context.Context) error {
 	if len(missing) == len(a.domains) {
 		a.run.Store(nil)
 		r.stop()
-		return fmt.Errorf("certs: ACME: no certificate could be obtained: %w", errors.Join(errs...))
+		return fmt.Errorf("no certificate could be obtained: %w", errors.Join(errs...))
 	}
 	for _, err := range errs {
 		a.log.Error("ACME certificate not obtained; retrying in the background", "error", err)

@@ -4,23 +4,18 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
-	"log"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/testutil/pebble"
 )
 
 // The end-to-end test runs gqlguard's ACME client against Pebble, the test
@@ -29,12 +24,9 @@ import (
 // test domains through pebble-challtestsrv, whose DNS answers 127.0.0.1.
 
 const (
-	// pebbleShortValidity is the lifetime, in seconds, of the certificates
-	// of the CA that the renewal tests use.
-	pebbleShortValidity = 16
-	// pebbleLongValidity is the lifetime of the other CA's certificates:
-	// 90 days, like Let's Encrypt's.
-	pebbleLongValidity = 90 * 24 * 60 * 60
+	// pebbleShortValidity is the lifetime of the certificates of the CA
+	// that the renewal tests use.
+	pebbleShortValidity = 16 * time.Second
 	// acmeTestEmail is the account contact of the renewal tests.
 	acmeTestEmail = "ops@gqlguard.test"
 )
@@ -63,30 +55,30 @@ func (e *pebbleEnv) testRestart(t *testing.T) {
 	const domain = "restart.gqlguard.test"
 	cfg := config.ACME{
 		Domains:    []string{domain},
-		CA:         e.long.dir,
-		CARootFile: e.devCA.CAFile,
+		CA:         e.long.DirectoryURL,
+		CARootFile: e.long.CARootFile,
 		Storage:    e.storageDir(t),
 		Challenges: []string{"http-01", "tls-alpn-01"},
 	}
 
 	first := e.newACME(t, cfg)
 	stopFirst := e.manage(t, first)
-	leaf, staple := e.served(t, domain, e.long.roots)
+	leaf, staple := e.served(t, domain, e.long.Roots())
 	assertPebbleStaple(t, staple, leaf, e.long)
 	assertACMEManaged(t, first, domain, leaf.NotAfter, "good")
-	issued := e.long.issued()
+	issued := e.long.IssuedCount()
 	stopFirst()
 
 	second := e.newACME(t, cfg)
 	httpBefore, alpnBefore := e.front.counts()
 	e.manage(t, second)
-	again, staple := e.served(t, domain, e.long.roots)
+	again, staple := e.served(t, domain, e.long.Roots())
 	if again.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
 		t.Fatalf("after the restart serial %x is served, want the stored %x", again.SerialNumber, leaf.SerialNumber)
 	}
 	assertPebbleStaple(t, staple, again, e.long)
 	assertACMEManaged(t, second, domain, leaf.NotAfter, "good")
-	if n := e.long.issued(); n != issued {
+	if n := e.long.IssuedCount(); n != issued {
 		t.Errorf("Pebble issued %d certificates during the restart, want none", n-issued)
 	}
 	if h, a := e.front.counts(); h != httpBefore || a != alpnBefore {
@@ -100,8 +92,8 @@ func (e *pebbleEnv) testObtainAndRenew(t *testing.T, challenge, domain string) {
 	a := e.newACME(t, config.ACME{
 		Domains:    []string{domain},
 		Email:      acmeTestEmail,
-		CA:         e.short.dir,
-		CARootFile: e.devCA.CAFile,
+		CA:         e.short.DirectoryURL,
+		CARootFile: e.short.CARootFile,
 		Storage:    e.storageDir(t),
 		Challenges: []string{challenge},
 		// Longer than the lifetime: capped to half of it.
@@ -111,7 +103,7 @@ func (e *pebbleEnv) testObtainAndRenew(t *testing.T, challenge, domain string) {
 	httpBefore, alpnBefore := e.front.counts()
 	e.manage(t, a)
 
-	first, staple := e.served(t, domain, e.short.roots)
+	first, staple := e.served(t, domain, e.short.Roots())
 	if len(staple) != 0 {
 		t.Errorf("a staple is served for a certificate that names no OCSP responder")
 	}
@@ -128,13 +120,13 @@ func (e *pebbleEnv) testObtainAndRenew(t *testing.T, challenge, domain string) {
 				first.SerialNumber, first.NotBefore.Format(time.TimeOnly), first.NotAfter.Format(time.TimeOnly))
 		}
 		time.Sleep(200 * time.Millisecond)
-		next, _ = e.served(t, domain, e.short.roots)
+		next, _ = e.served(t, domain, e.short.Roots())
 	}
 	if next.NotBefore.Before(first.NotBefore) || next.NotAfter.Before(first.NotAfter) {
 		t.Errorf("renewed certificate valid %s to %s, before the first one (%s to %s)",
 			next.NotBefore, next.NotAfter, first.NotBefore, first.NotAfter)
 	}
-	if !strings.Contains(e.short.log.String(), "is a replacement of") {
+	if !strings.Contains(e.short.Output(), "is a replacement of") {
 		t.Errorf("the renewal order did not name the certificate it replaces (ARI)")
 	}
 
@@ -161,12 +153,12 @@ func assertACMEManaged(t *testing.T, a *ACME, domain string, notAfter time.Time,
 	}
 }
 
-func assertPebbleStaple(t *testing.T, staple []byte, leaf *x509.Certificate, p *pebbleCA) {
+func assertPebbleStaple(t *testing.T, staple []byte, leaf *x509.Certificate, p *pebble.Server) {
 	t.Helper()
 	if len(staple) == 0 {
 		t.Fatal("no OCSP staple served")
 	}
-	issuer, _, err := p.intermediate()
+	issuer, _, err := p.Intermediate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,25 +172,20 @@ func assertPebbleStaple(t *testing.T, staple []byte, leaf *x509.Certificate, p *
 }
 
 // pebbleEnv is what the subtests share: the gateway-side listeners that
-// Pebble validates against, the challenge DNS server and two CAs, one with
-// 16-second certificates for renewals and one with 90-day certificates and
-// an OCSP responder.
+// Pebble validates against and two CAs, one with 16-second certificates for
+// renewals and one with 90-day certificates and an OCSP responder.
 type pebbleEnv struct {
-	devCA     *DevCA
 	front     *acmeFrontend
 	httpsAddr string
 	storage   string
-	short     *pebbleCA
-	long      *pebbleCA
+	short     *pebble.Server
+	long      *pebble.Server
 }
 
 func startPebbleEnv(t *testing.T) *pebbleEnv {
-	pebble, challtestsrv := pebbleBinaries(t)
-	dir := t.TempDir()
-	devCA, err := EnsureDevCA(filepath.Join(dir, "ca"), []string{"127.0.0.1", "localhost"}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Made first, so that the test is skipped before anything starts when
+	// Pebble cannot be had.
+	long, short := pebble.New(t), pebble.New(t)
 	// Storage outlives the subtests' temporary directories: certmagic may
 	// still be writing in it for a moment after maintenance stopped.
 	storage, err := os.MkdirTemp("", "gqlguard-acme-")
@@ -209,25 +196,16 @@ func startPebbleEnv(t *testing.T) *pebbleEnv {
 
 	front := &acmeFrontend{}
 	httpAddr, httpsAddr := front.start(t)
-	dns := startPebbleChallTestSrv(t, challtestsrv)
-	e := &pebbleEnv{devCA: devCA, front: front, httpsAddr: httpsAddr, storage: storage}
-	pebbleOpts := pebbleOptions{
-		bin: pebble, dir: dir, devCA: devCA, dns: dns,
-		httpPort: pebblePortOf(t, httpAddr), tlsPort: pebblePortOf(t, httpsAddr),
-	}
+	ports := pebble.Options{HTTPPort: pebble.PortOf(t, httpAddr), TLSPort: pebble.PortOf(t, httpsAddr)}
 
-	long := pebbleOpts
-	long.validity = pebbleLongValidity
-	e.long = newPebbleCA(t, long)
-	responder := httptest.NewServer(e.long.ocspResponder())
-	t.Cleanup(responder.Close)
-	e.long.start(t, responder.URL)
+	withOCSP := ports
+	withOCSP.OCSP = true
+	long.Start(t, withOCSP)
 
-	short := pebbleOpts
-	short.validity = pebbleShortValidity
-	e.short = newPebbleCA(t, short)
-	e.short.start(t, "")
-	return e
+	shortLived := ports
+	shortLived.CertLifetime = pebbleShortValidity
+	short.Start(t, shortLived)
+	return &pebbleEnv{front: front, httpsAddr: httpsAddr, storage: storage, short: short, long: long}
 }
 
 func (e *pebbleEnv) storageDir(t *testing.T) string {
@@ -243,7 +221,7 @@ func (e *pebbleEnv) storageDir(t *testing.T) string {
 // after the test ended.
 func (e *pebbleEnv) newACME(t *testing.T, cfg config.ACME) *ACME {
 	t.Helper()
-	logs := &pebbleOutput{}
+	logs := &logBuffer{}
 	a, err := NewACME(cfg, "", slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
@@ -309,59 +287,4 @@ func (e *pebbleEnv) served(t *testing.T, domain string, roots *x509.CertPool) (*
 		t.Fatal(err)
 	}
 	return leaf, st.OCSPResponse
-}
-
-// acmeFrontend plays the gateway's listeners: a plain-HTTP server with
-// HTTPHandler and an HTTPS server with GetCertificate and NextProtos of the
-// current ACME, counting the challenges they answer.
-type acmeFrontend struct {
-	acme atomic.Pointer[ACME]
-	http atomic.Int64
-	alpn atomic.Int64
-}
-
-func (f *acmeFrontend) counts() (http01, tlsALPN01 int64) {
-	return f.http.Load(), f.alpn.Load()
-}
-
-func (f *acmeFrontend) start(t *testing.T) (httpAddr, httpsAddr string) {
-	quiet := log.New(io.Discard, "", 0)
-	plain := &http.Server{
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          quiet,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, acmeChallengePath) {
-				f.http.Add(1)
-			}
-			f.acme.Load().HTTPHandler(http.NotFoundHandler()).ServeHTTP(w, r)
-		}),
-	}
-	secure := &http.Server{
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          quiet,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			_, _ = io.WriteString(w, "ok\n")
-		}),
-	}
-	tlsConfig := &tls.Config{
-		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-			a := f.acme.Load()
-			if len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == acmeTLS1 {
-				f.alpn.Add(1)
-			}
-			return &tls.Config{
-				GetCertificate: a.GetCertificate,
-				NextProtos:     append([]string{"h2", "http/1.1"}, a.NextProtos()...),
-			}, nil
-		},
-	}
-	httpLn := pebbleListen(t)
-	httpsLn := pebbleListen(t)
-	go func() { _ = plain.Serve(httpLn) }()
-	go func() { _ = secure.Serve(tls.NewListener(httpsLn, tlsConfig)) }()
-	t.Cleanup(func() {
-		_ = plain.Close()
-		_ = secure.Close()
-	})
-	return httpLn.Addr().String(), httpsLn.Addr().String()
 }

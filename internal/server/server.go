@@ -209,7 +209,11 @@ func (s *Server) Addrs() (https, http, admin string) {
 
 // Serve serves on the bound listeners until ctx is done, then stops
 // accepting, lets in-flight requests finish within server.shutdown_grace, and
-// returns nil on a clean shutdown.
+// returns nil on a clean shutdown. With ACME and no certificate in storage,
+// Serve answers challenges while it obtains the first certificate; if none
+// can be obtained it shuts down and returns the error, so that a supervisor
+// restarts it with its own backoff instead of a gateway that can never serve
+// staying up.
 func (s *Server) Serve(ctx context.Context) error {
 	if s.lnHTTPS == nil {
 		return errors.New("server: Serve called before Listen")

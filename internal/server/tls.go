@@ -172,7 +172,7 @@ func (t *tlsSetup) run(ctx context.Context, hup <-chan os.Signal, warnEvery time
 func (t *tlsSetup) manage(ctx context.Context) error {
 	err := t.acme.Manage(ctx)
 	if err != nil {
-		err = fmt.Errorf("tls.acme: no certificate could be obtained: %w", err)
+		err = fmt.Errorf("tls.acme: %w", err)
 	}
 	t.acmeReady.Store(&err)
 	return err
