@@ -1,0 +1,122 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gqlguard/gqlguard/documents"
+)
+
+// Registration serves the admin API's PUT /v1/documents: CI registers a
+// batch of trusted documents (a manifest in any accepted format). The batch
+// is checked, then stored in one atomic, durable Put: all of it or nothing.
+// Putting the same batch again is harmless.
+type Registration struct {
+	// Store receives the documents.
+	Store documents.Store
+	// Token is the bearer token callers must present. Empty refuses every
+	// call.
+	Token string
+	// Decode reads a request body into entries, verifying every id.
+	Decode func(io.Reader) ([]documents.Entry, error)
+	// Check refuses documents that break the safety rules; nil checks
+	// nothing beyond the ids.
+	Check func([]documents.Entry) error
+	// MaxBody bounds the request body; 0 means 32 MiB.
+	MaxBody int64
+	// Logger records registrations.
+	Logger *slog.Logger
+}
+
+type registrationResult struct {
+	Stored int            `json:"stored"`
+	IDs    []documents.ID `json:"ids"`
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+// ServeHTTP implements http.Handler.
+func (reg *Registration) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPut {
+		w.Header().Set("Allow", "PUT")
+		writeJSON(w, http.StatusMethodNotAllowed, apiError{"use PUT with a manifest body"})
+		return
+	}
+	if status, msg := reg.authenticate(r); status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gqlguard-admin"`)
+		}
+		writeJSON(w, status, apiError{msg})
+		return
+	}
+	max := reg.MaxBody
+	if max <= 0 {
+		max = 32 << 20
+	}
+	entries, err := reg.Decode(http.MaxBytesReader(w, r.Body, max))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{"the manifest is larger than the limit"})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, apiError{"the manifest was refused, nothing was stored: " + err.Error()})
+		return
+	case len(entries) == 0:
+		writeJSON(w, http.StatusBadRequest, apiError{"the manifest holds no document"})
+		return
+	}
+	if reg.Check != nil {
+		if err := reg.Check(entries); err != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, apiError{"the documents break the safety rules, nothing was stored:\n" + err.Error()})
+			return
+		}
+	}
+	if err := reg.Store.Put(r.Context(), entries); err != nil {
+		reg.Logger.Error("document registration failed", "error", err)
+		writeJSON(w, http.StatusInternalServerError, apiError{"the documents could not be stored; nothing was stored"})
+		return
+	}
+	ids := make([]documents.ID, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	reg.Logger.Info("documents registered", "count", len(entries), "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, registrationResult{Stored: len(entries), IDs: ids})
+}
+
+// authenticate compares the bearer token in constant time (of hashes, so
+// that not even the token's length leaks through timing).
+func (reg *Registration) authenticate(r *http.Request) (int, string) {
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		return http.StatusUnauthorized, "send Authorization: Bearer <admin token>"
+	}
+	token, ok := strings.CutPrefix(values[0], "Bearer ")
+	if len(values) > 1 || !ok || token == "" {
+		return http.StatusUnauthorized, "send exactly one Authorization: Bearer <admin token> header"
+	}
+	if reg.Token == "" {
+		return http.StatusForbidden, "document registration is disabled: set admin.token"
+	}
+	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(reg.Token))
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		return http.StatusForbidden, "the admin token is not valid"
+	}
+	return 0, ""
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,113 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gqlguard/gqlguard/documents"
+)
+
+type store struct {
+	mu   sync.Mutex
+	m    map[documents.ID]string
+	puts int
+}
+
+func (s *store) Get(context.Context, documents.ID) (documents.Entry, error) {
+	return documents.Entry{}, documents.ErrNotFound
+}
+func (s *store) List(context.Context, func(documents.Entry) error) error { return nil }
+func (s *store) Put(_ context.Context, es []documents.Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.puts++
+	for _, e := range es {
+		s.m[e.ID] = e.Text
+	}
+	return nil
+}
+
+// decode reads {"<id>": "<text>"} and verifies every id.
+func decode(r io.Reader) ([]documents.Entry, error) {
+	var m map[string]string
+	if err := json.NewDecoder(r).Decode(&m); err != nil {
+		return nil, err
+	}
+	var out []documents.Entry
+	for k, v := range m {
+		id, err := documents.ParseID(k)
+		if err != nil {
+			return nil, err
+		}
+		if err := id.Verify(v); err != nil {
+			return nil, err
+		}
+		out = append(out, documents.Entry{ID: id, Text: v})
+	}
+	return out, nil
+}
+
+func TestRegistration(t *testing.T) {
+	good := "query Q { a }"
+	body := `{"` + string(documents.SHA256(good)) + `": "` + good + `"}`
+	tampered := `{"` + string(documents.SHA256(good)) + `": "mutation { drop }"}`
+	const token = "0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		name   string
+		method string
+		auth   []string
+		body   string
+		check  error
+		status int
+		stored bool
+	}{
+		{"valid token stores the batch", http.MethodPut, []string{"Bearer " + token}, body, nil, 200, true},
+		{"no token", http.MethodPut, nil, body, nil, 401, false},
+		{"wrong token", http.MethodPut, []string{"Bearer nope"}, body, nil, 403, false},
+		{"basic auth", http.MethodPut, []string{"Basic " + token}, body, nil, 401, false},
+		{"two Authorization headers", http.MethodPut, []string{"Bearer " + token, "Bearer " + token}, body, nil, 401, false},
+		{"tampered entry", http.MethodPut, []string{"Bearer " + token}, tampered, nil, 400, false},
+		{"safety rules broken", http.MethodPut, []string{"Bearer " + token}, body, errors.New("depth 30 > 15"), 422, false},
+		{"GET", http.MethodGet, []string{"Bearer " + token}, "", nil, 405, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &store{m: map[documents.ID]string{}}
+			reg := &Registration{Store: st, Token: token, Decode: decode, Logger: slog.New(slog.DiscardHandler)}
+			if tt.check != nil {
+				reg.Check = func([]documents.Entry) error { return tt.check }
+			}
+			r := httptest.NewRequest(tt.method, "/v1/documents", strings.NewReader(tt.body))
+			for _, a := range tt.auth {
+				r.Header.Add("Authorization", a)
+			}
+			w := httptest.NewRecorder()
+			reg.ServeHTTP(w, r)
+			if w.Code != tt.status || (len(st.m) > 0) != tt.stored {
+				t.Errorf("got %d stored=%v (%s), want %d stored=%v", w.Code, len(st.m) > 0, w.Body, tt.status, tt.stored)
+			}
+			if tt.status == 401 && w.Header().Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+		})
+	}
+}
+
+func TestRegistrationDisabledWithoutToken(t *testing.T) {
+	reg := &Registration{Store: &store{m: map[documents.ID]string{}}, Decode: decode, Logger: slog.New(slog.DiscardHandler)}
+	r := httptest.NewRequest(http.MethodPut, "/v1/documents", strings.NewReader(`{}`))
+	r.Header.Set("Authorization", "Bearer anything")
+	w := httptest.NewRecorder()
+	reg.ServeHTTP(w, r)
+	if w.Code != 403 {
+		t.Errorf("got %d", w.Code)
+	}
+}
