@@ -1,0 +1,369 @@
+package limits
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/gqlguard/gqlguard/envelope"
+)
+
+// fault is a refusal found inside a variable's value. Path segments are
+// collected innermost first while the fault travels up the walk; msg follows
+// the path in the message (": expected Int, got …" or " has 1001 elements…").
+type fault struct {
+	code envelope.Code
+	path []string
+	msg  string
+}
+
+func invalid(msg string) *fault  { return &fault{code: envelope.CodeVariablesInvalid, msg: msg} }
+func exceeded(msg string) *fault { return &fault{code: envelope.CodeLimitExceeded, msg: msg} }
+
+// at adds the path segment the fault was found under.
+func (f *fault) at(seg string) *fault {
+	f.path = append(f.path, seg)
+	return f
+}
+
+// error returns the client-facing error, root naming the variable ("$ids").
+func (f *fault) error(root string) *envelope.Error {
+	var b strings.Builder
+	b.WriteString("variable ")
+	b.WriteString(root)
+	for i := len(f.path) - 1; i >= 0; i-- {
+		b.WriteString(f.path[i])
+	}
+	b.WriteString(f.msg)
+	return &envelope.Error{Code: f.code, Message: b.String()}
+}
+
+// walker checks JSON values against GraphQL input types: the built-in
+// scalars exactly as the specification coerces them, non-null and list
+// wrappers, list lengths and pagination caps; with a schema also enums, and
+// the declared types of input-object fields. Any other named type accepts any
+// JSON value, which is still walked for list lengths and caps.
+//
+// The walk runs in one of two modes. Checking (rewrite false) writes
+// nothing and records in changed whether coercion alters the value; only then
+// is a second, rewriting walk run, which appends the coerced JSON to out. The
+// common path thus reads the variables once and allocates nothing.
+type walker struct {
+	b       []byte
+	schema  *ast.Schema
+	maxList int
+	rewrite bool
+	out     []byte
+	changed bool
+}
+
+func (w *walker) emit(p []byte) {
+	if w.rewrite {
+		w.out = append(w.out, p...)
+	}
+}
+
+func (w *walker) emitByte(c byte) {
+	if w.rewrite {
+		w.out = append(w.out, c)
+	}
+}
+
+// value walks the value at b[i] against t (nil: any value) and returns the
+// index just past it. wrap reports whether a value that is not a list may
+// stand for a list of one; the specification allows that except for the
+// items of a list ([[Int]] refuses [1, 2, 3]). c caps the numbers in the
+// value; nil when no pagination argument takes it.
+func (w *walker) value(t *ast.Type, i int, wrap bool, c *capRule) (int, *fault) {
+	b := w.b
+	switch {
+	case t == nil:
+		return w.any(i, c)
+	case b[i] == 'n':
+		if t.NonNull {
+			return 0, invalid(" is null, but its type " + t.String() + " does not allow null")
+		}
+		w.emit(b[i : i+4])
+		return i + 4, nil
+	case t.Elem != nil && b[i] == '[':
+		return w.list(t.Elem, i, c)
+	case t.Elem != nil:
+		if !wrap {
+			return 0, w.mismatch(t.String(), i)
+		}
+		w.changed = true
+		w.emitByte('[')
+		end, f := w.value(t.Elem, i, true, c)
+		w.emitByte(']')
+		return end, f
+	}
+	switch t.NamedType {
+	case "Int":
+		return w.intValue(i, c)
+	case "Float":
+		return w.floatValue(i, c)
+	case "ID":
+		return w.idValue(i)
+	case "String":
+		if b[i] != '"' {
+			return 0, w.mismatch("String", i)
+		}
+		return w.copy(i), nil
+	case "Boolean":
+		if b[i] != 't' && b[i] != 'f' {
+			return 0, w.mismatch("Boolean", i)
+		}
+		return w.copy(i), nil
+	}
+	if w.schema != nil {
+		switch def := w.schema.Types[t.NamedType]; {
+		case def == nil:
+		case def.Kind == ast.Enum:
+			return w.enumValue(def, i)
+		case def.Kind == ast.InputObject:
+			if b[i] != '{' {
+				return 0, w.mismatch(def.Name, i)
+			}
+			return w.object(def, i, c)
+		}
+	}
+	return w.any(i, c)
+}
+
+// mismatch is the refusal of the value at b[i] where a want was expected.
+func (w *walker) mismatch(want string, i int) *fault {
+	return invalid(": expected " + want + ", got " + shown(w.b[i:valueEnd(w.b, i)]))
+}
+
+// copy copies the scalar at b[i] unchanged.
+func (w *walker) copy(i int) int {
+	end := valueEnd(w.b, i)
+	w.emit(w.b[i:end])
+	return end
+}
+
+func isNumber(c byte) bool { return c == '-' || c >= '0' && c <= '9' }
+
+// intValue accepts an integral number within 32 bits. Integral numbers not
+// written in plain decimal (1e2, 1.0, -0) are coerced to it.
+func (w *walker) intValue(i int, c *capRule) (int, *fault) {
+	if !isNumber(w.b[i]) {
+		return 0, w.mismatch("Int", i)
+	}
+	end := numberEnd(w.b, i)
+	num := w.b[i:end]
+	r := readNumber(num)
+	switch {
+	case !r.integral:
+		return 0, w.mismatch("Int", i)
+	case !r.fits || r.n < math.MinInt32 || r.n > math.MaxInt32:
+		return 0, invalid(": expected Int, got " + clip(num) + ", outside the 32-bit range of Int (-2147483648 to 2147483647)")
+	case c != nil && r.n > int64(c.max):
+		return 0, c.fault(num)
+	case r.canonical:
+		w.emit(num)
+	default:
+		w.changed = true
+		if w.rewrite {
+			w.out = strconv.AppendInt(w.out, r.n, 10)
+		}
+	}
+	return end, nil
+}
+
+// floatValue accepts any finite number.
+func (w *walker) floatValue(i int, c *capRule) (int, *fault) {
+	if !isNumber(w.b[i]) {
+		return 0, w.mismatch("Float", i)
+	}
+	end := numberEnd(w.b, i)
+	num := w.b[i:end]
+	f, _ := strconv.ParseFloat(string(num), 64)
+	switch {
+	case math.IsInf(f, 0):
+		return 0, invalid(": expected Float, got " + clip(num) + ", too large for a Float")
+	case c != nil && f > float64(c.max):
+		return 0, c.fault(num)
+	}
+	w.emit(num)
+	return end, nil
+}
+
+// idValue accepts a string, or an integer, which is coerced to its decimal
+// string.
+func (w *walker) idValue(i int) (int, *fault) {
+	b := w.b
+	if b[i] == '"' {
+		return w.copy(i), nil
+	}
+	if !isNumber(b[i]) {
+		return 0, w.mismatch("ID", i)
+	}
+	end := numberEnd(b, i)
+	num := b[i:end]
+	r := readNumber(num)
+	switch {
+	case r.fits:
+		w.changed = true
+		if w.rewrite {
+			w.out = append(w.out, '"')
+			w.out = strconv.AppendInt(w.out, r.n, 10)
+			w.out = append(w.out, '"')
+		}
+	case r.integral && plainDigits(num):
+		// Beyond int64, but written digit by digit: the digits are the id.
+		w.changed = true
+		if w.rewrite {
+			w.out = append(w.out, '"')
+			w.out = append(w.out, num...)
+			w.out = append(w.out, '"')
+		}
+	default:
+		return 0, w.mismatch("ID", i)
+	}
+	return end, nil
+}
+
+func plainDigits(num []byte) bool {
+	for _, c := range num {
+		if c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
+}
+
+// enumValue accepts a string naming one of def's values, compared exactly:
+// enum values are case-sensitive names.
+func (w *walker) enumValue(def *ast.Definition, i int) (int, *fault) {
+	b := w.b
+	if b[i] != '"' {
+		return 0, w.mismatch(def.Name, i)
+	}
+	end, esc := stringEnd(b, i)
+	for _, v := range def.EnumValues {
+		if sameKey(b[i:end], esc, v.Name) {
+			w.emit(b[i:end])
+			return end, nil
+		}
+	}
+	return 0, w.mismatch(def.Name, i)
+}
+
+// any accepts any JSON value, walking objects and lists for list lengths
+// and caps. Within a capped variable, numbers and strings that read as
+// numbers (custom scalars) are held to the cap.
+func (w *walker) any(i int, c *capRule) (int, *fault) {
+	b := w.b
+	switch b[i] {
+	case '{':
+		return w.object(nil, i, c)
+	case '[':
+		return w.list(nil, i, c)
+	case '"':
+		end, esc := stringEnd(b, i)
+		if c != nil && !esc {
+			if f, err := strconv.ParseFloat(string(b[i+1:end-1]), 64); err == nil && f > float64(c.max) {
+				return 0, c.fault(b[i:end])
+			}
+		}
+		w.emit(b[i:end])
+		return end, nil
+	}
+	end := valueEnd(b, i)
+	if c != nil && isNumber(b[i]) && exceeds(b[i:end], c.max) {
+		return 0, c.fault(b[i:end])
+	}
+	w.emit(b[i:end])
+	return end, nil
+}
+
+// list walks the list at b[i], each item against elem (nil: any).
+func (w *walker) list(elem *ast.Type, i int, c *capRule) (int, *fault) {
+	b := w.b
+	w.emitByte('[')
+	i = skipSpace(b, i+1)
+	for n := 0; b[i] != ']'; n++ {
+		if n == w.maxList {
+			return 0, w.tooLong(i, n)
+		}
+		if n > 0 {
+			w.emitByte(',')
+		}
+		end, f := w.value(elem, i, false, c)
+		if f != nil {
+			return 0, f.at("[" + strconv.Itoa(n) + "]")
+		}
+		i = skipSpace(b, end)
+		if b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	w.emitByte(']')
+	return i + 1, nil
+}
+
+// tooLong is the refusal of a list that has n items before b[i] and more
+// from there on; it counts them all so that the message says how many.
+func (w *walker) tooLong(i, n int) *fault {
+	b := w.b
+	for b[i] != ']' {
+		n++
+		i = skipSpace(b, valueEnd(b, i))
+		if b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return exceeded(" has " + strconv.Itoa(n) + " items; the limit is " + strconv.Itoa(w.maxList) + " (limits.max_list_length)")
+}
+
+// object walks the object at b[i]: against def's fields when def is an input
+// object, else as any value. Keys may not repeat: JSON parsers disagree on
+// which of two values wins, so a repeated key could show the gateway one
+// value and the upstream another.
+func (w *walker) object(def *ast.Definition, i int, c *capRule) (int, *fault) {
+	b := w.b
+	var keys keySet
+	w.emitByte('{')
+	i = skipSpace(b, i+1)
+	for n := 0; b[i] != '}'; n++ {
+		kEnd, esc := stringEnd(b, i)
+		key := b[i:kEnd]
+		if keys.add(key, esc) {
+			return 0, invalid(" has the key " + clip(key) + " more than once")
+		}
+		var typ *ast.Type
+		if def != nil {
+			typ = fieldType(def, key, esc)
+		}
+		if n > 0 {
+			w.emitByte(',')
+		}
+		w.emit(key)
+		w.emitByte(':')
+		vi := skipSpace(b, skipSpace(b, kEnd)+1)
+		end, f := w.value(typ, vi, true, c)
+		if f != nil {
+			return 0, f.at(segment(unquote(key, esc)))
+		}
+		i = skipSpace(b, end)
+		if b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	w.emitByte('}')
+	return i + 1, nil
+}
+
+// fieldType returns the type of def's field named by the JSON string key;
+// nil for a field def does not have (gqlparser's coercion refuses those).
+func fieldType(def *ast.Definition, key []byte, esc bool) *ast.Type {
+	for _, fd := range def.Fields {
+		if sameKey(key, esc, fd.Name) {
+			return fd.Type
+		}
+	}
+	return nil
+}
