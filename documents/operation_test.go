@@ -11,7 +11,7 @@ import (
 	"github.com/gqlguard/gqlguard/envelope"
 )
 
-func TestGETGuard(t *testing.T) {
+func TestFreeFormGET(t *testing.T) {
 	tests := []struct {
 		name   string
 		query  string
@@ -29,30 +29,24 @@ func TestGETGuard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			called := false
-			h := &envelope.Handler{Next: GETGuard(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))}
+			rs, _, _ := newResolver(Off)
 			q := url.Values{"query": {tt.query}}
 			if tt.opName != "" {
 				q.Set("operationName", tt.opName)
 			}
-			r := httptest.NewRequest(http.MethodGet, "/graphql?"+q.Encode(), nil)
-			r.Header.Set("Accept", envelope.MediaTypeGraphQLResponse)
-			info := &envelope.Info{}
-			r = r.WithContext(envelope.WithInfo(r.Context(), info))
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			if called != (tt.code == "") || info.Code != tt.code {
-				t.Fatalf("called=%v code=%q, want code %q", called, info.Code, tt.code)
+			res := run(t, rs, httptest.NewRequest(http.MethodGet, "/graphql?"+q.Encode(), nil))
+			if res.called != (tt.code == "") || res.code != tt.code {
+				t.Fatalf("called=%v code=%q, want code %q", res.called, res.code, tt.code)
 			}
-			if tt.code == envelope.CodeMutationNotAllowedOverGET && (w.Code != 405 || w.Header().Get("Allow") != "POST") {
-				t.Errorf("status %d Allow %q", w.Code, w.Header().Get("Allow"))
+			if tt.code == envelope.CodeMutationNotAllowedOverGET && (res.status != 405 || res.header.Get("Allow") != "POST") {
+				t.Errorf("status %d Allow %q", res.status, res.header.Get("Allow"))
 			}
 		})
 	}
 }
 
-func TestSelectOperationParseErrorNamesLine(t *testing.T) {
-	_, err := SelectOperation("query {\n  a(\n}", "")
+func TestParseErrorNamesLine(t *testing.T) {
+	_, err := Parse(Entry{Text: "query {\n  a(\n}"})
 	var e *envelope.Error
 	if !errors.As(err, &e) || e.Code != envelope.CodeGraphQLParseFailed {
 		t.Fatalf("got %v", err)

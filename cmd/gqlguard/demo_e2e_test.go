@@ -39,9 +39,18 @@ type expectation struct {
 // command must output. A new example needs an entry here.
 func demoExpectations(httpsPort string) map[string]expectation {
 	return map[string]expectation{
-		"A query, over HTTPS only":              {contains: []string{`"number":"INV-0001"`, `"name":"Ada Lovelace"`}},
-		"A query with GET (cacheable)":          {contains: []string{`"ok":true`, "HTTP 200"}},
-		"A mutation with variables (POST only)": {contains: []string{`"createInvoice"`, `"amountCents":4200`}},
+		"A trusted query, by its documentId, over HTTPS only": {contains: []string{`"number":"INV-0001"`, `"name":"Ada Lovelace"`, "HTTP 200"}},
+		"The same kind of query with GET on its cache URL (ETag, Cache-Control)": {
+			contains: []string{"HTTP/2 200", "etag: \"", "cache-control: private, max-age=60", "vary: accept, accept-encoding, authorization, cookie", `"ok":true`},
+			foldCase: true,
+		},
+		"A trusted mutation with variables (POST only)": {contains: []string{`"createInvoice"`, `"amountCents":4200`, "HTTP 200"}},
+		"Refused: a free-form query (only the client's registered documents run)": {
+			contains: []string{"PERSISTED_DOCUMENT_REQUIRED", "HTTP 400"},
+		},
+		"Refused: an attacker's first: 2147483647 in a trusted document's variables": {
+			contains: []string{"LIMIT_EXCEEDED", "2147483647", "HTTP 400"},
+		},
 		"Refused: a mutation over GET (a link or <img> must never change state)": {
 			contains: []string{"MUTATION_NOT_ALLOWED_OVER_GET", "HTTP 405"},
 		},
@@ -54,7 +63,7 @@ func demoExpectations(httpsPort string) map[string]expectation {
 			contains: []string{"HTTP 308 -> https://localhost:" + httpsPort + "/graphql"},
 		},
 		// The first upstream probe runs asynchronously after start.
-		"Readiness, on the admin listener (loopback only)": {contains: []string{"upstream: ok"}, retryFor: 5 * time.Second},
+		"Readiness, on the admin listener (loopback only)": {contains: []string{"upstream: ok", "tls: ok"}, retryFor: 5 * time.Second},
 	}
 }
 
@@ -75,8 +84,8 @@ func TestDemoExamplesSucceed(t *testing.T) {
 	}
 
 	examples := parseExamples(t, banner)
-	if len(examples) < 8 {
-		t.Errorf("demo printed %d examples, want at least 8:\n%s", len(examples), banner)
+	if len(examples) < 10 {
+		t.Errorf("demo printed %d examples, want at least 10:\n%s", len(examples), banner)
 	}
 	want := demoExpectations(httpsPort)
 	printed := make(map[string]bool)

@@ -29,6 +29,7 @@ Usage:
   gqlguard serve -c FILE                 run the gateway with a config file
   gqlguard serve --upstream URL --cert FILE --key FILE [--listen ADDR]
   gqlguard demo [--https-port N] [--http-port N] [--admin-port N]
+  gqlguard docs COMMAND                  trusted documents: hash, manifest, check, usage, push, captured, promote
   gqlguard config check -c FILE          print the effective config (secrets redacted) and warnings
   gqlguard version
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return cmdBillingAPI(ctx, args[2:], stdin, stdout, stderr)
 		}
 		return cmdDemo(ctx, args[1:], stdout, stderr)
+	case "docs":
+		return cmdDocs(ctx, args[1:], stdout, stderr)
 	case "config":
 		if len(args) < 2 || args[1] != "check" {
 			fmt.Fprint(stderr, "usage: gqlguard config check -c FILE\n")

@@ -20,10 +20,13 @@ type Check struct {
 }
 
 // Handler serves /healthz (the process is alive), /readyz (every check
-// passes; 503 naming the failing checks otherwise) and /metrics (the
-// Prometheus metrics gathered from reg).
-func Handler(reg prometheus.Gatherer, checks ...Check) http.Handler {
+// passes; 503 naming the failing checks otherwise), /metrics (the
+// Prometheus metrics gathered from reg) and the API routes given.
+func Handler(reg prometheus.Gatherer, routes map[string]http.Handler, checks ...Check) http.Handler {
 	mux := http.NewServeMux()
+	for path, h := range routes {
+		mux.Handle(path, h)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok\n")

@@ -44,6 +44,22 @@ type Documents struct {
 	Capture Capture `yaml:"capture"`
 	// FreeForm bounds free-form documents in capture and off modes.
 	FreeForm FreeForm `yaml:"free_form"`
+	// Rules are the safety checks a document must pass to be registered
+	// (admin API, gqlguard docs check).
+	Rules Rules `yaml:"rules"`
+}
+
+// Rules are registration-time safety checks; 0 disables a maximum.
+type Rules struct {
+	// MaxDepth of selection sets. Default 15.
+	MaxDepth int `yaml:"max_depth"`
+	// MaxAliases in an operation. Default 30.
+	MaxAliases int `yaml:"max_aliases"`
+	// MaxRootFields in an operation. Default 10.
+	MaxRootFields int `yaml:"max_root_fields"`
+	// MaxCost is the largest estimated cost (fields times list sizes).
+	// Default 0 (reported, not limited).
+	MaxCost int `yaml:"max_cost"`
 }
 
 // Capture configures the recording of free-form documents.
@@ -338,6 +354,7 @@ func Default() *Config {
 			CacheControl: "private, max-age=60",
 			Capture:      Capture{Dir: ".captured_documents", ClientHeader: "apollographql-client-name", FlushInterval: 5 * time.Second},
 			FreeForm:     FreeForm{MaxDepth: 15, MaxAliases: 30, MaxTokens: 5000},
+			Rules:        Rules{MaxDepth: 15, MaxAliases: 30, MaxRootFields: 10},
 		},
 		Limits: Limits{
 			Pagination:        Pagination{Arguments: map[string]int{"first": 100, "last": 100, "limit": 100}, Default: 100},

@@ -289,6 +289,11 @@ func (c *Config) validateDocuments(bad func(key, format string, args ...any)) {
 			bad("documents.free_form."+key, "must be at least 1")
 		}
 	}
+	for key, v := range map[string]int{"max_depth": d.Rules.MaxDepth, "max_aliases": d.Rules.MaxAliases, "max_root_fields": d.Rules.MaxRootFields, "max_cost": d.Rules.MaxCost} {
+		if v < 0 {
+			bad("documents.rules."+key, "must not be negative (0 disables it)")
+		}
+	}
 	l := c.Limits
 	for name, max := range l.Pagination.Arguments {
 		if max < 1 {

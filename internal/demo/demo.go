@@ -13,11 +13,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/gqlguard/gqlguard/internal/atomicfile"
 	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/demo/billing"
 	"github.com/gqlguard/gqlguard/internal/server"
 )
 
@@ -65,6 +68,19 @@ func Run(ctx context.Context, opts Options) error {
 	cfg.Upstream.URL = upstreamURL
 	cfg.Upstream.HealthInterval = time.Second
 	cfg.Server.ShutdownGrace = 5 * time.Second
+	cfg.Documents.Dir = filepath.Join(opts.StateDir, "demo", "trusted_documents")
+	cfg.Documents.Capture.Dir = filepath.Join(opts.StateDir, "demo", "captured_documents")
+	cfg.Documents.Schema = filepath.Join(opts.StateDir, "demo", "billing.graphql")
+	if err := os.MkdirAll(filepath.Dir(cfg.Documents.Schema), 0o755); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := atomicfile.Write(cfg.Documents.Schema, []byte(billing.Schema()), 0o644); err != nil {
+		return fmt.Errorf("demo: schema: %w", err)
+	}
+	docs, err := registerClient(ctx, cfg.Documents.Dir)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(cfg, opts.Logger)
 	if err != nil {
 		return err
@@ -75,7 +91,7 @@ func Run(ctx context.Context, opts Options) error {
 	httpsAddr, httpAddr, adminAddr := srv.Addrs()
 	printExamples(opts.Stdout, examples{
 		host: opts.Host, https: port(httpsAddr), http: port(httpAddr), admin: port(adminAddr),
-		ca: ca, upstream: upstreamURL,
+		ca: ca, upstream: upstreamURL, docs: docs, docsDir: cfg.Documents.Dir,
 	})
 	return srv.Serve(ctx)
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/internal/certs"
 )
 
@@ -13,6 +14,8 @@ type examples struct {
 	host, https, http, admin string
 	ca                       *certs.DevCA
 	upstream                 string
+	docs                     map[string]documents.Entry
+	docsDir                  string
 }
 
 // Example is one copy-paste command the demo prints.
@@ -27,19 +30,25 @@ func (e examples) list() []Example {
 	ca := "--cacert " + shellQuote(e.ca.CAFile)
 	endpoint := "https://" + e.host + ":" + e.https + "/graphql"
 	post := func(body string) string {
-		return "curl -sS " + ca + " " + endpoint + " -H 'Content-Type: application/json' -d " + shellQuote(body)
+		return "curl -sS " + ca + " " + endpoint + " -H 'Content-Type: application/json' -H 'Accept: application/graphql-response+json' -w '\\nHTTP %{http_code}\\n' -d " + shellQuote(body)
 	}
-	get := func(query string) string {
-		return "curl -sS " + ca + " -H 'Accept: application/graphql-response+json' -w '\\nHTTP %{http_code}\\n' " +
-			shellQuote(endpoint+"?query="+url.QueryEscape(query))
-	}
+	id := func(op string) string { return string(e.docs[op].ID) }
 	return []Example{
-		{"A query, over HTTPS only", post(`{"query":"{ invoices(first: 3) { number amountCents status customer { name } } }"}`)},
-		{"A query with GET (cacheable)", get("{ status { ok version } }")},
-		{"A mutation with variables (POST only)", post(`{"query":"mutation Create($input: CreateInvoiceInput!) { createInvoice(input: $input) { number status amountCents } }","variables":{"input":{"customerId":"c1","amountCents":4200}}}`)},
-		{"Refused: a mutation over GET (a link or <img> must never change state)", get(`mutation { payInvoice(id: "i1", amountCents: 100) { id } }`)},
-		{"Refused: a body that is not a GraphQL request", "curl -sS " + ca + " " + endpoint + " -H 'Content-Type: application/json' -H 'Accept: application/graphql-response+json' -w '\\nHTTP %{http_code}\\n' -d '[1,2]'"},
-		{"The security headers on every answer", "curl -sS -o /dev/null -D - " + ca + " " + endpoint + " -H 'Content-Type: application/json' -d '{\"query\":\"{ status { ok } }\"}'"},
+		{"A trusted query, by its documentId, over HTTPS only",
+			post(`{"documentId":"` + id("Invoices") + `","variables":{"first":3}}`)},
+		{"The same kind of query with GET on its cache URL (ETag, Cache-Control)",
+			"curl -sS -D - " + ca + " " + endpoint + "/" + e.docs["Status"].ID.Hash() + "/Status"},
+		{"A trusted mutation with variables (POST only)",
+			post(`{"documentId":"` + id("CreateInvoice") + `","variables":{"input":{"customerId":"c1","amountCents":4200}}}`)},
+		{"Refused: a free-form query (only the client's registered documents run)",
+			post(`{"query":"{ customers(first: 100) { email invoices { amountCents } } }"}`)},
+		{"Refused: an attacker's first: 2147483647 in a trusted document's variables",
+			post(`{"documentId":"` + id("Invoices") + `","variables":{"first":2147483647}}`)},
+		{"Refused: a mutation over GET (a link or <img> must never change state)",
+			"curl -sS " + ca + " -H 'Accept: application/graphql-response+json' -w '\\nHTTP %{http_code}\\n' " +
+				shellQuote(endpoint+"?documentId="+url.QueryEscape(id("PayInvoice"))+"&variables="+url.QueryEscape(`{"id":"i2","amountCents":100}`))},
+		{"Refused: a body that is not a GraphQL request", post(`[1,2]`)},
+		{"The security headers on every answer", "curl -sS -o /dev/null -D - " + ca + " " + endpoint + " -H 'Content-Type: application/json' -d " + shellQuote(`{"documentId":"`+id("Status")+`"}`)},
 		{"Plain HTTP only redirects to HTTPS (308), it never serves GraphQL", "curl -sS -o /dev/null -w 'HTTP %{http_code} -> %{redirect_url}\\n' http://" + e.host + ":" + e.http + "/graphql"},
 		{"Readiness, on the admin listener (loopback only)", "curl -sS http://127.0.0.1:" + e.admin + "/readyz"},
 	}
@@ -57,6 +66,7 @@ func printExamples(w io.Writer, e examples) {
 	if e.ca.CACreated {
 		fmt.Fprintf(&b, "                      (created now; kept and reused on later runs)\n")
 	}
+	fmt.Fprintf(&b, "  trusted documents   %s (%d registered for the example client)\n", e.docsDir, len(e.docs))
 	fmt.Fprintf(&b, "\nTry these in another terminal:\n")
 	for _, ex := range e.list() {
 		fmt.Fprintf(&b, "\n# %s\n%s\n", ex.Title, ex.Command)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +37,7 @@ type Server struct {
 	log     *slog.Logger
 	health  *proxy.Health
 	tls     *tlsSetup
+	docs    *documentStages
 	metrics *telemetry.Metrics
 	opts    options
 
@@ -83,12 +85,19 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if cfg.GraphQL.Batching.Enabled {
 		maxBatch = cfg.GraphQL.Batching.MaxSize
 	}
+	docs, err := newDocumentStages(cfg, logger, proxy.GETCache(cfg.Documents.CacheControl, fwd))
+	if err != nil {
+		return nil, err
+	}
+	s.docs = docs
 	graphql := &envelope.Handler{
-		Limits: envelope.Limits{MaxBodyBytes: cfg.GraphQL.MaxBodyBytes, MaxBatch: maxBatch},
-		Next:   documents.GETGuard(auth.ClientCertificate(fwd)),
+		Limits:      envelope.Limits{MaxBodyBytes: cfg.GraphQL.MaxBodyBytes, MaxBatch: maxBatch},
+		CachePrefix: strings.TrimSuffix(cfg.GraphQL.Path, "/") + "/",
+		Next:        auth.ClientCertificate(docs.resolver),
 	}
 	mux := http.NewServeMux()
 	mux.Handle(cfg.GraphQL.Path, graphql)
+	mux.Handle(graphql.CachePrefix, graphql)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		envelope.WriteError(w, r, envelope.Errorf(envelope.CodeNotFound, "no GraphQL endpoint here; send requests to %s", cfg.GraphQL.Path))
 	})
@@ -119,6 +128,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	s.admin = &http.Server{
 		Handler: admin.Handler(o.registry,
+			map[string]http.Handler{"/v1/documents": docs.registration(cfg.Admin.Token.Reveal(), RegistrationRules(cfg), logger)},
 			admin.Check{Name: "upstream", Ready: s.health.Ready},
 			admin.Check{Name: "tls", Ready: func() error { return tlsSet.ready(time.Now()) }}),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
@@ -222,6 +232,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopBackground()
 	go s.health.Run(bgCtx)
 	go s.tls.run(bgCtx, s.opts.reload, s.opts.expiryCheck)
+	go s.docs.run(bgCtx)
+	if s.docs.store.Count() == 0 && s.cfg.Documents.Mode == string(documents.Strict) {
+		s.log.Warn("no trusted documents registered: every GraphQL request will be refused until documents are pushed", "dir", s.cfg.Documents.Dir)
+	}
 
 	errc := make(chan error, 4)
 	serve := func(name string, srv *http.Server, ln net.Listener) {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +61,11 @@ func testConfig(t testing.TB, upstream string) (*config.Config, string) {
 	cfg.Upstream.URL = upstream
 	cfg.Upstream.HealthInterval = 50 * time.Millisecond
 	cfg.Server.ShutdownGrace = 5 * time.Second
+	// Most tests here are about transport; they send free-form documents.
+	// The trusted-document tests switch to strict mode.
+	cfg.Documents.Mode = "off"
+	cfg.Documents.Dir = filepath.Join(t.TempDir(), "trusted")
+	cfg.Documents.Capture.Dir = filepath.Join(t.TempDir(), "captured")
 	return cfg, ca.CAFile
 }
 

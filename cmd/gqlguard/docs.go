@@ -1,0 +1,403 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/documents/capture"
+	"github.com/gqlguard/gqlguard/documents/check"
+	"github.com/gqlguard/gqlguard/documents/dirstore"
+	"github.com/gqlguard/gqlguard/documents/manifest"
+	"github.com/gqlguard/gqlguard/internal/config"
+)
+
+const docsUsage = `usage: gqlguard docs COMMAND
+
+  hash FILE...                          print the document id (sha256:…) of each file
+  manifest DIR                          write an Apollo persisted query manifest of DIR's .graphql files
+  check --schema S [-c CONFIG] [--format text|json] MANIFEST|DIR
+                                        validate documents against the schema and the safety rules
+  usage --schema S [--format text|json] MANIFEST|DIR
+                                        which schema fields each document uses, and which none uses
+  push --url URL --token T [--cacert F] MANIFEST|DIR
+                                        register documents with a gateway's admin API
+  captured [-c CONFIG] [--dir D]        list the documents recorded in capture mode
+  promote [-c CONFIG] [--dir D] [--store S] HASH...|--all
+                                        move captured documents into the trusted store
+`
+
+// cmdDocs runs the trusted-document tools for CI and operators.
+func cmdDocs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, docsUsage)
+		return 2
+	}
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
+		"hash": docsHash, "manifest": docsManifest, "check": docsCheck, "usage": docsUsageCmd,
+		"push": docsPush, "captured": docsCaptured, "promote": docsPromote,
+	}
+	run, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "gqlguard docs: unknown command %q\n\n%s", args[0], docsUsage)
+		return 2
+	}
+	return run(ctx, args[1:], stdout, stderr)
+}
+
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "gqlguard: %v\n", err)
+	return 1
+}
+
+func docsHash(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: gqlguard docs hash FILE...")
+		return 2
+	}
+	for _, path := range args {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "%s  %s\n", documents.SHA256(string(data)), path)
+	}
+	return 0
+}
+
+func docsManifest(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: gqlguard docs manifest DIR")
+		return 2
+	}
+	entries, err := manifest.ReadDir(args[0])
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if err := manifest.WriteApollo(stdout, entries); err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+// readDocuments reads a manifest file, a folder, or .graphql files, with the
+// file each document came from.
+func readDocuments(paths []string) ([]check.Input, error) {
+	var inputs []check.Input
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		var entries []documents.Entry
+		switch {
+		case st.IsDir():
+			entries, err = manifest.ReadDir(p)
+		case strings.HasSuffix(p, ".graphql") || strings.HasSuffix(p, ".gql"):
+			entries, err = manifest.FromFiles([]string{p})
+		default:
+			entries, _, err = manifest.ReadFile(p)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			inputs = append(inputs, check.Input{Entry: e, File: p})
+		}
+	}
+	return inputs, nil
+}
+
+// checkRules returns the registration rules from a config file, or the
+// defaults.
+func checkRules(file string) (check.Rules, error) {
+	cfg := config.Default()
+	if file != "" {
+		var err error
+		// Only the documents and limits sections matter here; a config
+		// used for checks need not name an upstream.
+		if cfg, err = config.Load(file, os.LookupEnv, func(c *config.Config) {
+			if c.Upstream.URL == "" {
+				c.Upstream.URL = "http://127.0.0.1/"
+			}
+		}); err != nil {
+			return check.Rules{}, err
+		}
+	}
+	return rulesFromConfig(cfg), nil
+}
+
+// rulesFromConfig maps the config's registration rules and limits.
+func rulesFromConfig(cfg *config.Config) check.Rules {
+	r := cfg.Documents.Rules
+	return check.Rules{MaxDepth: r.MaxDepth, MaxAliases: r.MaxAliases, MaxRootFields: r.MaxRootFields, MaxCost: r.MaxCost, Pagination: cfg.Limits.Pagination}
+}
+
+func docsCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("docs check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	schemaPath := fs.String("schema", "", "the upstream's schema (SDL `file` or folder)")
+	cfgFile := fs.String("c", "", "gqlguard config `file` for the rules and limits (default: the defaults)")
+	format := fs.String("format", "text", "report `format`: text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 || (*format != "text" && *format != "json") {
+		fmt.Fprintln(stderr, "usage: gqlguard docs check --schema SCHEMA.graphql [-c CONFIG] [--format text|json] MANIFEST|DIR...")
+		return 2
+	}
+	rules, err := checkRules(*cfgFile)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	inputs, err := readDocuments(fs.Args())
+	if err != nil {
+		return fail(stderr, err)
+	}
+	schema, err := loadSchema(*schemaPath)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	report := check.Check(schema, inputs, rules)
+	if *format == "json" {
+		err = report.WriteJSON(stdout)
+	} else {
+		err = report.WriteText(stdout)
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if report.Failed() {
+		return 1
+	}
+	return 0
+}
+
+func loadSchema(path string) (*ast.Schema, error) {
+	if path == "" {
+		return nil, nil
+	}
+	return check.LoadSchema(path)
+}
+
+func docsUsageCmd(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("docs usage", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	schemaPath := fs.String("schema", "", "the upstream's schema (SDL `file` or folder)")
+	format := fs.String("format", "text", "report `format`: text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *schemaPath == "" || fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: gqlguard docs usage --schema SCHEMA.graphql [--format text|json] MANIFEST|DIR...")
+		return 2
+	}
+	inputs, err := readDocuments(fs.Args())
+	if err != nil {
+		return fail(stderr, err)
+	}
+	schema, err := check.LoadSchema(*schemaPath)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	u := check.Usage(schema, inputs)
+	if *format == "json" {
+		err = u.WriteJSON(stdout)
+	} else {
+		err = u.WriteText(stdout)
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+func docsPush(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("docs push", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "", "the gateway's admin API `URL`, e.g. http://127.0.0.1:9090/v1/documents")
+	token := fs.String("token", os.Getenv("GQLGUARD_ADMIN_TOKEN"), "admin bearer `token` (default $GQLGUARD_ADMIN_TOKEN)")
+	cacert := fs.String("cacert", "", "PEM `file` of CAs to trust for an https URL")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *url == "" || *token == "" || fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: gqlguard docs push --url URL --token TOKEN MANIFEST|DIR...")
+		return 2
+	}
+	inputs, err := readDocuments(fs.Args())
+	if err != nil {
+		return fail(stderr, err)
+	}
+	entries := make([]documents.Entry, len(inputs))
+	for i, in := range inputs {
+		entries[i] = in.Entry
+	}
+	var body bytes.Buffer
+	if err := manifest.WriteApollo(&body, entries); err != nil {
+		return fail(stderr, err)
+	}
+	client, err := pushClient(*cacert)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, *url, &body)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+*token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer res.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if res.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		_ = json.Unmarshal(answer, &e)
+		return fail(stderr, fmt.Errorf("the gateway refused the documents (%s): %s", res.Status, e.Error))
+	}
+	fmt.Fprintf(stdout, "registered %d documents\n", len(entries))
+	return 0
+}
+
+func pushClient(cacert string) (*http.Client, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cacert != "" {
+		pem, err := os.ReadFile(cacert)
+		if err != nil {
+			return nil, err
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", cacert)
+		}
+	}
+	return &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}, nil
+}
+
+// docsConfig reads the documents section for captured and promote.
+func docsConfig(file string) (*config.Config, error) {
+	if file == "" {
+		return config.Default(), nil
+	}
+	return config.Load(file, os.LookupEnv, func(c *config.Config) {
+		if c.Upstream.URL == "" {
+			c.Upstream.URL = "http://127.0.0.1/"
+		}
+	})
+}
+
+func docsCaptured(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("docs captured", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgFile := fs.String("c", "", "gqlguard config `file` (for documents.capture.dir)")
+	dir := fs.String("dir", "", "capture `folder` (overrides the config)")
+	format := fs.String("format", "text", "`format`: text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := docsConfig(*cfgFile)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *dir == "" {
+		*dir = cfg.Documents.Capture.Dir
+	}
+	recs, err := capture.Read(*dir)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if recs == nil {
+			recs = []capture.Record{}
+		}
+		if err := enc.Encode(recs); err != nil {
+			return fail(stderr, err)
+		}
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tOPERATIONS\tCLIENTS\tCOUNT\tFIRST SEEN\tLAST SEEN")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, dash(strings.Join(r.OperationNames, ",")), dash(strings.Join(r.Clients, ",")),
+			r.Count, r.FirstSeen.UTC().Format(time.RFC3339), r.LastSeen.UTC().Format(time.RFC3339))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(stdout, "%d captured documents in %s\n", len(recs), *dir)
+	return 0
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func docsPromote(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("docs promote", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgFile := fs.String("c", "", "gqlguard config `file` (for documents.dir and documents.capture.dir)")
+	dir := fs.String("dir", "", "capture `folder` (overrides the config)")
+	storeDir := fs.String("store", "", "trusted document `folder` (overrides the config)")
+	all := fs.Bool("all", false, "promote every captured document")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *all == (fs.NArg() > 0) {
+		fmt.Fprintln(stderr, "usage: gqlguard docs promote [-c CONFIG] HASH...|--all")
+		return 2
+	}
+	cfg, err := docsConfig(*cfgFile)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *dir == "" {
+		*dir = cfg.Documents.Capture.Dir
+	}
+	if *storeDir == "" {
+		*storeDir = cfg.Documents.Dir
+	}
+	var ids []documents.ID
+	for _, a := range fs.Args() {
+		id, err := documents.ParseID(a)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		ids = append(ids, id)
+	}
+	store, err := dirstore.Open(*storeDir, dirstore.Options{})
+	if err != nil {
+		return fail(stderr, err)
+	}
+	promoted, err := capture.Promote(ctx, *dir, store, ids)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if len(promoted) == 0 {
+		return fail(stderr, errors.New("nothing to promote"))
+	}
+	for _, id := range promoted {
+		fmt.Fprintf(stdout, "promoted %s\n", id)
+	}
+	fmt.Fprintf(stdout, "%d documents are now trusted in %s\n", len(promoted), *storeDir)
+	return 0
+}

@@ -1,0 +1,274 @@
+package dirstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gqlguard/gqlguard/documents"
+)
+
+// racyWindow is how close to the time of a scan a modification time must be
+// for the store to distrust it. File systems with coarse timestamps (one or
+// two seconds) let a file be rewritten with the same size and modification
+// time; a sidecar flipping "public" could then go unnoticed and a cache keep
+// serving the old metadata. An entry seen within this window of its last
+// change is reported again by the next poll after it settles.
+const racyWindow = 2 * time.Second
+
+// stamp identifies a version of a file: a different size or modification
+// time means the file changed.
+type stamp struct {
+	size  int64
+	mtime int64 // Unix nanoseconds
+}
+
+func stampOf(info fs.FileInfo) stamp {
+	return stamp{size: info.Size(), mtime: info.ModTime().UnixNano()}
+}
+
+func isRacy(info fs.FileInfo, now time.Time) bool {
+	return now.Sub(info.ModTime()).Abs() < racyWindow
+}
+
+// fileState is the index entry of one document: where its files are and
+// which versions of them the store last saw. It holds no document text.
+type fileState struct {
+	base     string // base name of the text file; "" when canonical
+	metaBase string // base name of the sidecar; "" when canonical
+	text     stamp
+	meta     stamp
+	hasText  bool
+	hasMeta  bool
+	racy     bool // a modification time was too recent to be trusted
+}
+
+// differs reports whether the two states name different files or versions.
+func (st fileState) differs(o fileState) bool {
+	st.racy, o.racy = false, false
+	return st != o
+}
+
+// metaName returns the file name of id's sidecar.
+func (st fileState) metaName(id documents.ID) string {
+	return nameOf(id, st.metaBase) + metaExt
+}
+
+// nameOf returns the base name of a file of id: base when it is not the
+// canonical one, else the canonical one.
+func nameOf(id documents.ID, base string) string {
+	switch {
+	case base != "":
+		return base
+	case id.Hash() != "":
+		return id.Hash()
+	}
+	return string(id)
+}
+
+// Run polls the folder every poll interval until ctx is done, so that files
+// added, replaced or removed by another process are served (or no longer
+// served) without a restart, and reports each change to the OnChange
+// callbacks. A folder that cannot be read is logged and the last listing is
+// kept.
+func (s *Store) Run(ctx context.Context) {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	var lastErr string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.Poll()
+		switch {
+		case err != nil && err.Error() != lastErr:
+			s.log.Warn("trusted documents folder cannot be read; serving the documents listed before", "dir", s.dir, "error", err)
+			lastErr = err.Error()
+		case err == nil && lastErr != "":
+			s.log.Info("trusted documents folder can be read again", "dir", s.dir)
+			lastErr = ""
+		}
+	}
+}
+
+// Poll reads the folder's listing once, updates the index and reports every
+// document added, changed or removed since the last poll to the OnChange
+// callbacks. Run calls it; it is exported for tools and tests.
+func (s *Store) Poll() error {
+	s.writeMu.Lock()
+	next, err := s.scan()
+	if err != nil {
+		s.writeMu.Unlock()
+		return err
+	}
+	s.mu.RLock()
+	changed, added, removed := diff(s.index, next)
+	s.mu.RUnlock()
+	s.mu.Lock()
+	s.index = next
+	s.mu.Unlock()
+	s.writeMu.Unlock()
+
+	s.forgetReported(next)
+	if len(changed) > 0 {
+		s.log.Info("trusted documents folder changed", "dir", s.dir,
+			"added", added, "removed", removed, "changed", len(changed)-added-removed, "documents", len(next))
+	}
+	s.notify(changed)
+	return nil
+}
+
+// diff returns the ids that differ between two indexes, and how many of
+// them were added and removed.
+func diff(old, next map[documents.ID]fileState) (changed []documents.ID, added, removed int) {
+	for id, n := range next {
+		o, ok := old[id]
+		switch {
+		case !ok:
+			added++
+		case !o.racy && !o.differs(n):
+			continue
+		}
+		changed = append(changed, id)
+	}
+	for id := range old {
+		if _, ok := next[id]; !ok {
+			removed++
+			changed = append(changed, id)
+		}
+	}
+	return changed, added, removed
+}
+
+// forgetReported drops corrupt-file reports of files that changed or went,
+// so that a file corrupted again is logged again.
+func (s *Store) forgetReported(index map[documents.ID]fileState) {
+	s.reportMu.Lock()
+	defer s.reportMu.Unlock()
+	for id, st := range s.reported {
+		if cur, ok := index[id]; !ok || cur.differs(st) {
+			delete(s.reported, id)
+		}
+	}
+}
+
+// scan builds an index from the folder's listing: one stat per file, no
+// file read. The caller holds writeMu.
+func (s *Store) scan() (map[documents.ID]fileState, error) {
+	f, err := os.Open(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("dirstore: %w", err)
+	}
+	defer f.Close()
+	now := s.now()
+	index := make(map[documents.ID]fileState, len(s.index))
+	ignored := map[string]struct{}{}
+	for {
+		entries, err := f.ReadDir(4096)
+		for _, de := range entries {
+			if !s.add(index, de, now) {
+				s.ignore(ignored, de.Name())
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dirstore: read folder %s: %w", s.dir, err)
+		}
+	}
+	for id, st := range index {
+		switch {
+		case !st.hasText:
+			delete(index, id)
+			s.ignore(ignored, st.metaName(id))
+		case st.hasMeta && st.metaBase != st.base:
+			s.ignore(ignored, st.metaName(id))
+			st.hasMeta, st.meta, st.metaBase = false, stamp{}, ""
+			index[id] = st
+		}
+	}
+	s.ignored = ignored
+	return index, nil
+}
+
+// add records one directory entry in index and reports whether it belongs
+// to the layout. Hidden files (temporary files of atomic writes among them)
+// are skipped without a report.
+func (s *Store) add(index map[documents.ID]fileState, de fs.DirEntry, now time.Time) bool {
+	name := de.Name()
+	if strings.HasPrefix(name, ".") {
+		return true
+	}
+	base, isText := strings.CutSuffix(name, textExt)
+	if !isText {
+		var isMeta bool
+		if base, isMeta = strings.CutSuffix(name, metaExt); !isMeta {
+			return false
+		}
+	}
+	id, canonical, ok := parseBase(base)
+	if !ok {
+		return false
+	}
+	info, ok := s.regularFile(de)
+	if !ok {
+		return false
+	}
+	if canonical {
+		base = ""
+	}
+	st := index[id]
+	if isText {
+		if st.hasText && !preferred(base, st.base) {
+			return true
+		}
+		st.hasText, st.base, st.text = true, base, stampOf(info)
+	} else {
+		if st.hasMeta && !preferred(base, st.metaBase) {
+			return true
+		}
+		st.hasMeta, st.metaBase, st.meta = true, base, stampOf(info)
+	}
+	st.racy = st.racy || isRacy(info, now)
+	index[id] = st
+	return true
+}
+
+// preferred reports whether base should win over other when two files name
+// the same id (hex digits in upper and lower case): the canonical name, else
+// the smaller, so that the choice does not depend on listing order.
+func preferred(base, other string) bool {
+	return base == "" || other != "" && base < other
+}
+
+// regularFile returns the file information of a regular file, following a
+// symbolic link (a Kubernetes ConfigMap volume is a folder of links).
+func (s *Store) regularFile(de fs.DirEntry) (fs.FileInfo, bool) {
+	info, err := de.Info()
+	if err != nil {
+		return nil, false
+	}
+	if info.Mode()&fs.ModeSymlink != 0 {
+		if info, err = os.Stat(s.prefix + de.Name()); err != nil {
+			return nil, false
+		}
+	}
+	return info, info.Mode().IsRegular()
+}
+
+// ignore logs, once while it stays in the folder, a file the layout does
+// not know.
+func (s *Store) ignore(seen map[string]struct{}, name string) {
+	seen[name] = struct{}{}
+	if _, logged := s.ignored[name]; !logged {
+		s.log.Debug("file ignored: not <hash>.graphql, x-<name>.graphql or a .json sidecar of one", "dir", s.dir, "file", name)
+	}
+}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/documents/capture"
+	"github.com/gqlguard/gqlguard/documents/check"
+	"github.com/gqlguard/gqlguard/documents/dirstore"
+	"github.com/gqlguard/gqlguard/documents/manifest"
+	"github.com/gqlguard/gqlguard/internal/admin"
+	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/limits"
+)
+
+// documentStages are the resolve and limits stages and what they run on.
+type documentStages struct {
+	store    *dirstore.Store
+	recorder *capture.Recorder
+	resolver *documents.Resolver
+	limits   *limits.Limits
+	schema   *ast.Schema
+	cfg      config.Documents
+}
+
+// newDocumentStages opens the trusted store (and, in capture mode, the
+// capture folder), loads the optional schema, and builds the resolve stage
+// in front of next (which receives the request after the limits stage).
+func newDocumentStages(cfg *config.Config, logger *slog.Logger, next http.Handler) (*documentStages, error) {
+	d := &documentStages{cfg: cfg.Documents}
+	var err error
+	if cfg.Documents.Schema != "" {
+		if d.schema, err = check.LoadSchema(cfg.Documents.Schema); err != nil {
+			return nil, errors.Join(errors.New("documents.schema"), err)
+		}
+	}
+	if d.limits, err = limits.New(cfg.Limits, d.schema); err != nil {
+		return nil, err
+	}
+	if d.store, err = dirstore.Open(cfg.Documents.Dir, dirstore.Options{PollInterval: cfg.Documents.PollInterval, Logger: logger}); err != nil {
+		return nil, errors.Join(errors.New("documents.dir"), err)
+	}
+	mode := documents.Mode(cfg.Documents.Mode)
+	if mode == documents.Capture {
+		if d.recorder, err = capture.Open(cfg.Documents.Capture.Dir, 0, logger); err != nil {
+			return nil, err
+		}
+	}
+	freeForm := cfg.Documents.FreeForm
+	d.resolver = &documents.Resolver{
+		Mode:          mode,
+		Store:         d.store,
+		Cache:         documents.NewCache(cfg.Documents.CacheSize),
+		FreeFormCache: documents.NewCache(max(cfg.Documents.CacheSize/10, 100)),
+		Prepare:       d.limits.Prepare,
+		FreeForm:      func(doc *documents.Document) error { return documents.Measure(doc).Check(freeForm) },
+		ClientHeader:  cfg.Documents.Capture.ClientHeader,
+		Logger:        logger,
+		Next:          d.limits.Handler(next),
+	}
+	if d.recorder != nil {
+		d.resolver.Recorder = d.recorder
+	}
+	d.store.OnChange(d.resolver.Cache.Remove)
+	return d, nil
+}
+
+// run watches the store and flushes captures until ctx is done.
+func (d *documentStages) run(ctx context.Context) {
+	if d.recorder != nil {
+		go d.recorder.Run(ctx, d.cfg.Capture.FlushInterval)
+	}
+	d.store.Run(ctx)
+}
+
+// registration is the admin API that stores checked documents.
+func (d *documentStages) registration(token string, rules check.Rules, logger *slog.Logger) *admin.Registration {
+	return &admin.Registration{
+		Store: d.store,
+		Token: token,
+		Decode: func(r io.Reader) ([]documents.Entry, error) {
+			entries, _, err := manifest.Read(r)
+			return entries, err
+		},
+		Check: func(entries []documents.Entry) error {
+			inputs := make([]check.Input, len(entries))
+			for i, e := range entries {
+				inputs[i] = check.Input{Entry: e, File: "manifest"}
+			}
+			report := check.Check(d.schema, inputs, rules)
+			if !report.Failed() {
+				return nil
+			}
+			var b strings.Builder
+			_ = report.WriteText(&b)
+			return errors.New(b.String())
+		},
+		Logger: logger,
+	}
+}
+
+// RegistrationRules are the safety rules documents must pass to be
+// registered, from the config.
+func RegistrationRules(cfg *config.Config) check.Rules {
+	r := cfg.Documents.Rules
+	return check.Rules{MaxDepth: r.MaxDepth, MaxAliases: r.MaxAliases, MaxRootFields: r.MaxRootFields, MaxCost: r.MaxCost, Pagination: cfg.Limits.Pagination}
+}
