@@ -7,11 +7,32 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/config"
 )
 
-const benchBody = `{"query":"query Invoices($first: Int) { invoices(first: $first) { number amountCents status customer { name } } }","operationName":"Invoices","variables":{"first":3}}`
+const benchDoc = "query Invoices($first: Int) { invoices(first: $first) { number amountCents status customer { name } } }"
+
+var benchBody = `{"documentId":"` + string(documents.SHA256(benchDoc)) + `","operationName":"Invoices","variables":{"first":3}}`
+
+// benchConfig is testConfig in strict mode with benchDoc registered.
+func benchConfig(b *testing.B, upstream string) (*config.Config, string) {
+	cfg, ca := testConfig(b, upstream)
+	cfg.Documents.Mode = "strict"
+	if err := os.MkdirAll(cfg.Documents.Dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Documents.Dir, documents.SHA256(benchDoc).Hash()+".graphql"), []byte(benchDoc), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return cfg, ca
+}
 
 const benchAnswer = `{"data":{"invoices":[{"number":"INV-0001","amountCents":12000,"status":"PAID","customer":{"name":"Ada Lovelace"}},{"number":"INV-0002","amountCents":4500,"status":"OPEN","customer":{"name":"Grace Hopper"}},{"number":"INV-0003","amountCents":9900,"status":"OPEN","customer":{"name":"Ada Lovelace"}}]}}`
 
@@ -37,11 +58,11 @@ func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
-// BenchmarkRequestPath runs one POST through every stage (observe, headers,
-// envelope, GET guard, forward with the access log on) to an in-process
-// upstream.
+// BenchmarkRequestPath runs one POST of a trusted document through every
+// stage (observe, headers, envelope, resolve from the cache, variable limits,
+// forward with the access log on) to an in-process upstream.
 func BenchmarkRequestPath(b *testing.B) {
-	cfg, _ := testConfig(b, "http://127.0.0.1:1/graphql")
+	cfg, _ := benchConfig(b, "http://127.0.0.1:1/graphql")
 	srv, err := New(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithUpstreamTransport(cannedTransport{}))
 	if err != nil {
 		b.Fatal(err)
@@ -71,8 +92,7 @@ func BenchmarkHTTPS(b *testing.B) {
 		_, _ = io.WriteString(w, benchAnswer)
 	}))
 	b.Cleanup(ts.Close)
-	cfg, ca := testConfig(b, ts.URL+"/graphql")
-	cfg.Log.Level = "info"
+	cfg, ca := benchConfig(b, ts.URL+"/graphql")
 	g := startGatewayLogs(b, cfg, ca, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.roots, ServerName: "localhost"}, MaxIdleConnsPerHost: 64}
 	client := &http.Client{Transport: tr}
@@ -95,4 +115,33 @@ func BenchmarkHTTPS(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkResolveAndCoerce measures the trusted-document stages alone:
+// resolving a cached document by id and checking its variables.
+func BenchmarkResolveAndCoerce(b *testing.B) {
+	cfg, _ := benchConfig(b, "http://127.0.0.1:1/graphql")
+	docs, err := newDocumentStages(cfg, slog.New(slog.DiscardHandler), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(benchBody)
+	w := &discardWriter{h: http.Header{}}
+	req := httptest.NewRequest(http.MethodPost, "https://localhost/graphql", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		batch, err := envelope.Parse(withBody(req, body), envelope.Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := req.WithContext(envelope.WithBatch(req.Context(), batch))
+		docs.resolver.ServeHTTP(w, r)
+	}
+}
+
+func withBody(r *http.Request, body []byte) *http.Request {
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
 }
