@@ -27,11 +27,13 @@ const maxCustomID = 128
 // ParseID reads a client- or manifest-supplied id. Anything that is not of
 // an accepted form is an INVALID_DOCUMENT_ID error.
 func ParseID(s string) (ID, error) {
-	if rest, ok := strings.CutPrefix(s, "sha256:"); ok {
-		if isHex(rest, 64) {
-			return ID("sha256:" + strings.ToLower(rest)), nil
+	for algo, n := range map[string]int{"sha256:": 64, "sha1:": 40, "md5:": 32} {
+		if rest, ok := strings.CutPrefix(s, algo); ok {
+			if isHex(rest, n) {
+				return ID(algo + strings.ToLower(rest)), nil
+			}
+			return "", invalidID(s)
 		}
-		return "", invalidID(s)
 	}
 	switch {
 	case isHex(s, 64):
@@ -71,8 +73,12 @@ func (id ID) Hash() string {
 }
 
 // Verify checks that text is the document id names: its hash must match.
-// A custom id cannot be verified and is accepted.
+// A custom id cannot be verified and is accepted; an id that is not in
+// canonical form (as ParseID returns it) is refused.
 func (id ID) Verify(text string) error {
+	if canonical, err := ParseID(string(id)); err != nil || canonical != id {
+		return fmt.Errorf("%q is not a canonical document id", string(id))
+	}
 	algo, want, ok := strings.Cut(string(id), ":")
 	if !ok {
 		return nil

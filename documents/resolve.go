@@ -209,6 +209,11 @@ func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved
 		return Resolved{Document: d, Trusted: true}, nil
 	}
 	e, err := rs.Store.Get(ctx, id)
+	if errors.Is(err, ErrCorrupt) {
+		// Reported by the store; to the client it is simply not trusted.
+		rs.log().Error("trusted document refused: corrupt entry", "id", string(id), "error", err)
+		err = ErrNotFound
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		status := 0

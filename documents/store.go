@@ -8,6 +8,11 @@ import (
 // ErrNotFound is returned by Store.Get for an id the store does not hold.
 var ErrNotFound = errors.New("document not found")
 
+// ErrCorrupt is wrapped by Store.Get's error for an entry whose text does not
+// hash to its id (or whose metadata is unreadable): the entry is never
+// served, and the resolve stage answers as for an unknown id.
+var ErrCorrupt = errors.New("corrupt document")
+
 // Store holds trusted documents. Every implementation passes the shared
 // conformance suite in package documents/storetest.
 type Store interface {

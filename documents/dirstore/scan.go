@@ -21,6 +21,10 @@ import (
 // change is reported again by the next poll after it settles.
 const racyWindow = 2 * time.Second
 
+// fullScanEvery is how many polls may be skipped, because the folder's
+// modification time did not change, before a full scan runs anyway.
+const fullScanEvery = 30
+
 // stamp identifies a version of a file: a different size or modification
 // time means the file changed.
 type stamp struct {
@@ -76,16 +80,33 @@ func nameOf(id documents.ID, base string) string {
 // served) without a restart, and reports each change to the OnChange
 // callbacks. A folder that cannot be read is logged and the last listing is
 // kept.
+//
+// A poll stats every file, which costs about as much as Open (half a second
+// of CPU for 100 000 documents). Files are added, replaced and removed by
+// renames, which change the folder's own modification time, so a poll that
+// finds the folder unchanged (and not changed too recently to tell) is
+// skipped; every fullScanEvery polls a full scan runs regardless, to catch
+// sidecars edited in place.
 func (s *Store) Run(ctx context.Context) {
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	var lastErr string
+	var lastDir time.Time
+	skipped := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		if info, err := os.Stat(s.dir); err == nil && skipped < fullScanEvery &&
+			info.ModTime().Equal(lastDir) && !isRacy(info, s.now()) {
+			skipped++
+			continue
+		} else if err == nil {
+			lastDir = info.ModTime()
+		}
+		skipped = 0
 		err := s.Poll()
 		switch {
 		case err != nil && err.Error() != lastErr:

@@ -50,7 +50,7 @@ import (
 // name says: a document text that does not hash to the id its file name
 // gives, or a metadata sidecar that is not valid JSON of documents.Meta. Such
 // an entry is never returned; the store logs it at ERROR level.
-var ErrCorrupt = errors.New("dirstore: corrupt document file")
+var ErrCorrupt = documents.ErrCorrupt
 
 // DefaultPollInterval is how often Run checks the folder when
 // Options.PollInterval is zero.

@@ -176,8 +176,8 @@ func TestTamperedDocumentIsNeverServed(t *testing.T) {
 	time.Sleep(150 * time.Millisecond)
 	res := g.post(t, `{"documentId":"`+string(documents.SHA256(text))+`"}`)
 	body := readBody(t, res)
-	if res.StatusCode == 200 || up.count() != 0 {
-		t.Fatalf("tampered document served: %d %s", res.StatusCode, body)
+	if res.StatusCode != 400 || errorCode(t, body) != "PERSISTED_DOCUMENT_NOT_FOUND" || up.count() != 0 {
+		t.Fatalf("tampered document: %d %s; want it treated as unknown", res.StatusCode, body)
 	}
 	if !strings.Contains(g.logs.String(), "corrupt") {
 		t.Errorf("the tampered file was not reported:\n%s", g.logs)
