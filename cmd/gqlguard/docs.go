@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -115,11 +116,36 @@ func readDocuments(paths []string) ([]check.Input, error) {
 		if err != nil {
 			return nil, err
 		}
+		files := map[documents.ID]string{}
+		if st.IsDir() {
+			files = filesByID(p)
+		}
 		for _, e := range entries {
-			inputs = append(inputs, check.Input{Entry: e, File: p})
+			file := files[e.ID]
+			if file == "" {
+				file = p
+			}
+			inputs = append(inputs, check.Input{Entry: e, File: file})
 		}
 	}
 	return inputs, nil
+}
+
+// filesByID maps the documents of a folder to their files, so that reports
+// name the file a finding is in.
+func filesByID(dir string) map[documents.ID]string {
+	out := map[documents.ID]string{}
+	names, _ := filepath.Glob(filepath.Join(dir, "*.graphql"))
+	for _, path := range names {
+		if id, err := documents.ParseID(strings.TrimSuffix(filepath.Base(path), ".graphql")); err == nil {
+			out[id] = path
+			continue
+		}
+		if data, err := os.ReadFile(path); err == nil {
+			out[documents.SHA256(string(data))] = path
+		}
+	}
+	return out
 }
 
 // checkRules returns the registration rules from a config file, or the

@@ -275,7 +275,6 @@ func TestDocsCheckJSONReport(t *testing.T) {
 }
 
 func TestDocsCheckOfAFolderNamesEachDocumentsFile(t *testing.T) {
-	t.Skip("docs check and docs usage over a folder name the folder, not the document's file: readDocuments in cmd/gqlguard/docs.go sets check.Input.File to the argument")
 	res := runCommand(t, nil, "docs", "check", "--schema", docsSchema, "-c", noArgumentCap, billingDir)
 	for _, w := range []string{topUsersFile + ":1:48: TopUsers: ", invoicesFile + ":1:47: Invoices: "} {
 		if !strings.Contains(res.stdout, w) {

@@ -7,7 +7,10 @@ package config
 import "time"
 
 // Config is the whole gateway configuration. Every field has a default (see
-// Default); a YAML file overrides the fields it names.
+// Default); a YAML file overrides the fields it names. A map in the file is
+// merged into the default map (limits.pagination.arguments keeps first and
+// last when the file names only limit); set the map to null to drop the
+// defaults.
 type Config struct {
 	Listen    Listen    `yaml:"listen"`
 	TLS       TLS       `yaml:"tls"`

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -72,12 +73,15 @@ func newDocumentStages(cfg *config.Config, logger *slog.Logger, next http.Handle
 	return d, nil
 }
 
-// run watches the store and flushes captures until ctx is done.
+// run watches the store and flushes captures until ctx is done, and returns
+// after the recorder's final flush.
 func (d *documentStages) run(ctx context.Context) {
+	var wg sync.WaitGroup
 	if d.recorder != nil {
-		go d.recorder.Run(ctx, d.cfg.Capture.FlushInterval)
+		wg.Go(func() { d.recorder.Run(ctx, d.cfg.Capture.FlushInterval) })
 	}
 	d.store.Run(ctx)
+	wg.Wait()
 }
 
 // registration is the admin API that stores checked documents.

@@ -232,7 +232,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopBackground()
 	go s.health.Run(bgCtx)
 	go s.tls.run(bgCtx, s.opts.reload, s.opts.expiryCheck)
-	go s.docs.run(bgCtx)
+	docsDone := make(chan struct{})
+	go func() { s.docs.run(bgCtx); close(docsDone) }()
+	// Captured documents are flushed after the listeners have drained.
+	defer func() { stopBackground(); <-docsDone }()
 	if s.docs.store.Count() == 0 && s.cfg.Documents.Mode == string(documents.Strict) {
 		s.log.Warn("no trusted documents registered: every GraphQL request will be refused until documents are pushed", "dir", s.cfg.Documents.Dir)
 	}
