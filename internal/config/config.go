@@ -19,8 +19,90 @@ type Config struct {
 	GraphQL   GraphQL   `yaml:"graphql"`
 	Documents Documents `yaml:"documents"`
 	Limits    Limits    `yaml:"limits"`
+	Auth      Auth      `yaml:"auth"`
+	CSRF      CSRF      `yaml:"csrf"`
 	Admin     Admin     `yaml:"admin"`
 	Log       Log       `yaml:"log"`
+}
+
+// Auth configures out-of-band authentication of callers.
+type Auth struct {
+	// JWT verifies bearer tokens from an identity provider.
+	JWT JWT `yaml:"jwt"`
+	// ClientCertificates accepts a verified client certificate (see
+	// tls.client_auth) in place of a token, for service-to-service callers.
+	// Default false.
+	ClientCertificates bool `yaml:"client_certificates"`
+	// FailureLimit rate-limits failed authentications per client address.
+	FailureLimit RateLimit `yaml:"failure_limit"`
+}
+
+// JWT configures bearer-token verification. No issuer means authentication
+// is off.
+type JWT struct {
+	// Issuers whose tokens are accepted.
+	Issuers []Issuer `yaml:"issuers"`
+	// Audiences: a token must name at least one. Required with issuers.
+	Audiences []string `yaml:"audiences"`
+	// Algorithms allowed. Default RS256, ES256, EdDSA; never none, never
+	// HMAC.
+	Algorithms []string `yaml:"algorithms"`
+	// ClockSkew tolerated on exp, nbf and iat. Default 60s.
+	ClockSkew time.Duration `yaml:"clock_skew"`
+	// RequiredClaims must be present (besides exp, iss and aud, always
+	// required). Default sub.
+	RequiredClaims []string `yaml:"required_claims"`
+	// Cookie, when set, reads the token from this cookie instead of the
+	// Authorization header; CSRF prevention must then be on.
+	Cookie string `yaml:"cookie"`
+	// MaxTokenBytes refuses longer tokens unread. Default 8192.
+	MaxTokenBytes int `yaml:"max_token_bytes"`
+	// JWKSRefresh is how often key sets are refreshed. Default 15m.
+	JWKSRefresh time.Duration `yaml:"jwks_refresh"`
+	// UnknownKIDRefresh is the least time between refreshes caused by a
+	// token whose kid is not in the key set. Default 30s.
+	UnknownKIDRefresh time.Duration `yaml:"unknown_kid_refresh"`
+	// CacheSize bounds the verified tokens remembered (until their exp).
+	// Default 10000.
+	CacheSize int `yaml:"cache_size"`
+	// Headers maps claims to the request headers the upstream receives
+	// (client copies are removed). Default sub: X-User-Id.
+	Headers map[string]string `yaml:"headers"`
+	// ClaimsHeader, when set, carries the whole verified claim set as JSON.
+	ClaimsHeader string `yaml:"claims_header"`
+	// ForwardToken passes the original Authorization header upstream.
+	// Default false.
+	ForwardToken bool `yaml:"forward_token"`
+}
+
+// Issuer is one identity provider.
+type Issuer struct {
+	// Issuer is the iss value; its OpenID discovery document
+	// (<issuer>/.well-known/openid-configuration) names the key set unless
+	// JWKSURL is set.
+	Issuer string `yaml:"issuer"`
+	// JWKSURL is the key set's URL, skipping discovery.
+	JWKSURL string `yaml:"jwks_url"`
+	// CAFile holds PEM roots to trust for the provider's HTTPS; default the
+	// system roots.
+	CAFile string `yaml:"ca_file"`
+}
+
+// RateLimit is a token bucket: Rate per second, bursts of Burst.
+type RateLimit struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// CSRF configures cross-site request forgery prevention.
+type CSRF struct {
+	// Enabled refuses requests a browser could send cross-site without a
+	// preflight. Default true.
+	Enabled bool `yaml:"enabled"`
+	// Headers: any of them, non-empty, marks a request as not simple.
+	// Default X-Apollo-Operation-Name, Apollo-Require-Preflight,
+	// GraphQL-Require-Preflight.
+	Headers []string `yaml:"headers"`
 }
 
 // Documents configures trusted documents.
@@ -364,6 +446,20 @@ func Default() *Config {
 			MaxListLength:     1000,
 			MaxVariablesBytes: 64 << 10,
 		},
-		Log: Log{Format: "json", Level: "info"},
+		Auth: Auth{
+			JWT: JWT{
+				Algorithms:        []string{"RS256", "ES256", "EdDSA"},
+				ClockSkew:         60 * time.Second,
+				RequiredClaims:    []string{"sub"},
+				MaxTokenBytes:     8192,
+				JWKSRefresh:       15 * time.Minute,
+				UnknownKIDRefresh: 30 * time.Second,
+				CacheSize:         10000,
+				Headers:           map[string]string{"sub": "X-User-Id"},
+			},
+			FailureLimit: RateLimit{Rate: 1, Burst: 20},
+		},
+		CSRF: CSRF{Enabled: true, Headers: []string{"X-Apollo-Operation-Name", "Apollo-Require-Preflight", "GraphQL-Require-Preflight"}},
+		Log:  Log{Format: "json", Level: "info"},
 	}
 }

@@ -120,6 +120,13 @@ func TestValidateNamesKeys(t *testing.T) {
 		}, "tls.acme.ca"},
 		{"bad pin", func(c *Config) { c.Upstream.URL, c.Upstream.TLS.Pins = "https://up", []string{"sha1/abc"} }, "upstream.tls.pins[0]"},
 		{"upstream TLS on http", func(c *Config) { c.Upstream.TLS.CAFile = "ca.pem" }, "applies only to an https"},
+		{"issuer without audience", func(c *Config) { c.Auth.JWT.Issuers = []Issuer{{Issuer: "https://id.example.com"}} }, "auth.jwt.audiences"},
+		{"HMAC algorithm", func(c *Config) { c.Auth.JWT.Algorithms = []string{"HS256"} }, "auth.jwt.algorithms[0]"},
+		{"none algorithm", func(c *Config) { c.Auth.JWT.Algorithms = []string{"none"} }, "auth.jwt.algorithms[0]"},
+		{"keys over plain http off loopback", func(c *Config) {
+			c.Auth.JWT.Issuers, c.Auth.JWT.Audiences = []Issuer{{Issuer: "http://id.example.com"}}, []string{"api"}
+		}, "must be fetched over https"},
+		{"cookie token without CSRF prevention", func(c *Config) { c.Auth.JWT.Cookie, c.CSRF.Enabled = "session", false }, "auth.jwt.cookie"},
 		{"second certificate without key", func(c *Config) {
 			c.TLS.CertFile, c.TLS.KeyFile, c.TLS.Certificates = "c", "k", []CertPair{{CertFile: "rsa.pem"}}
 		}, "tls.certificates[0]"},
@@ -154,6 +161,7 @@ func TestWarnings(t *testing.T) {
 	c = Default()
 	c.Upstream.URL = "http://127.0.0.1/graphql"
 	c.TLS.CertFile, c.TLS.KeyFile, c.TLS.MinVersion = "c", "k", "1.3"
+	c.Auth.JWT.Issuers, c.Auth.JWT.Audiences = []Issuer{{Issuer: "https://id.example.com/"}}, []string{"api"}
 	if w := c.Warnings(); len(w) != 0 {
 		t.Errorf("strong config warned: %v", w)
 	}

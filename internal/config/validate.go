@@ -120,6 +120,7 @@ func (c *Config) Validate() error {
 	}
 
 	c.validateDocuments(bad)
+	c.validateAuth(bad)
 
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		bad("log.format", "%q is not \"json\" or \"text\"", c.Log.Format)
@@ -316,5 +317,82 @@ func (c *Config) validateDocuments(bad func(key, format string, args ...any)) {
 	}
 	if l.MaxVariablesBytes < 2 {
 		bad("limits.max_variables_bytes", "must be at least 2")
+	}
+}
+
+func (c *Config) validateAuth(bad func(key, format string, args ...any)) {
+	j := c.Auth.JWT
+	if len(j.Issuers) > 0 && len(j.Audiences) == 0 {
+		bad("auth.jwt.audiences", "is required: a token must be meant for this API")
+	}
+	for i, is := range j.Issuers {
+		key := fmt.Sprintf("auth.jwt.issuers[%d]", i)
+		if is.Issuer == "" {
+			bad(key+".issuer", "is required")
+		}
+		for _, u := range []struct{ name, v string }{{"issuer", is.Issuer}, {"jwks_url", is.JWKSURL}} {
+			if u.v == "" {
+				continue
+			}
+			pu, err := url.Parse(u.v)
+			switch {
+			case err != nil || pu.Host == "":
+				bad(key+"."+u.name, "%q is not a URL", u.v)
+			case pu.Scheme == "http" && !isLoopback(pu.Hostname()):
+				bad(key+"."+u.name, "%q: keys must be fetched over https (plain http only on loopback)", u.v)
+			case pu.Scheme != "http" && pu.Scheme != "https":
+				bad(key+"."+u.name, "%q is not an http(s) URL", u.v)
+			}
+		}
+	}
+	for i, a := range j.Algorithms {
+		switch a {
+		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA":
+		default:
+			bad(fmt.Sprintf("auth.jwt.algorithms[%d]", i), "%q is not an allowed algorithm (asymmetric only: RS*, PS*, ES*, EdDSA; never none or HMAC)", a)
+		}
+	}
+	if len(j.Issuers) > 0 && len(j.Algorithms) == 0 {
+		bad("auth.jwt.algorithms", "allow at least one algorithm")
+	}
+	if j.ClockSkew < 0 || j.ClockSkew > 5*time.Minute {
+		bad("auth.jwt.clock_skew", "must be between 0s and 5m")
+	}
+	if j.MaxTokenBytes < 256 {
+		bad("auth.jwt.max_token_bytes", "must be at least 256")
+	}
+	if j.JWKSRefresh < time.Minute {
+		bad("auth.jwt.jwks_refresh", "must be at least 1m")
+	}
+	if j.UnknownKIDRefresh < time.Second {
+		bad("auth.jwt.unknown_kid_refresh", "must be at least 1s")
+	}
+	if j.CacheSize < 0 {
+		bad("auth.jwt.cache_size", "must not be negative")
+	}
+	for claim, h := range j.Headers {
+		if claim == "" || !validHeaderName(h) {
+			bad("auth.jwt.headers", "%q: %q is not a claim and header name", claim, h)
+		}
+	}
+	if j.ClaimsHeader != "" && !validHeaderName(j.ClaimsHeader) {
+		bad("auth.jwt.claims_header", "%q is not a header name", j.ClaimsHeader)
+	}
+	if j.Cookie != "" && !c.CSRF.Enabled {
+		bad("auth.jwt.cookie", "a token in a cookie is sent by browsers cross-site: turn csrf.enabled on")
+	}
+	if c.Auth.ClientCertificates && c.TLS.ClientAuth.Mode == "off" {
+		bad("auth.client_certificates", "needs tls.client_auth.mode optional or require")
+	}
+	if c.Auth.FailureLimit.Rate <= 0 || c.Auth.FailureLimit.Burst < 1 {
+		bad("auth.failure_limit", "rate must be positive and burst at least 1")
+	}
+	if c.CSRF.Enabled && len(c.CSRF.Headers) == 0 {
+		bad("csrf.headers", "name at least one preflight header")
+	}
+	for _, h := range c.CSRF.Headers {
+		if !validHeaderName(h) {
+			bad("csrf.headers", "%q is not a header name", h)
+		}
 	}
 }

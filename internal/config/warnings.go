@@ -46,6 +46,15 @@ func (c *Config) Warnings() []string {
 	if c.Admin.Token != "" && len(c.Admin.Token) < 32 {
 		w = append(w, "admin.token: shorter than 32 characters; use a long random token")
 	}
+	if len(c.Auth.JWT.Issuers) == 0 && !c.Auth.ClientCertificates {
+		w = append(w, "auth.jwt.issuers: no authentication; every caller is anonymous")
+	}
+	if !c.CSRF.Enabled {
+		w = append(w, "csrf.enabled: off; a browser can be made to send simple cross-site requests (form posts, images) to this API")
+	}
+	if c.Auth.JWT.Cookie != "" && !c.CSRF.Enabled {
+		w = append(w, "auth.jwt.cookie: tokens in cookies without CSRF prevention can be used by other sites")
+	}
 	if c.GraphQL.Batching.Enabled {
 		w = append(w, "graphql.batching.enabled: one HTTP request can run several operations, which multiplies cost and weakens per-request rate limits")
 	}
