@@ -57,11 +57,17 @@ func BatchFrom(ctx context.Context) *Batch {
 // before forwarding, and never change it afterwards.
 type Principal struct {
 	// Method says how the caller was verified: "mtls" for a client
-	// certificate.
+	// certificate, "jwt" for a bearer token.
 	Method string
 	// Subject names the caller: the certificate's subject distinguished
-	// name.
+	// name, or the token's sub claim.
 	Subject string
+	// Claims are a token's verified claims; nil for a certificate.
+	Claims map[string]any
+	// ClaimsJSON is the token's verified payload as sent (a JSON object).
+	ClaimsJSON []byte
+	// Expires is when the token expires; zero for a certificate.
+	Expires time.Time
 	// Names are the caller's alternative names, each with its kind:
 	// "DNS:api.example.com", "URI:spiffe://example.org/billing",
 	// "email:ops@example.com", "IP:10.0.0.7".
