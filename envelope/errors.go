@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Code is a stable, machine-readable error code, sent to clients as
@@ -145,7 +146,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		info.Code = e.Code
 		info.Err = e
 	}
-	mediaType, ok := Negotiate(r.Header.Get("Accept"))
+	mediaType, ok := Negotiate(strings.Join(r.Header.Values("Accept"), ", "))
 	if !ok {
 		mediaType = MediaTypeJSON
 	}

@@ -113,3 +113,15 @@ func TestHandlerPassesBatch(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+func TestRepeatedAcceptHeadersCombine(t *testing.T) {
+	h := &Handler{Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	r := post(`{"query":"{a}"}`, "application/json")
+	r.Header.Add("Accept", "text/html")
+	r.Header.Add("Accept", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 {
+		t.Errorf("status %d; the second Accept line allows application/json", w.Code)
+	}
+}

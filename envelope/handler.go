@@ -1,6 +1,9 @@
 package envelope
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // Handler is the envelope stage: it parses each request with Parse, answers
 // failures with WriteError, and passes the parsed Batch to Next through the
@@ -17,7 +20,7 @@ type Handler struct {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, ok := Negotiate(r.Header.Get("Accept")); !ok {
+	if _, ok := Negotiate(strings.Join(r.Header.Values("Accept"), ", ")); !ok {
 		WriteError(w, r, Errorf(CodeNotAcceptable,
 			"the Accept header allows neither %s nor %s", MediaTypeGraphQLResponse, MediaTypeJSON))
 		return

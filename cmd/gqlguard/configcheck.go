@@ -24,6 +24,9 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg, err := config.Load(*file, os.LookupEnv)
+	if err == nil {
+		err = cfg.CheckFiles()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gqlguard: %v\n", err)
 		return 1

@@ -55,6 +55,9 @@ func demoExpectations(httpsPort string) map[string]expectation {
 			contains: []string{"MUTATION_NOT_ALLOWED_OVER_GET", "HTTP 405"},
 		},
 		"Refused: a body that is not a GraphQL request": {contains: []string{"BAD_REQUEST", "HTTP 400"}},
+		"Refused: a cross-site form post (CSRF: no preflight, so it never runs)": {
+			contains: []string{"CSRF_PREFLIGHT_REQUIRED", "Apollo-Require-Preflight", "HTTP 400"},
+		},
 		"The security headers on every answer": {
 			contains: []string{"strict-transport-security: max-age=31536000; includeSubDomains", "x-content-type-options: nosniff"},
 			foldCase: true,

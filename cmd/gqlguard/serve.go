@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -70,11 +71,21 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 
 // loadConfig reads file (or takes the defaults when file is empty), applies
 // the flags, and validates the result.
+//
+// Every problem is reported at once: the file's, a missing certificate,
+// and files that cannot be read.
 func loadConfig(file string, flags func(*config.Config)) (*config.Config, error) {
+	var cfg *config.Config
+	var err error
 	if file == "" {
-		cfg := config.Default()
+		cfg = config.Default()
 		flags(cfg)
-		return cfg, cfg.Validate()
+		err = cfg.Validate()
+	} else if cfg, err = config.Load(file, os.LookupEnv, flags); err != nil {
+		return nil, err
 	}
-	return config.Load(file, os.LookupEnv, flags)
+	if err := errors.Join(err, cfg.RequireCertificate(), cfg.CheckFiles()); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }

@@ -359,6 +359,9 @@ type Server struct {
 	// WriteTimeout bounds writing a response; 0 means none, which streamed
 	// responses (subscriptions over SSE) need. Default 0.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// WriteIdleTimeout bounds each write of a response: a client that stops
+	// reading for this long is disconnected. Default 30s; 0 disables it.
+	WriteIdleTimeout time.Duration `yaml:"write_idle_timeout"`
 	// IdleTimeout closes idle keep-alive connections. Default 120s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxHeaderBytes bounds request headers. Default 65536.
@@ -422,6 +425,7 @@ func Default() *Config {
 		Server: Server{
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       30 * time.Second,
+			WriteIdleTimeout:  30 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 			ShutdownGrace:     30 * time.Second,

@@ -45,9 +45,9 @@ graphql:
 	for _, want := range []string{
 		`line 3: unknown key "admn"`,
 		`line 4: unknown key "upstrem"`,
-		`line 7: cannot unmarshal !!str`,
+		"line 7: `soon` is not a duration such as 30s",
 		`tls.min_version: "1.0" is not "1.2" or "1.3"`,
-		`graphql.path: "graphql" must be a URL path`,
+		`graphql.path: "graphql" must be a path like /graphql`,
 		`upstream.url: is required`,
 	} {
 		if !strings.Contains(msg, want) {
@@ -84,6 +84,79 @@ func TestEnvExpansionErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}
+	}
+}
+
+func TestSyntaxErrorIsReportedAlone(t *testing.T) {
+	_, err := Parse([]byte("upstream:\n  url: [\n"), env(nil))
+	if err == nil || strings.Contains(err.Error(), "upstream.url: is required") {
+		t.Errorf("got %v; want only the syntax error", err)
+	}
+}
+
+func TestGraphQLPathMustBeAPlainPath(t *testing.T) {
+	for _, p := range []string{"/graph{ql", "/graph ql", "/graphql/", "/api/{x}", "graphql", "/a//b", "/a/../b"} {
+		c := Default()
+		c.Upstream.URL = "http://127.0.0.1/"
+		c.GraphQL.Path = p
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "graphql.path") {
+			t.Errorf("path %q accepted", p)
+		}
+	}
+	for _, p := range []string{"/", "/graphql", "/api/v1/graphql", "/g.q-l_~"} {
+		c := Default()
+		c.Upstream.URL = "http://127.0.0.1/"
+		c.GraphQL.Path = p
+		if err := c.Validate(); err != nil {
+			t.Errorf("path %q refused: %v", p, err)
+		}
+	}
+}
+
+func TestUpstreamPasswordIsRedactedWhenPrinted(t *testing.T) {
+	c := Default()
+	c.Upstream.URL = "http://admin:hunter2@127.0.0.1:4000/graphql"
+	out, err := Marshal(c)
+	if err != nil || strings.Contains(string(out), "hunter2") {
+		t.Errorf("printed %s (%v)", out, err)
+	}
+	if c.Upstream.URL != "http://admin:hunter2@127.0.0.1:4000/graphql" {
+		t.Error("Marshal changed the config")
+	}
+}
+
+func TestEnvValuesAreReadBackExactly(t *testing.T) {
+	secrets := map[string]string{
+		"HASH":  "abc #def",
+		"STAR":  "*not-an-alias",
+		"QUOTE": `he said "hi" and 'bye'`,
+		"COLON": "a: b",
+		"AT":    "@handle",
+		"PCT":   "%25",
+	}
+	yml := "upstream:\n  url: http://127.0.0.1/ # was ${OLD_URL}\n  headers:\n"
+	for k := range secrets {
+		yml += "    X-" + k + ": ${" + k + "}\n"
+	}
+	yml += "    X-Quoted: \"pre-${QUOTE}\"\n    X-Single: 'pre-${QUOTE}'\n"
+	cfg, err := Parse([]byte(yml), env(secrets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range secrets {
+		if got := cfg.Upstream.Headers["X-"+k].Reveal(); got != v {
+			t.Errorf("%s: got %q, want %q", k, got, v)
+		}
+	}
+	if got := cfg.Upstream.Headers["X-Quoted"].Reveal(); got != "pre-"+secrets["QUOTE"] {
+		t.Errorf("in double quotes: %q", got)
+	}
+	if got := cfg.Upstream.Headers["X-Single"].Reveal(); got != "pre-"+secrets["QUOTE"] {
+		t.Errorf("in single quotes: %q", got)
+	}
+	_, err = Parse([]byte("upstream:\n  url: http://x/${HASH}\n"), env(secrets))
+	if err == nil || !strings.Contains(err.Error(), "put \"${HASH}\" in double quotes") {
+		t.Errorf("embedded unsafe value: %v", err)
 	}
 }
 

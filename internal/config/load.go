@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,12 @@ func Parse(data []byte, getenv func(string) (string, bool), overrides ...func(*C
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			// A syntax error: the rest of the file was not read, so
+			// validating it would only add noise.
+			return nil, errors.Join(append(errs, err)...)
+		}
 		errs = append(errs, decodeErrors(err)...)
 	}
 	for _, o := range overrides {
@@ -63,46 +70,148 @@ func decodeErrors(err error) []error {
 			line, field, _ := strings.Cut(msg, ": field ")
 			field, _, _ = strings.Cut(field, " not found")
 			msg = fmt.Sprintf("%s: unknown key %q", line, field)
+		} else if m := typeErr.FindStringSubmatch(msg); m != nil {
+			// "line 7: cannot unmarshal !!str `soon` into time.Duration"
+			msg = fmt.Sprintf("%s: `%s` is not %s", m[1], m[2], typeName(m[3]))
 		}
 		errs = append(errs, errors.New(msg))
 	}
 	return errs
 }
 
+var typeErr = regexp.MustCompile("^(line \\d+): cannot unmarshal !!\\w+ `(.*)` into (.+)$")
+
+// typeName says in words what a Go type expects in YAML.
+func typeName(goType string) string {
+	switch {
+	case goType == "time.Duration":
+		return "a duration such as 30s"
+	case strings.HasPrefix(goType, "int") || strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "true or false"
+	case goType == "string" || goType == "config.Secret":
+		return "a string"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	default:
+		return "a mapping of keys (see the config reference in the README)"
+	}
+}
+
 var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
+// plainSafe matches values YAML reads back unchanged as plain scalars.
+var plainSafe = regexp.MustCompile(`^[A-Za-z0-9_./=+,-][A-Za-z0-9_./:=+,@-]*$`)
+
 // expandEnv replaces ${NAME} with the environment variable NAME and $$ with a
-// literal $. It works on the text, line by line, so that line numbers in later
-// errors stay true; a variable that is unset, or whose value has a line break
-// (it could inject YAML keys), is an error.
+// literal $, line by line so that line numbers in later errors stay true. It
+// skips comments, and inserts each value so that YAML reads it back exactly:
+// escaped inside quotes, and as a double-quoted string where a plain value
+// would be misread (a # or ": " in a secret, a leading * or @). A variable
+// that is unset, or whose value has a line break (it could inject keys), is
+// an error.
 func expandEnv(data []byte, getenv func(string) (string, bool)) ([]byte, []error) {
 	var errs []error
-	lines := bytes.Split(data, []byte("\n"))
+	lines := strings.Split(string(data), "\n")
 	for i, line := range lines {
-		if bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
-			continue
-		}
-		lines[i] = envRef.ReplaceAllFunc(line, func(ref []byte) []byte {
-			if string(ref) == "$$" {
-				return []byte("$")
+		code, comment := splitComment(line)
+		var b strings.Builder
+		last := 0
+		for _, m := range envRef.FindAllStringSubmatchIndex(code, -1) {
+			b.WriteString(code[last:m[0]])
+			last = m[1]
+			if code[m[0]:m[1]] == "$$" {
+				b.WriteByte('$')
+				continue
 			}
-			name := string(ref[2 : len(ref)-1])
+			name := code[m[2]:m[3]]
 			v, ok := getenv(name)
 			switch {
 			case !ok:
 				errs = append(errs, fmt.Errorf("line %d: environment variable %s is not set", i+1, name))
+				continue
 			case strings.ContainsAny(v, "\r\n"):
 				errs = append(errs, fmt.Errorf("line %d: environment variable %s contains a line break", i+1, name))
-				v = ""
+				continue
 			}
-			return []byte(v)
-		})
+			switch quoteAt(code, m[0]) {
+			case '"':
+				q, _ := json.Marshal(v)
+				b.Write(q[1 : len(q)-1])
+			case '\'':
+				b.WriteString(strings.ReplaceAll(v, "'", "''"))
+			default:
+				if plainSafe.MatchString(v) {
+					b.WriteString(v)
+				} else if wholeValue(code, m[0], m[1]) {
+					q, _ := json.Marshal(v)
+					b.Write(q)
+				} else {
+					errs = append(errs, fmt.Errorf("line %d: environment variable %s holds characters YAML would misread here; put \"${%s}\" in double quotes", i+1, name, name))
+				}
+			}
+		}
+		b.WriteString(code[last:])
+		lines[i] = b.String() + comment
 	}
-	return bytes.Join(lines, []byte("\n")), errs
+	return []byte(strings.Join(lines, "\n")), errs
 }
 
-// Marshal returns cfg as YAML with every Secret redacted.
+// splitComment cuts a line before its comment: a # at the start or after
+// white space, outside quotes.
+func splitComment(line string) (code, comment string) {
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+			return line[:i], line[i:]
+		}
+	}
+	return line, ""
+}
+
+// quoteAt returns the quote character open at position pos, or 0.
+func quoteAt(line string, pos int) byte {
+	var quote byte
+	for i := 0; i < pos; i++ {
+		switch c := line[i]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		}
+	}
+	return quote
+}
+
+// wholeValue reports whether [start, end) is the whole value of a
+// "key: value" or "- value" line.
+func wholeValue(line string, start, end int) bool {
+	if strings.TrimSpace(line[end:]) != "" {
+		return false
+	}
+	before := strings.TrimRight(line[:start], " \t")
+	return strings.HasSuffix(before, ":") || strings.HasSuffix(strings.TrimSpace(before), "-") && strings.TrimSpace(before) == "-"
+}
+
+// Marshal returns cfg as YAML with every Secret, and any password in the
+// upstream URL, redacted.
 func Marshal(cfg *Config) ([]byte, error) {
+	c := *cfg
+	c.Upstream.URL = redactURL(c.Upstream.URL)
+	cfg = &c
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)

@@ -109,8 +109,11 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	if !strings.HasPrefix(c.GraphQL.Path, "/") || strings.ContainsAny(c.GraphQL.Path, "?#") {
-		bad("graphql.path", "%q must be a URL path starting with /", c.GraphQL.Path)
+	if !validPath(c.GraphQL.Path) {
+		bad("graphql.path", "%q must be a path like /graphql: segments of letters, digits, - _ . ~, no trailing /", c.GraphQL.Path)
+	}
+	if c.Server.WriteIdleTimeout < 0 {
+		bad("server.write_idle_timeout", "must not be negative (0 disables it)")
 	}
 	if c.GraphQL.MaxBodyBytes < 1024 {
 		bad("graphql.max_body_bytes", "must be at least 1024")
@@ -157,6 +160,29 @@ func validHeaderName(name string) bool {
 	}
 	return true
 }
+
+func validPath(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
+		return false
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		for _, r := range seg {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.~", r)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// RedactURL hides a password in a URL's user information.
+func RedactURL(s string) string { return redactURL(s) }
 
 // redactURL hides a password in a URL's user information.
 func redactURL(s string) string {

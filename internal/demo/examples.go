@@ -37,7 +37,7 @@ func (e examples) list() []Example {
 		{"A trusted query, by its documentId, over HTTPS only",
 			post(`{"documentId":"` + id("Invoices") + `","variables":{"first":3}}`)},
 		{"The same kind of query with GET on its cache URL (ETag, Cache-Control)",
-			"curl -sS -D - " + ca + " " + endpoint + "/" + e.docs["Status"].ID.Hash() + "/Status"},
+			"curl -sS -D - " + ca + " -H 'Apollo-Require-Preflight: true' " + endpoint + "/" + e.docs["Status"].ID.Hash() + "/Status"},
 		{"A trusted mutation with variables (POST only)",
 			post(`{"documentId":"` + id("CreateInvoice") + `","variables":{"input":{"customerId":"c1","amountCents":4200}}}`)},
 		{"Refused: a free-form query (only the client's registered documents run)",
@@ -45,8 +45,10 @@ func (e examples) list() []Example {
 		{"Refused: an attacker's first: 2147483647 in a trusted document's variables",
 			post(`{"documentId":"` + id("Invoices") + `","variables":{"first":2147483647}}`)},
 		{"Refused: a mutation over GET (a link or <img> must never change state)",
-			"curl -sS " + ca + " -H 'Accept: application/graphql-response+json' -w '\\nHTTP %{http_code}\\n' " +
+			"curl -sS " + ca + " -H 'Accept: application/graphql-response+json' -H 'Apollo-Require-Preflight: true' -w '\\nHTTP %{http_code}\\n' " +
 				shellQuote(endpoint+"?documentId="+url.QueryEscape(id("PayInvoice"))+"&variables="+url.QueryEscape(`{"id":"i2","amountCents":100}`))},
+		{"Refused: a cross-site form post (CSRF: no preflight, so it never runs)",
+			"curl -sS " + ca + " " + endpoint + " -H 'Content-Type: text/plain' -H 'Accept: application/graphql-response+json' -w '\\nHTTP %{http_code}\\n' -d " + shellQuote(`{"documentId":"`+id("CreateInvoice")+`","variables":{"input":{"customerId":"c1","amountCents":1}}}`)},
 		{"Refused: a body that is not a GraphQL request", post(`[1,2]`)},
 		{"The security headers on every answer", "curl -sS -o /dev/null -D - " + ca + " " + endpoint + " -H 'Content-Type: application/json' -d " + shellQuote(`{"documentId":"`+id("Status")+`"}`)},
 		{"Plain HTTP only redirects to HTTPS (308), it never serves GraphQL", "curl -sS -o /dev/null -w 'HTTP %{http_code} -> %{redirect_url}\\n' http://" + e.host + ":" + e.http + "/graphql"},

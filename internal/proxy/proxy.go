@@ -6,6 +6,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,12 +27,13 @@ import (
 
 // Proxy is the forward stage.
 type Proxy struct {
-	target  *url.URL
-	trusted clientip.Trusted
-	headers http.Header
-	drop    []string
-	rp      *httputil.ReverseProxy
-	log     *slog.Logger
+	identity Identity
+	target   *url.URL
+	trusted  clientip.Trusted
+	headers  http.Header
+	drop     []string
+	rp       *httputil.ReverseProxy
+	log      *slog.Logger
 }
 
 // Options are the parts of a Proxy that come from outside its config section.
@@ -44,6 +47,23 @@ type Options struct {
 	DropResponseHeaders []string
 	// Logger receives upstream failures. Required.
 	Logger *slog.Logger
+	// Identity says which identity headers the upstream receives.
+	Identity Identity
+}
+
+// Identity configures the headers that tell the upstream who the verified
+// caller is. Every header named here is removed from the client's request
+// first: only the gateway speaks for the caller.
+type Identity struct {
+	// Enabled means the gateway authenticates callers; the client's
+	// Authorization header is then dropped unless ForwardToken.
+	Enabled bool
+	// ClaimHeaders maps token claims to headers (sub: X-User-Id).
+	ClaimHeaders map[string]string
+	// ClaimsHeader carries the whole verified claim set as JSON.
+	ClaimsHeader string
+	// ForwardToken passes the original Authorization header on.
+	ForwardToken bool
 }
 
 // New builds the forward stage for the upstream section of the config.
@@ -55,7 +75,7 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 	if target.Path == "" {
 		target.Path = "/"
 	}
-	p := &Proxy{target: target, trusted: opts.Trusted, drop: opts.DropResponseHeaders, log: opts.Logger, headers: http.Header{}}
+	p := &Proxy{identity: opts.Identity, target: target, trusted: opts.Trusted, drop: opts.DropResponseHeaders, log: opts.Logger, headers: http.Header{}}
 	for k, v := range cfg.Headers {
 		p.headers.Set(k, v.Reveal())
 	}
@@ -133,14 +153,26 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	pr.SetXForwarded()
+	// Other client-address headers some upstreams trust are the gateway's
+	// to set, never the client's.
+	for _, h := range clientIPHeaders {
+		delete(pr.Out.Header, h)
+	}
 	if info := envelope.InfoFrom(pr.In.Context()); info != nil {
 		pr.Out.Header["X-Request-Id"] = []string{info.ID}
+		if info.ClientIP.IsValid() {
+			pr.Out.Header["X-Real-Ip"] = []string{info.ClientIP.String()}
+		}
 	}
 	for k, v := range p.headers {
 		pr.Out.Header[k] = v
 	}
-	setIdentity(pr.Out.Header, envelope.PrincipalFrom(pr.In.Context()))
+	p.setIdentity(pr.Out.Header, envelope.PrincipalFrom(pr.In.Context()))
 }
+
+// clientIPHeaders are removed from every upstream request; X-Real-IP is then
+// set to the client address the gateway determined.
+var clientIPHeaders = []string{"X-Real-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Client-Ip", "X-Cluster-Client-Ip", "Fastly-Client-Ip", "X-Original-Forwarded-For", "Forwarded"}
 
 // The identity headers the gateway sets for the upstream. A client's own
 // copies are always removed first: only the gateway speaks for the caller.
@@ -149,16 +181,56 @@ const (
 	HeaderClientCertNames   = "X-Client-Cert-Names"
 )
 
-func setIdentity(h http.Header, p *envelope.Principal) {
-	delete(h, HeaderClientCertSubject)
-	delete(h, HeaderClientCertNames)
-	if p == nil || p.Method != "mtls" {
+// setIdentity sets the identity headers for p, once, before the upstream
+// runs; nothing changes them afterwards.
+func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
+	id := px.identity
+	h.Del(HeaderClientCertSubject)
+	h.Del(HeaderClientCertNames)
+	for _, name := range id.ClaimHeaders {
+		h.Del(name)
+	}
+	if id.ClaimsHeader != "" {
+		h.Del(id.ClaimsHeader)
+	}
+	if id.Enabled && !id.ForwardToken {
+		h.Del("Authorization")
+	}
+	if p == nil {
 		return
 	}
-	h[HeaderClientCertSubject] = []string{p.Subject}
-	if len(p.Names) > 0 {
-		h[HeaderClientCertNames] = p.Names
+	switch p.Method {
+	case "mtls":
+		h[HeaderClientCertSubject] = []string{p.Subject}
+		if len(p.Names) > 0 {
+			h[HeaderClientCertNames] = p.Names
+		}
+	case "jwt":
+		for claim, name := range id.ClaimHeaders {
+			if v, ok := claimString(p.Claims[claim]); ok {
+				h.Set(name, v)
+			}
+		}
+		if id.ClaimsHeader != "" && len(p.ClaimsJSON) > 0 {
+			h.Set(id.ClaimsHeader, string(p.ClaimsJSON))
+		}
 	}
+}
+
+// claimString renders a claim for a header: strings as they are, numbers and
+// booleans in JSON form; objects and lists are left to the claims header.
+func claimString(v any) (string, bool) {
+	switch c := v.(type) {
+	case string:
+		return c, !strings.ContainsAny(c, "\r\n")
+	case float64:
+		return strconv.FormatFloat(c, 'f', -1, 64), true
+	case json.Number:
+		return c.String(), true
+	case bool:
+		return strconv.FormatBool(c), true
+	}
+	return "", false
 }
 
 func (p *Proxy) modifyResponse(res *http.Response) error {

@@ -121,7 +121,7 @@ func BenchmarkHTTPS(b *testing.B) {
 // resolving a cached document by id and checking its variables.
 func BenchmarkResolveAndCoerce(b *testing.B) {
 	cfg, _ := benchConfig(b, "http://127.0.0.1:1/graphql")
-	docs, err := newDocumentStages(cfg, slog.New(slog.DiscardHandler), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	docs, err := newDocumentStages(cfg, slog.New(slog.DiscardHandler), nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -32,9 +32,10 @@ type documentStages struct {
 }
 
 // newDocumentStages opens the trusted store (and, in capture mode, the
-// capture folder), loads the optional schema, and builds the resolve stage
-// in front of next (which receives the request after the limits stage).
-func newDocumentStages(cfg *config.Config, logger *slog.Logger, next http.Handler) (*documentStages, error) {
+// capture folder), loads the optional schema, and builds the resolve stage:
+// resolve, then gate (nil for none; the public-document check), then the
+// limits stage, then next.
+func newDocumentStages(cfg *config.Config, logger *slog.Logger, gate func(http.Handler) http.Handler, next http.Handler) (*documentStages, error) {
 	d := &documentStages{cfg: cfg.Documents}
 	var err error
 	if cfg.Documents.Schema != "" {
@@ -65,6 +66,9 @@ func newDocumentStages(cfg *config.Config, logger *slog.Logger, next http.Handle
 		ClientHeader:  cfg.Documents.Capture.ClientHeader,
 		Logger:        logger,
 		Next:          d.limits.Handler(next),
+	}
+	if gate != nil {
+		d.resolver.Next = gate(d.resolver.Next)
 	}
 	if d.recorder != nil {
 		d.resolver.Recorder = d.recorder

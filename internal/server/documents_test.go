@@ -111,6 +111,7 @@ func TestGETCacheURLEndToEnd(t *testing.T) {
 	get := func(path, inm string) *http.Response {
 		req, _ := http.NewRequest(http.MethodGet, g.url(path), nil)
 		req.Header.Set("Accept", "application/graphql-response+json")
+		req.Header.Set("Apollo-Require-Preflight", "true")
 		if inm != "" {
 			req.Header.Set("If-None-Match", inm)
 		}

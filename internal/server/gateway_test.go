@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,7 +17,7 @@ import (
 func TestQueryIsForwardedAndAnswered(t *testing.T) {
 	up, ts := newUpstream(t)
 	g := startFor(t, ts.URL+"/graphql")
-	res := g.post(t, `{"query":"query Q($n: Int) { echo }","operationName":"Q","variables":{"n":3}}`, "X-Forwarded-For", "6.6.6.6", "X-Forwarded-Host", "evil.example")
+	res := g.post(t, `{"query":"query Q($n: Int) { echo }","operationName":"Q","variables":{"n":3}}`, "X-Forwarded-For", "6.6.6.6", "X-Forwarded-Host", "evil.example", "X-Real-IP", "6.6.6.6", "True-Client-IP", "6.6.6.6")
 	body := readBody(t, res)
 	if res.StatusCode != 200 || !strings.Contains(body, `"echo":"query Q($n: Int) { echo }"`) || !strings.Contains(body, `"n":3`) {
 		t.Fatalf("got %d %s", res.StatusCode, body)
@@ -31,6 +32,12 @@ func TestQueryIsForwardedAndAnswered(t *testing.T) {
 	}
 	if xff := req.Header.Values("X-Forwarded-For"); len(xff) != 1 || xff[0] != "127.0.0.1" {
 		t.Errorf("forged X-Forwarded-For not discarded: %q", xff)
+	}
+	if req.Header.Get("X-Real-Ip") != "127.0.0.1" || req.Header.Get("True-Client-Ip") != "" {
+		t.Errorf("client address headers forwarded: X-Real-IP %q True-Client-IP %q", req.Header.Get("X-Real-Ip"), req.Header.Get("True-Client-Ip"))
+	}
+	if ids := res.Header.Values("X-Request-Id"); len(ids) != 1 {
+		t.Errorf("X-Request-Id %q, want exactly the gateway's", ids)
 	}
 	if req.Header.Get("X-Forwarded-Proto") != "https" || req.Header.Get("X-Forwarded-Host") != g.https {
 		t.Errorf("X-Forwarded-Proto %q Host %q", req.Header.Get("X-Forwarded-Proto"), req.Header.Get("X-Forwarded-Host"))
@@ -150,7 +157,9 @@ func TestEnvelopeErrorsOverHTTPS(t *testing.T) {
 		{"not JSON", "POST", "/graphql", "application/json", "", `{"query":`, 400, "BAD_REQUEST"},
 		{"batch while disabled", "POST", "/graphql", "application/json", "", `[{"query":"{a}"}]`, 400, "BAD_REQUEST"},
 		{"wrong field type", "POST", "/graphql", "application/json", "", `{"query":1}`, 400, "BAD_REQUEST"},
-		{"text/plain", "POST", "/graphql", "text/plain", "", `{"query":"{a}"}`, 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"text/plain without a preflight header is CSRF", "POST", "/graphql", "text/plain", "", `{"query":"{a}"}`, 400, "CSRF_PREFLIGHT_REQUIRED"},
+		{"GET without a preflight header is CSRF", "GET", "/graphql?query=%7Ba%7D", "", "", "", 400, "CSRF_PREFLIGHT_REQUIRED"},
+		{"text/plain with a preflight header", "POST", "/graphql", "text/plain", "preflight", `{"query":"{a}"}`, 415, "UNSUPPORTED_MEDIA_TYPE"},
 		{"PUT", "PUT", "/graphql", "application/json", "", `{"query":"{a}"}`, 405, "METHOD_NOT_ALLOWED"},
 		{"Accept nothing usable", "POST", "/graphql", "application/json", "text/html", `{"query":"{a}"}`, 406, "NOT_ACCEPTABLE"},
 		{"body over the limit", "POST", "/graphql", "application/json", "", `{"query":"` + strings.Repeat("a", 4096) + `"}`, 413, "PAYLOAD_TOO_LARGE"},
@@ -158,6 +167,8 @@ func TestEnvelopeErrorsOverHTTPS(t *testing.T) {
 		{"unparseable GET document", "GET", "/graphql?query=" + url.QueryEscape("{"), "", "", "", 400, "GRAPHQL_PARSE_FAILED"},
 		{"unparseable GET document, legacy client", "GET", "/graphql?query=" + url.QueryEscape("{"), "", "application/json", "", 200, "GRAPHQL_PARSE_FAILED"},
 		{"other path", "GET", "/admin", "", "", "", 404, "NOT_FOUND"},
+		{"dot-dot path is not cleaned into the endpoint", "POST", "/x/../graphql", "application/json", "", `{"query":"{a}"}`, 404, "NOT_FOUND"},
+		{"double slash path", "POST", "//graphql", "application/json", "", `{"query":"{a}"}`, 404, "NOT_FOUND"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,10 +177,13 @@ func TestEnvelopeErrorsOverHTTPS(t *testing.T) {
 				req.Header.Set("Content-Type", tt.contentType)
 			}
 			accept := tt.accept
-			if accept == "" {
+			if accept == "" || accept == "preflight" {
 				accept = "application/graphql-response+json"
 			}
 			req.Header.Set("Accept", accept)
+			if tt.method == "GET" && !strings.Contains(tt.name, "CSRF") || tt.accept == "preflight" {
+				req.Header.Set("Apollo-Require-Preflight", "true")
+			}
 			res, err := g.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -364,4 +378,39 @@ func TestStartupRefusals(t *testing.T) {
 func startFor(t *testing.T, upstream string) *gateway {
 	cfg, ca := testConfig(t, upstream)
 	return startGateway(t, cfg, ca)
+}
+
+func TestClientThatStopsReadingIsCutOff(t *testing.T) {
+	const size = 32 << 20
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		chunk := []byte(strings.Repeat("x", 1<<16))
+		for written := 0; written < size; written += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(ts.Close)
+	cfg, ca := testConfig(t, ts.URL)
+	cfg.Server.WriteIdleTimeout = 300 * time.Millisecond
+	g := startGateway(t, cfg, ca)
+
+	conn, err := tls.Dial("tcp", g.https, &tls.Config{RootCAs: g.roots, ServerName: "localhost", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"query":"{ big }"}`
+	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	if _, err := conn.Read(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the client stops reading
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, conn)
+	if n >= size || isTimeout(err) {
+		t.Fatalf("read %d bytes (%v): the gateway kept the stalled connection", n, err)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gqlguard/gqlguard/auth"
+	"github.com/gqlguard/gqlguard/csrf"
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/admin"
@@ -38,6 +39,7 @@ type Server struct {
 	health  *proxy.Health
 	tls     *tlsSetup
 	docs    *documentStages
+	authn   *authentication
 	metrics *telemetry.Metrics
 	opts    options
 
@@ -74,7 +76,11 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if o.expiryCheck == 0 {
 		o.expiryCheck = 24 * time.Hour
 	}
-	fwd, err := proxy.New(cfg.Upstream, proxy.Options{Transport: o.upstreamTransport, Trusted: trusted, DropResponseHeaders: headers.Owned, Logger: logger})
+	fwd, err := proxy.New(cfg.Upstream, proxy.Options{
+		Transport: o.upstreamTransport, Trusted: trusted, Logger: logger,
+		DropResponseHeaders: append([]string{"X-Request-Id"}, headers.Owned...),
+		Identity:            identityOptions(cfg),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -85,26 +91,49 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if cfg.GraphQL.Batching.Enabled {
 		maxBatch = cfg.GraphQL.Batching.MaxSize
 	}
-	docs, err := newDocumentStages(cfg, logger, proxy.GETCache(cfg.Documents.CacheControl, fwd))
+	authn, err := newAuthentication(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.authn = authn
+	var gate func(http.Handler) http.Handler
+	if authn != nil {
+		gate = auth.RequirePublic
+	}
+	docs, err := newDocumentStages(cfg, logger, gate, proxy.GETCache(cfg.Documents.CacheControl, fwd))
 	if err != nil {
 		return nil, err
 	}
 	s.docs = docs
-	graphql := &envelope.Handler{
+	envelopeStage := &envelope.Handler{
 		Limits:      envelope.Limits{MaxBodyBytes: cfg.GraphQL.MaxBodyBytes, MaxBatch: maxBatch},
 		CachePrefix: strings.TrimSuffix(cfg.GraphQL.Path, "/") + "/",
-		Next:        auth.ClientCertificate(docs.resolver),
+		Next:        docs.resolver,
 	}
-	mux := http.NewServeMux()
-	mux.Handle(cfg.GraphQL.Path, graphql)
-	mux.Handle(graphql.CachePrefix, graphql)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		envelope.WriteError(w, r, envelope.Errorf(envelope.CodeNotFound, "no GraphQL endpoint here; send requests to %s", cfg.GraphQL.Path))
+	// Stages that need no body run first: CSRF, then authentication, so
+	// that a refused request is never read.
+	var graphql http.Handler = envelopeStage
+	if authn != nil {
+		graphql = authn.stage(graphql)
+	}
+	graphql = auth.ClientCertificate(graphql)
+	if cfg.CSRF.Enabled {
+		graphql = &csrf.Prevention{Headers: cfg.CSRF.Headers, Next: graphql}
+	}
+	// Paths are matched exactly, not through http.ServeMux: its cleaning
+	// would answer /x/../graphql with a bare 307 that clients follow.
+	endpoint := cfg.GraphQL.Path
+	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == endpoint || strings.HasPrefix(r.URL.Path, envelopeStage.CachePrefix) {
+			graphql.ServeHTTP(w, r)
+			return
+		}
+		envelope.WriteError(w, r, envelope.Errorf(envelope.CodeNotFound, "no GraphQL endpoint here; send requests to %s", endpoint))
 	})
 	chain := &telemetry.Observer{
 		Logger:  logger,
 		Trusted: trusted,
-		Next:    headers.New(cfg.TLS.HSTS.MaxAge, cfg.TLS.HSTS.IncludeSubdomains, cfg.TLS.HSTS.Preload, mux),
+		Next:    headers.New(cfg.TLS.HSTS.MaxAge, cfg.TLS.HSTS.IncludeSubdomains, cfg.TLS.HSTS.Preload, writeDeadlines(cfg.Server.WriteIdleTimeout, route)),
 	}
 
 	errLog := slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
@@ -130,7 +159,8 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		Handler: admin.Handler(o.registry,
 			map[string]http.Handler{"/v1/documents": docs.registration(cfg.Admin.Token.Reveal(), RegistrationRules(cfg), logger)},
 			admin.Check{Name: "upstream", Ready: s.health.Ready},
-			admin.Check{Name: "tls", Ready: func() error { return tlsSet.ready(time.Now()) }}),
+			admin.Check{Name: "tls", Ready: func() error { return tlsSet.ready(time.Now()) }},
+			admin.Check{Name: "auth", Ready: s.authn.ready}),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       cfg.Server.ReadTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
@@ -261,7 +291,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 	h, p, a := s.Addrs()
-	s.log.Info("gqlguard serving", "https", h, "http_redirect", p, "admin", a, "upstream", s.cfg.Upstream.URL)
+	s.log.Info("gqlguard serving", "https", h, "http_redirect", p, "admin", a, "upstream", config.RedactURL(s.cfg.Upstream.URL))
 
 	var serveErr error
 	select {

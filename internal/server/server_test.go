@@ -172,6 +172,7 @@ func (u *recordingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(b, &req)
 	w.Header().Set("Content-Type", "application/graphql-response+json")
 	w.Header().Set("Strict-Transport-Security", "max-age=1")
+	w.Header().Set("X-Request-Id", "upstream-own-id")
 	if strings.Contains(req.Query, "__typename") {
 		_, _ = io.WriteString(w, `{"data":{"__typename":"Query"}}`)
 		return

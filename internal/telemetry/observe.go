@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -43,8 +44,23 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()["X-Request-Id"] = []string{info.ID}
 	rec := &recorder{ResponseWriter: w}
 	r = r.WithContext(envelope.WithInfo(r.Context(), info))
+	// Logged even when a stage aborts the response (ReverseProxy panics with
+	// http.ErrAbortHandler when the client or the upstream goes away
+	// mid-body); the panic then continues to net/http.
+	defer func() {
+		if p := recover(); p != nil {
+			if rec.status == 0 {
+				rec.status = 499 // the client closed or the answer was cut
+			}
+			if info.Err == nil {
+				info.Err = fmt.Errorf("response aborted: %v", p)
+			}
+			o.log(r, rec, info, now().Sub(info.Start))
+			panic(p)
+		}
+		o.log(r, rec, info, now().Sub(info.Start))
+	}()
 	o.Next.ServeHTTP(rec, r)
-	o.log(r, rec, info, now().Sub(info.Start))
 }
 
 func (o *Observer) requestID(r *http.Request) string {

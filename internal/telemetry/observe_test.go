@@ -65,3 +65,24 @@ func TestRequestIDsAreUnique(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestAbortedResponseIsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	o := &Observer{Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte("partial"))
+			panic(http.ErrAbortHandler)
+		})}
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Errorf("panic %v was not passed on", p)
+			}
+		}()
+		o.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/graphql", nil))
+	}()
+	var line map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line["status"] != 200.0 || line["error"] == nil {
+		t.Errorf("access line %s (%v)", logs.String(), err)
+	}
+}

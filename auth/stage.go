@@ -1,0 +1,209 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/envelope"
+)
+
+// TokenVerifier verifies a bearer token; *Verifier is one.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*envelope.Principal, error)
+}
+
+// FailureLimiter rate-limits failed authentications per client address.
+type FailureLimiter interface {
+	Fail(addr netip.Addr) (ok bool, retryAfter time.Duration)
+}
+
+// Authenticator is the authenticate stage. It runs before the request body
+// is read: a request with a token is verified (401 on failure); a request
+// without one is anonymous, which later stages allow only for public trusted
+// documents (see RequirePublic), or is refused here at once when Anonymous
+// is false.
+type Authenticator struct {
+	// Verifier checks tokens. Required.
+	Verifier TokenVerifier
+	// Cookie, when set, is where the token is read from instead of the
+	// Authorization header.
+	Cookie string
+	// MaxTokenBytes refuses longer tokens unread; 0 means 8192.
+	MaxTokenBytes int
+	// ClientCertificates accepts a verified client certificate (attached
+	// by ClientCertificate) as authentication.
+	ClientCertificates bool
+	// Anonymous lets requests without a token continue (strict document
+	// mode: public documents may run).
+	Anonymous bool
+	// Limiter slows down clients whose authentications fail.
+	Limiter FailureLimiter
+	// Next receives authenticated and anonymous requests.
+	Next http.Handler
+}
+
+// ServeHTTP implements http.Handler.
+func (a *Authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	token, err := a.token(r)
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	if token == "" {
+		if p := envelope.PrincipalFrom(r.Context()); a.ClientCertificates && p != nil && p.Method == "mtls" {
+			a.Next.ServeHTTP(w, r)
+			return
+		}
+		if !a.Anonymous {
+			a.refuse(w, r, errNoToken)
+			return
+		}
+		a.Next.ServeHTTP(w, r.WithContext(withAnonymous(r.Context())))
+		return
+	}
+	if a.Verifier == nil {
+		a.refuse(w, r, &requestError{"this API accepts client certificates, not bearer tokens"})
+		return
+	}
+	p, err := a.Verifier.Verify(r.Context(), token)
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	a.Next.ServeHTTP(w, r.WithContext(envelope.WithPrincipal(r.Context(), p)))
+}
+
+var errNoToken = errors.New("no token")
+
+// requestError is a malformed request (RFC 6750 invalid_request).
+type requestError struct{ description string }
+
+func (e *requestError) Error() string { return e.description }
+
+// token extracts the bearer token. The URL never carries one: it ends up in
+// logs, histories and Referer headers.
+func (a *Authenticator) token(r *http.Request) (string, error) {
+	if q := r.URL.Query(); q.Has("access_token") || q.Has("token") {
+		return "", &requestError{"tokens are not accepted in the URL; send Authorization: Bearer <token>"}
+	}
+	max := a.MaxTokenBytes
+	if max <= 0 {
+		max = 8192
+	}
+	var token string
+	if a.Cookie != "" {
+		c, err := r.Cookie(a.Cookie)
+		if err != nil {
+			return "", nil
+		}
+		token = c.Value
+	} else {
+		values := r.Header.Values("Authorization")
+		switch {
+		case len(values) == 0:
+			return "", nil
+		case len(values) > 1:
+			return "", &requestError{"send exactly one Authorization header"}
+		}
+		scheme, t, ok := strings.Cut(values[0], " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return "", &requestError{"use the Bearer authentication scheme"}
+		}
+		token = strings.TrimSpace(t)
+	}
+	if len(token) > max {
+		return "", &requestError{"the token is longer than " + strconv.Itoa(max) + " bytes"}
+	}
+	if token == "" {
+		return "", &requestError{"the token is empty"}
+	}
+	return token, nil
+}
+
+// refuse answers 401 with the RFC 6750 challenge (or 429 once the client
+// has failed too often).
+func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, errNoToken) && a.Limiter != nil {
+		if info := envelope.InfoFrom(r.Context()); info != nil {
+			if ok, wait := a.Limiter.Fail(info.ClientIP); !ok {
+				secs := max(int(wait.Seconds()+0.999), 1)
+				envelope.WriteError(w, r, &envelope.Error{
+					Code:    envelope.CodeRateLimited,
+					Message: "too many failed authentications from this address; retry in " + strconv.Itoa(secs) + " s",
+					Header:  http.Header{"Retry-After": {strconv.Itoa(secs)}},
+					Err:     err,
+				})
+				return
+			}
+		}
+	}
+	envelope.WriteError(w, r, Unauthenticated(err))
+}
+
+// Unauthenticated returns the 401 for err: with no token, a bare challenge;
+// with a malformed request, invalid_request; with a bad token,
+// invalid_token and a description of what was wrong.
+func Unauthenticated(err error) *envelope.Error {
+	challenge := `Bearer realm="GraphQL"`
+	msg := "authentication required: send Authorization: Bearer <token> from the identity provider"
+	var reqErr *requestError
+	var tokErr *TokenError
+	switch {
+	case errors.As(err, &reqErr):
+		challenge += `, error="invalid_request", error_description="` + quoteSafe(reqErr.description) + `"`
+		msg = reqErr.description
+	case errors.As(err, &tokErr):
+		challenge += `, error="invalid_token", error_description="` + quoteSafe(tokErr.Description) + `"`
+		msg = "the token was refused: " + tokErr.Description
+	}
+	return &envelope.Error{Code: envelope.CodeUnauthenticated, Message: msg, Err: err,
+		Header: http.Header{"Www-Authenticate": {challenge}}}
+}
+
+// quoteSafe keeps a description within RFC 6750's allowed characters.
+func quoteSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+type anonymousKey struct{}
+
+func withAnonymous(ctx context.Context) context.Context {
+	return context.WithValue(ctx, anonymousKey{}, true)
+}
+
+// Anonymous reports whether the authenticate stage let the request through
+// without authentication.
+func Anonymous(ctx context.Context) bool {
+	a, _ := ctx.Value(anonymousKey{}).(bool)
+	return a
+}
+
+// RequirePublic lets an anonymous request run only if every document it
+// resolved is a trusted document marked public in the store. The decision
+// uses the resolved documents, never anything the client names (such as
+// operationName).
+func RequirePublic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if Anonymous(r.Context()) {
+			for _, res := range documents.ResolvedFrom(r.Context()) {
+				if !res.Trusted || !res.Document.Meta.Public {
+					envelope.WriteError(w, r, Unauthenticated(errNoToken))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
