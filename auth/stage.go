@@ -190,20 +190,14 @@ func Anonymous(ctx context.Context) bool {
 	return a
 }
 
-// RequirePublic lets an anonymous request run only if every document it
-// resolved is a trusted document marked public in the store. The decision
-// uses the resolved documents, never anything the client names (such as
-// operationName).
-func RequirePublic(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if Anonymous(r.Context()) {
-			for _, res := range documents.ResolvedFrom(r.Context()) {
-				if !res.Trusted || !res.Document.Meta.Public {
-					envelope.WriteError(w, r, Unauthenticated(errNoToken))
-					return
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+// PublicOnly is a documents.Resolver Authorize hook: an anonymous request
+// may run a document only if it is a trusted document marked public in the
+// store. The decision uses the resolved document, never anything the client
+// names (such as operationName), and is taken before the operation is even
+// selected.
+func PublicOnly(r *http.Request, res documents.Resolved) error {
+	if Anonymous(r.Context()) && (!res.Trusted || !res.Document.Meta.Public) {
+		return Unauthenticated(errNoToken)
+	}
+	return nil
 }

@@ -77,6 +77,10 @@ type Resolver struct {
 	// FreeForm checks a free-form document before it runs (depth, aliases,
 	// tokens); nil checks nothing.
 	FreeForm func(*Document) error
+	// Authorize, when set, decides whether the request may run the
+	// document, before anything else about the request (operationName,
+	// variables) is looked at; its error is the answer.
+	Authorize func(r *http.Request, res Resolved) error
 	// Recorder records free-form documents in capture mode.
 	Recorder Recorder
 	// ClientHeader names the header that identifies the client in capture
@@ -134,6 +138,11 @@ func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Re
 	}
 	if err != nil {
 		return res, err
+	}
+	if rs.Authorize != nil {
+		if err := rs.Authorize(r, res); err != nil {
+			return res, err
+		}
 	}
 	if res.Operation, err = res.Document.Operation(req.OperationName); err != nil {
 		return res, err

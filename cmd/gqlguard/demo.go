@@ -56,3 +56,25 @@ func cmdBillingAPI(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	}
 	return 0
 }
+
+// cmdTokenIssuer is the demo's token issuer process (started by cmdDemo).
+func cmdTokenIssuer(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo token-issuer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:0", "loopback listen `address`")
+	keyFile := fs.String("key-file", "", "signing key `file` (created on first run)")
+	audience := fs.String("audience", "billing-api", "aud of issued tokens")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *keyFile == "" {
+		fmt.Fprintln(stderr, "usage: gqlguard demo token-issuer --key-file FILE [--listen ADDR] [--audience AUD]")
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := demo.ServeIssuer(ctx, *listen, *keyFile, *audience, stdin, stdout, logger); err != nil {
+		fmt.Fprintf(stderr, "gqlguard: token issuer: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -57,6 +57,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(args) > 1 && args[1] == "billing-api" {
 			return cmdBillingAPI(ctx, args[2:], stdin, stdout, stderr)
 		}
+		if len(args) > 1 && args[1] == "token-issuer" {
+			return cmdTokenIssuer(ctx, args[2:], stdin, stdout, stderr)
+		}
 		return cmdDemo(ctx, args[1:], stdout, stderr)
 	case "docs":
 		return cmdDocs(ctx, args[1:], stdout, stderr)

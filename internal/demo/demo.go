@@ -6,7 +6,6 @@ package demo
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,10 +32,12 @@ type Options struct {
 	HTTPSPort, HTTPPort, AdminPort int
 	// StateDir keeps the development CA between runs.
 	StateDir string
-	// UpstreamCommand starts the billing API process; it must print its
-	// GraphQL URL as the first line of its standard output. It is given
-	// "--listen 127.0.0.1:0" as extra arguments.
-	UpstreamCommand []string
+	// UpstreamCommand starts the billing API process, IssuerCommand the
+	// token issuer; each must print its URL as the first line of its
+	// standard output, and is given "--listen 127.0.0.1:0" as extra
+	// arguments. Default: this executable's demo billing-api and demo
+	// token-issuer commands.
+	UpstreamCommand, IssuerCommand []string
 	// Stdout receives the examples; Logger the gateway's log.
 	Stdout io.Writer
 	Logger *slog.Logger
@@ -52,11 +53,20 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("demo: development CA: %w", err)
 	}
-	upstreamURL, stop, err := startUpstream(ctx, opts.UpstreamCommand)
+	upstreamURL, stop, err := startChild(ctx, "billing-api", opts.UpstreamCommand)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	keyFile := filepath.Join(opts.StateDir, "demo", "issuer-key.pem")
+	if err := os.MkdirAll(filepath.Dir(keyFile), 0o700); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	issuerURL, stopIssuer, err := startChild(ctx, "token-issuer", opts.IssuerCommand, "--key-file", keyFile, "--audience", demoAudience)
+	if err != nil {
+		return err
+	}
+	defer stopIssuer()
 
 	cfg := config.Default()
 	cfg.Listen = config.Listen{
@@ -71,6 +81,8 @@ func Run(ctx context.Context, opts Options) error {
 	cfg.Documents.Dir = filepath.Join(opts.StateDir, "demo", "trusted_documents")
 	cfg.Documents.Capture.Dir = filepath.Join(opts.StateDir, "demo", "captured_documents")
 	cfg.Documents.Schema = filepath.Join(opts.StateDir, "demo", "billing.graphql")
+	cfg.Auth.JWT.Issuers = []config.Issuer{{Issuer: issuerURL}}
+	cfg.Auth.JWT.Audiences = []string{demoAudience}
 	if err := os.MkdirAll(filepath.Dir(cfg.Documents.Schema), 0o755); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -91,7 +103,7 @@ func Run(ctx context.Context, opts Options) error {
 	httpsAddr, httpAddr, adminAddr := srv.Addrs()
 	printExamples(opts.Stdout, examples{
 		host: opts.Host, https: port(httpsAddr), http: port(httpAddr), admin: port(adminAddr),
-		ca: ca, upstream: upstreamURL, docs: docs, docsDir: cfg.Documents.Dir,
+		ca: ca, upstream: upstreamURL, docs: docs, docsDir: cfg.Documents.Dir, issuer: issuerURL,
 	})
 	return srv.Serve(ctx)
 }
@@ -101,18 +113,22 @@ func port(addr string) string {
 	return p
 }
 
-// startUpstream runs the billing API as its own process and waits for the URL
-// it prints. The child's standard input is a pipe held by this process: when
-// this process exits for any reason, the pipe closes and the child stops.
-func startUpstream(ctx context.Context, command []string) (string, func(), error) {
+// demoAudience is the aud of the demo's tokens.
+const demoAudience = "billing-api"
+
+// startChild runs one of the demo's services (the billing API, the token
+// issuer) as its own process and waits for the URL it prints. The child's
+// standard input is a pipe held by this process: when this process exits for
+// any reason, the pipe closes and the child stops.
+func startChild(ctx context.Context, name string, command []string, args ...string) (string, func(), error) {
 	if len(command) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
 			return "", nil, fmt.Errorf("demo: %w", err)
 		}
-		command = []string{exe, "demo", "billing-api"}
+		command = []string{exe, "demo", name}
 	}
-	cmd := exec.Command(command[0], append(command[1:], "--listen", "127.0.0.1:0")...)
+	cmd := exec.Command(command[0], append(append(command[1:], args...), "--listen", "127.0.0.1:0")...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -123,7 +139,7 @@ func startUpstream(ctx context.Context, command []string) (string, func(), error
 		return "", nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("demo: starting the billing API: %w", err)
+		return "", nil, fmt.Errorf("demo: starting the %s: %w", name, err)
 	}
 	stop := func() {
 		_ = stdin.Close()
@@ -149,12 +165,12 @@ func startUpstream(ctx context.Context, command []string) (string, func(), error
 	case line, ok := <-lines:
 		if !ok || !strings.HasPrefix(line, "http://") {
 			stop()
-			return "", nil, errors.New("demo: the billing API did not start")
+			return "", nil, fmt.Errorf("demo: the %s did not start", name)
 		}
 		return line, stop, nil
 	case <-time.After(30 * time.Second):
 		stop()
-		return "", nil, errors.New("demo: the billing API did not start within 30s")
+		return "", nil, fmt.Errorf("demo: the %s did not start within 30s", name)
 	case <-ctx.Done():
 		stop()
 		return "", nil, ctx.Err()

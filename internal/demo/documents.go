@@ -31,7 +31,10 @@ func clientDocuments() (map[string]documents.Entry, error) {
 			return nil, err
 		}
 		name := strings.TrimSuffix(path.Base(f), ".graphql")
-		out[name] = documents.Entry{ID: documents.SHA256(string(text)), Text: string(text), Meta: documents.Meta{Clients: []string{"billing-web"}}}
+		// The status query is public: the login page shows it before anyone
+		// signs in. Everything else needs a token.
+		out[name] = documents.Entry{ID: documents.SHA256(string(text)), Text: string(text),
+			Meta: documents.Meta{Clients: []string{"billing-web"}, Public: name == "Status"}}
 	}
 	return out, nil
 }

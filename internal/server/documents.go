@@ -32,10 +32,10 @@ type documentStages struct {
 }
 
 // newDocumentStages opens the trusted store (and, in capture mode, the
-// capture folder), loads the optional schema, and builds the resolve stage:
-// resolve, then gate (nil for none; the public-document check), then the
-// limits stage, then next.
-func newDocumentStages(cfg *config.Config, logger *slog.Logger, gate func(http.Handler) http.Handler, next http.Handler) (*documentStages, error) {
+// capture folder), loads the optional schema, and builds the resolve stage
+// (with authorize as its Authorize hook, nil for none), then the limits
+// stage, then next.
+func newDocumentStages(cfg *config.Config, logger *slog.Logger, authorize func(*http.Request, documents.Resolved) error, next http.Handler) (*documentStages, error) {
 	d := &documentStages{cfg: cfg.Documents}
 	var err error
 	if cfg.Documents.Schema != "" {
@@ -67,9 +67,7 @@ func newDocumentStages(cfg *config.Config, logger *slog.Logger, gate func(http.H
 		Logger:        logger,
 		Next:          d.limits.Handler(next),
 	}
-	if gate != nil {
-		d.resolver.Next = gate(d.resolver.Next)
-	}
+	d.resolver.Authorize = authorize
 	if d.recorder != nil {
 		d.resolver.Recorder = d.recorder
 	}

@@ -96,11 +96,11 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		return nil, err
 	}
 	s.authn = authn
-	var gate func(http.Handler) http.Handler
+	var authorize func(*http.Request, documents.Resolved) error
 	if authn != nil {
-		gate = auth.RequirePublic
+		authorize = auth.PublicOnly
 	}
-	docs, err := newDocumentStages(cfg, logger, gate, proxy.GETCache(cfg.Documents.CacheControl, fwd))
+	docs, err := newDocumentStages(cfg, logger, authorize, proxy.GETCache(cfg.Documents.CacheControl, fwd))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,153 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/envelope"
+)
+
+type fakeVerifier struct{ calls int }
+
+func (f *fakeVerifier) Verify(_ context.Context, token string) (*envelope.Principal, error) {
+	f.calls++
+	if token == "good" {
+		return &envelope.Principal{Method: "jwt", Subject: "c1"}, nil
+	}
+	return nil, &TokenError{Description: "the token has expired", Err: errors.New("exp")}
+}
+
+type countingLimiter struct{ fails, allow int }
+
+func (l *countingLimiter) Fail(netip.Addr) (bool, time.Duration) {
+	l.fails++
+	return l.fails <= l.allow, 1500 * time.Millisecond
+}
+
+func TestAuthenticator(t *testing.T) {
+	tests := []struct {
+		name      string
+		url       string
+		headers   []string
+		cookie    string
+		anonymous bool
+		status    int
+		challenge string
+		principal string
+	}{
+		{"valid bearer token", "/graphql", []string{"Bearer good"}, "", false, 200, "", "c1"},
+		{"scheme is case-insensitive", "/graphql", []string{"bearer good"}, "", false, 200, "", "c1"},
+		{"no token, anonymous not allowed", "/graphql", nil, "", false, 401, `Bearer realm="GraphQL"`, ""},
+		{"no token, anonymous allowed", "/graphql", nil, "", true, 200, "", ""},
+		{"expired token", "/graphql", []string{"Bearer bad"}, "", true, 401, `Bearer realm="GraphQL", error="invalid_token", error_description="the token has expired"`, ""},
+		{"two Authorization headers", "/graphql", []string{"Bearer good", "Bearer good"}, "", false, 401, `error="invalid_request"`, ""},
+		{"token in the URL", "/graphql?access_token=good", nil, "", true, 401, `error="invalid_request"`, ""},
+		{"Basic scheme", "/graphql", []string{"Basic dXNlcjpwYXNz"}, "", false, 401, `error="invalid_request"`, ""},
+		{"oversized token", "/graphql", []string{"Bearer " + strings.Repeat("a", 9000)}, "", false, 401, `error="invalid_request"`, ""},
+		{"empty bearer token", "/graphql", []string{"Bearer "}, "", false, 401, `error="invalid_request"`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := &fakeVerifier{}
+			var got *envelope.Principal
+			var anon bool
+			a := &Authenticator{Verifier: v, Anonymous: tt.anonymous, Next: http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				got, anon = envelope.PrincipalFrom(r.Context()), Anonymous(r.Context())
+			})}
+			r := httptest.NewRequest(http.MethodPost, tt.url, nil)
+			for _, h := range tt.headers {
+				r.Header.Add("Authorization", h)
+			}
+			w := httptest.NewRecorder()
+			a.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d (%s)", w.Code, tt.status, w.Body)
+			}
+			if c := w.Header().Get("WWW-Authenticate"); !strings.Contains(c, tt.challenge) || (tt.status == 401 && !strings.HasPrefix(c, `Bearer realm="GraphQL"`)) {
+				t.Errorf("WWW-Authenticate %q, want %q", c, tt.challenge)
+			}
+			if tt.status == 401 && tt.headers == nil && tt.url == "/graphql" && strings.Contains(w.Header().Get("WWW-Authenticate"), "error=") {
+				t.Error("a request without a token got an error attribute")
+			}
+			if tt.status == 200 {
+				if (got != nil && got.Subject != tt.principal) || (got == nil && tt.principal != "") || anon != (tt.principal == "") {
+					t.Errorf("principal %+v anonymous %v", got, anon)
+				}
+			}
+			if strings.Contains(tt.name, "oversized") && v.calls != 0 {
+				t.Error("an oversized token was parsed")
+			}
+		})
+	}
+}
+
+func TestCookieToken(t *testing.T) {
+	var got *envelope.Principal
+	a := &Authenticator{Verifier: &fakeVerifier{}, Cookie: "session", Next: http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		got = envelope.PrincipalFrom(r.Context())
+	})}
+	r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+	r.AddCookie(&http.Cookie{Name: "session", Value: "good"})
+	a.ServeHTTP(httptest.NewRecorder(), r)
+	if got == nil || got.Subject != "c1" {
+		t.Errorf("cookie token not used: %+v", got)
+	}
+}
+
+func TestFailedAuthenticationsAreRateLimited(t *testing.T) {
+	lim := &countingLimiter{allow: 2}
+	a := &Authenticator{Verifier: &fakeVerifier{}, Limiter: lim, Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	do := func(token string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		r = r.WithContext(envelope.WithInfo(r.Context(), &envelope.Info{ClientIP: netip.MustParseAddr("192.0.2.9")}))
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, r)
+		return w
+	}
+	for i := range 2 {
+		if w := do("bad"); w.Code != 401 {
+			t.Fatalf("failure %d: %d", i, w.Code)
+		}
+	}
+	w := do("bad")
+	if w.Code != 429 || w.Header().Get("Retry-After") != "2" || !strings.Contains(w.Body.String(), "RATE_LIMITED") {
+		t.Errorf("third failure: %d Retry-After %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if w := do("good"); w.Code != 200 {
+		t.Errorf("a valid token was slowed down: %d", w.Code)
+	}
+}
+
+func TestPublicOnly(t *testing.T) {
+	public := &documents.Document{Entry: documents.Entry{Meta: documents.Meta{Public: true}}}
+	private := &documents.Document{}
+	anon := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+	anon = anon.WithContext(withAnonymous(anon.Context()))
+	authed := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+	tests := []struct {
+		name string
+		r    *http.Request
+		res  documents.Resolved
+		ok   bool
+	}{
+		{"anonymous, public trusted document", anon, documents.Resolved{Document: public, Trusted: true}, true},
+		{"anonymous, private trusted document", anon, documents.Resolved{Document: private, Trusted: true}, false},
+		{"anonymous, free-form text whose hash is public", anon, documents.Resolved{Document: public}, false},
+		{"authenticated, private document", authed, documents.Resolved{Document: private, Trusted: true}, true},
+	}
+	for _, tt := range tests {
+		err := PublicOnly(tt.r, tt.res)
+		var e *envelope.Error
+		if (err == nil) != tt.ok || (err != nil && (!errors.As(err, &e) || e.Code != envelope.CodeUnauthenticated)) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}
