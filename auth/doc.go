@@ -1,7 +1,16 @@
-// Package auth is the authenticate stage: it turns what the transport proved
-// about a caller into an envelope.Principal before any GraphQL runs.
+// Package auth is the authenticate stage: it decides who the caller is
+// before any GraphQL is read, out of band from the GraphQL document.
 //
-// Today it reads verified client certificates (inbound mTLS), so that
-// service-to-service callers are identified by their certificate. It never
-// authorises: what a principal may do is the upstream's decision.
+//   - Verifier checks bearer JWTs from configured OpenID providers: keys from
+//     discovery or a JWKS URL, refreshed on an interval and (rate-limited) on
+//     an unknown kid; algorithms from an allowlist (never none, never HMAC);
+//     issuer, audience, expiry and required claims; verified tokens cached
+//     until they expire.
+//   - Authenticator is the HTTP stage: 401 with an RFC 6750 challenge for a
+//     missing or bad token, failures rate-limited per client address.
+//   - ClientCertificate turns a verified client certificate into the caller.
+//   - PublicOnly lets anonymous callers run only trusted documents marked
+//     public.
+//
+// It never authorises: what a caller may do is the upstream's decision.
 package auth

@@ -257,7 +257,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*envelope.Principa
 	}
 	var sum [sha256.Size]byte
 	if v.cache != nil {
-		sum = sha256.Sum256([]byte(token))
+		sum = tokenSum(token)
 		if p := v.cache.get(sum, v.now()); p != nil {
 			return p, nil
 		}

@@ -95,3 +95,17 @@ func (c *tokenCache) len() int {
 	defer c.mu.Unlock()
 	return c.order.Len()
 }
+
+// sumBuffers hold token bytes while they are hashed: hashing takes bytes,
+// and converting the token string would allocate on every request.
+var sumBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// tokenSum is the cache key of token: the SHA-256 of the whole string.
+func tokenSum(token string) [sha256.Size]byte {
+	bp := sumBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], token...)
+	sum := sha256.Sum256(b)
+	*bp = b[:0]
+	sumBuffers.Put(bp)
+	return sum
+}

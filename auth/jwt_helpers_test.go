@@ -59,17 +59,17 @@ func cachedKey(t testing.TB, kid string, gen func() (crypto.Signer, error)) cryp
 }
 
 func rsaKey(t testing.TB, kid string) *testKey {
-	k := cachedKey(t, kid, func() (crypto.Signer, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+	k := cachedKey(t, "rsa/"+kid, func() (crypto.Signer, error) { return rsa.GenerateKey(rand.Reader, 2048) })
 	return &testKey{kid: kid, method: jwt.SigningMethodRS256, private: k}
 }
 
 func ecKey(t testing.TB, kid string) *testKey {
-	k := cachedKey(t, kid, func() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) })
+	k := cachedKey(t, "ec/"+kid, func() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) })
 	return &testKey{kid: kid, method: jwt.SigningMethodES256, private: k, jwkAlg: jwkset.AlgES256}
 }
 
 func edKey(t testing.TB, kid string) *testKey {
-	k := cachedKey(t, kid, func() (crypto.Signer, error) {
+	k := cachedKey(t, "ed/"+kid, func() (crypto.Signer, error) {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		return priv, err
 	})
@@ -86,8 +86,8 @@ func newTestClock() *testClock {
 	return c
 }
 
-func (c *testClock) Now() time.Time              { return time.Unix(0, c.ns.Load()) }
-func (c *testClock) Advance(d time.Duration)     { c.ns.Add(int64(d)) }
+func (c *testClock) Now() time.Time                      { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) Advance(d time.Duration)             { c.ns.Add(int64(d)) }
 func (c *testClock) In(d time.Duration) *jwt.NumericDate { return jwt.NewNumericDate(c.Now().Add(d)) }
 
 // testProvider is an OpenID provider on httptest: a discovery document and
@@ -208,7 +208,7 @@ func sign(t testing.TB, k *testKey, claims jwt.MapClaims, edit ...func(*jwt.Toke
 	}
 	s, err := tok.SignedString(k.private)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err) // not Fatal: sign is also called from worker goroutines
 	}
 	return s
 }

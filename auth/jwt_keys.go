@@ -198,7 +198,9 @@ type keyChoice struct {
 // the signature check, with the header and claims decoded but unverified.
 // The unverified iss only chooses whose keys to try: a token naming issuer
 // A can only verify with a key from A's set, so a key of issuer B never
-// vouches for a token claiming A.
+// vouches for a token claiming A. Keys are only ever taken from the fetched
+// sets: header parameters that point at keys (jwk, jku, x5u, x5c) are
+// ignored.
 func (c *keyChoice) keyfunc(t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		// RFC 7515 §4.1.11: extensions the recipient does not understand

@@ -30,6 +30,8 @@ type expectation struct {
 	contains []string
 	// foldCase compares case-insensitively (HTTP header names).
 	foldCase bool
+	// absent lists texts its output must not hold.
+	absent []string
 	// retryFor repeats the command while its output is not yet as expected:
 	// for state the demo reaches shortly after it starts.
 	retryFor time.Duration
@@ -39,12 +41,23 @@ type expectation struct {
 // command must output. A new example needs an entry here.
 func demoExpectations(httpsPort string) map[string]expectation {
 	return map[string]expectation{
-		"A trusted query, by its documentId, over HTTPS only": {contains: []string{`"number":"INV-0001"`, `"name":"Ada Lovelace"`, "HTTP 200"}},
-		"The same kind of query with GET on its cache URL (ETag, Cache-Control)": {
+		"Ada signs in at the token issuer and sees only her invoices (a trusted query by its documentId)": {
+			contains: []string{`"number":"INV-0001"`, `"name":"Ada Lovelace"`, "HTTP 200"}, absent: []string{"Grace Hopper"},
+		},
+		"Grace, with her own token, sees only hers": {
+			contains: []string{`"number":"INV-0002"`, `"name":"Grace Hopper"`, "HTTP 200"}, absent: []string{"Ada Lovelace"},
+		},
+		"A public document runs without a token; GET on its cache URL (ETag, Cache-Control)": {
 			contains: []string{"HTTP/2 200", "etag: \"", "cache-control: private, max-age=60", "vary: accept, accept-encoding, authorization, cookie", `"ok":true`},
 			foldCase: true,
 		},
 		"A trusted mutation with variables (POST only)": {contains: []string{`"createInvoice"`, `"amountCents":4200`, "HTTP 200"}},
+		"Refused: no token for a private document (401, whatever operationName says)": {
+			contains: []string{"HTTP/2 401", `www-authenticate: Bearer realm="GraphQL"`, "UNAUTHENTICATED"}, foldCase: true,
+		},
+		"Refused: a forged token": {
+			contains: []string{"HTTP/2 401", `error="invalid_token"`, "UNAUTHENTICATED"}, foldCase: true,
+		},
 		"Refused: a free-form query (only the client's registered documents run)": {
 			contains: []string{"PERSISTED_DOCUMENT_REQUIRED", "HTTP 400"},
 		},
@@ -54,10 +67,10 @@ func demoExpectations(httpsPort string) map[string]expectation {
 		"Refused: a mutation over GET (a link or <img> must never change state)": {
 			contains: []string{"MUTATION_NOT_ALLOWED_OVER_GET", "HTTP 405"},
 		},
-		"Refused: a body that is not a GraphQL request": {contains: []string{"BAD_REQUEST", "HTTP 400"}},
 		"Refused: a cross-site form post (CSRF: no preflight, so it never runs)": {
 			contains: []string{"CSRF_PREFLIGHT_REQUIRED", "Apollo-Require-Preflight", "HTTP 400"},
 		},
+		"Refused: a body that is not a GraphQL request": {contains: []string{"BAD_REQUEST", "HTTP 400"}},
 		"The security headers on every answer": {
 			contains: []string{"strict-transport-security: max-age=31536000; includeSubDomains", "x-content-type-options: nosniff"},
 			foldCase: true,
@@ -65,8 +78,7 @@ func demoExpectations(httpsPort string) map[string]expectation {
 		"Plain HTTP only redirects to HTTPS (308), it never serves GraphQL": {
 			contains: []string{"HTTP 308 -> https://localhost:" + httpsPort + "/graphql"},
 		},
-		// The first upstream probe runs asynchronously after start.
-		"Readiness, on the admin listener (loopback only)": {contains: []string{"upstream: ok", "tls: ok"}, retryFor: 5 * time.Second},
+		"Readiness, on the admin listener (loopback only)": {contains: []string{"upstream: ok", "tls: ok", "auth: ok"}},
 	}
 }
 
@@ -87,8 +99,8 @@ func TestDemoExamplesSucceed(t *testing.T) {
 	}
 
 	examples := parseExamples(t, banner)
-	if len(examples) < 10 {
-		t.Errorf("demo printed %d examples, want at least 10:\n%s", len(examples), banner)
+	if len(examples) < 14 {
+		t.Errorf("demo printed %d examples, want at least 14:\n%s", len(examples), banner)
 	}
 	want := demoExpectations(httpsPort)
 	printed := make(map[string]bool)
@@ -202,6 +214,11 @@ func missingTexts(out string, exp expectation) []string {
 		}
 		if !strings.Contains(got, want) {
 			missing = append(missing, want)
+		}
+	}
+	for _, bad := range exp.absent {
+		if strings.Contains(out, bad) {
+			missing = append(missing, "(must not contain) "+bad)
 		}
 	}
 	return missing

@@ -101,11 +101,26 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("demo: %w (choose other ports with --https-port, --http-port, --admin-port)", err)
 	}
 	httpsAddr, httpAddr, adminAddr := srv.Addrs()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	// The examples are printed once every one of them can succeed: the
+	// upstream answered and the issuer's keys are loaded.
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Ready() != nil && time.Now().Before(deadline) {
+		select {
+		case err := <-served:
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := srv.Ready(); err != nil {
+		opts.Logger.Warn("demo: not ready yet; the examples may fail until it is", "reason", err)
+	}
 	printExamples(opts.Stdout, examples{
 		host: opts.Host, https: port(httpsAddr), http: port(httpAddr), admin: port(adminAddr),
 		ca: ca, upstream: upstreamURL, docs: docs, docsDir: cfg.Documents.Dir, issuer: issuerURL,
 	})
-	return srv.Serve(ctx)
+	return <-served
 }
 
 func port(addr string) string {

@@ -62,7 +62,7 @@ func (e examples) list() []Example {
 		{"Refused: an attacker's first: 2147483647 in a trusted document's variables",
 			post("ada", `{"documentId":"`+id("Invoices")+`","variables":{"first":2147483647}}`)},
 		{"Refused: a mutation over GET (a link or <img> must never change state)",
-			"curl -sS " + ca + " -H 'Accept: application/graphql-response+json' -H 'Apollo-Require-Preflight: true' -w '\\nHTTP %{http_code}\\n' " +
+			"curl -sS " + ca + ` -H "Authorization: Bearer ` + token("ada") + `"` + " -H 'Accept: application/graphql-response+json' -H 'Apollo-Require-Preflight: true' -w '\\nHTTP %{http_code}\\n' " +
 				shellQuote(endpoint+"?documentId="+url.QueryEscape(id("PayInvoice"))+"&variables="+url.QueryEscape(`{"id":"i2","amountCents":100}`))},
 		{"Refused: a cross-site form post (CSRF: no preflight, so it never runs)",
 			"curl -sS " + ca + " " + endpoint + " -H 'Content-Type: text/plain' -H 'Accept: application/graphql-response+json' -w '\\nHTTP %{http_code}\\n' -d " + shellQuote(`{"documentId":"`+id("CreateInvoice")+`","variables":{"input":{"customerId":"c1","amountCents":1}}}`)},

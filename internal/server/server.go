@@ -158,9 +158,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	s.admin = &http.Server{
 		Handler: admin.Handler(o.registry,
 			map[string]http.Handler{"/v1/documents": docs.registration(cfg.Admin.Token.Reveal(), RegistrationRules(cfg), logger)},
-			admin.Check{Name: "upstream", Ready: s.health.Ready},
-			admin.Check{Name: "tls", Ready: func() error { return tlsSet.ready(time.Now()) }},
-			admin.Check{Name: "auth", Ready: s.authn.ready}),
+			s.checks()...),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       cfg.Server.ReadTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
@@ -262,6 +260,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopBackground()
 	go s.health.Run(bgCtx)
 	go s.tls.run(bgCtx, s.opts.reload, s.opts.expiryCheck)
+	if s.authn != nil && s.authn.verifier != nil {
+		go s.authn.verifier.Run(bgCtx)
+	}
 	docsDone := make(chan struct{})
 	go func() { s.docs.run(bgCtx); close(docsDone) }()
 	// Captured documents are flushed after the listeners have drained.
@@ -314,6 +315,26 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	return serveErr
+}
+
+// checks are the readiness conditions served at /readyz.
+func (s *Server) checks() []admin.Check {
+	return []admin.Check{
+		{Name: "upstream", Ready: s.health.Ready},
+		{Name: "tls", Ready: func() error { return s.tls.ready(time.Now()) }},
+		{Name: "auth", Ready: s.authn.ready},
+	}
+}
+
+// Ready returns nil when every readiness condition holds (what /readyz
+// answers), else the first that does not.
+func (s *Server) Ready() error {
+	for _, c := range s.checks() {
+		if err := c.Ready(); err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+	}
+	return nil
 }
 
 // handshake records a TLS handshake in the metrics and, when it failed, in
