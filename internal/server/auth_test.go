@@ -1,0 +1,205 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/demo/issuer"
+)
+
+// tokenIssuer runs the demo's OpenID provider on loopback and returns its
+// URL and a function that signs a user in.
+func tokenIssuer(t *testing.T) (string, func(user string) string) {
+	t.Helper()
+	ln, base, err := issuer.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := issuer.DemoUsers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := issuer.New(issuer.Options{Issuer: base, Audience: "billing-api", KeyFile: filepath.Join(t.TempDir(), "key.pem"), Users: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: iss.Handler()}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return base, func(user string) string {
+		res, err := http.PostForm(base+"/token", url.Values{"grant_type": {"password"}, "username": {user}, "password": {user + "-demo-password"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+			t.Fatalf("token for %s: %v", user, err)
+		}
+		return tok.AccessToken
+	}
+}
+
+const (
+	statusDoc  = "query Status { status { ok } }"
+	invoiceDoc = "query Invoices { invoices { number } }"
+)
+
+// authGateway runs a strict gateway that authenticates with the test
+// issuer; statusDoc is public, invoiceDoc private.
+func authGateway(t *testing.T, mut func(*config.Config)) (*gateway, *recordingUpstream, func(string) string) {
+	t.Helper()
+	base, login := tokenIssuer(t)
+	up, ts := newUpstream(t)
+	cfg, ca := testConfig(t, ts.URL)
+	cfg.Documents.Mode = "strict"
+	writeDoc(t, cfg.Documents.Dir, statusDoc)
+	writeDoc(t, cfg.Documents.Dir, invoiceDoc)
+	writeFile(t, filepath.Join(cfg.Documents.Dir, documents.SHA256(statusDoc).Hash()+".json"), `{"public":true}`)
+	cfg.Auth.JWT.Issuers = []config.Issuer{{Issuer: base}}
+	cfg.Auth.JWT.Audiences = []string{"billing-api"}
+	cfg.Auth.JWT.ClaimsHeader = "X-User-Claims"
+	cfg.Auth.FailureLimit = config.RateLimit{Rate: 0.01, Burst: 3}
+	if mut != nil {
+		mut(cfg)
+	}
+	g := startGateway(t, cfg, ca)
+	waitReady(t, g)
+	return g, up, login
+}
+
+func waitReady(t *testing.T, g *gateway) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get("http://" + g.admin + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("never ready: %s", body)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestAuthenticatedRequestCarriesIdentity(t *testing.T) {
+	g, up, login := authGateway(t, nil)
+	token := login("ada")
+	res := g.post(t, `{"documentId":"`+string(documents.SHA256(invoiceDoc))+`"}`,
+		"Authorization", "Bearer "+token, "X-User-Id", "c2", "X-User-Claims", `{"sub":"c2"}`)
+	if body := readBody(t, res); res.StatusCode != 200 {
+		t.Fatalf("valid token: %d %s", res.StatusCode, body)
+	}
+	req, _ := up.last(t)
+	if got := req.Header.Values("X-User-Id"); len(got) != 1 || got[0] != "c1" {
+		t.Errorf("X-User-Id %q, want the verified c1 only", got)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal([]byte(req.Header.Get("X-User-Claims")), &claims); err != nil || claims["sub"] != "c1" || claims["aud"] == nil {
+		t.Errorf("claims header %q", req.Header.Get("X-User-Claims"))
+	}
+	if req.Header.Get("Authorization") != "" {
+		t.Error("the token was forwarded although forward_token is off")
+	}
+}
+
+func TestAuthenticationRefusals(t *testing.T) {
+	g, up, login := authGateway(t, nil)
+	private := string(documents.SHA256(invoiceDoc))
+	tests := []struct {
+		name      string
+		body      string
+		header    []string
+		status    int
+		challenge string
+	}{
+		{"no token for a private document", `{"documentId":"` + private + `"}`, nil, 401, `Bearer realm="GraphQL"`},
+		{"operationName of a public operation does not open a private document", `{"documentId":"` + private + `","operationName":"Status"}`, nil, 401, `Bearer realm="GraphQL"`},
+		{"a bad token is refused before the body is read", `{"documentId":`, []string{"Authorization", "Bearer not.a.token"}, 401, `error="invalid_token"`},
+		{"a tampered token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer " + login("grace") + "x"}, 401, `error="invalid_token"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := g.post(t, tt.body, tt.header...)
+			body := readBody(t, res)
+			c := res.Header.Get("WWW-Authenticate")
+			if res.StatusCode != tt.status || !strings.Contains(c, tt.challenge) || errorCode(t, body) != "UNAUTHENTICATED" {
+				t.Fatalf("got %d %q %s", res.StatusCode, c, body)
+			}
+			if tt.header == nil && strings.Contains(c, "error=") {
+				t.Errorf("challenge without a token has an error attribute: %q", c)
+			}
+		})
+	}
+	if up.count() != 0 {
+		t.Errorf("refused requests reached the upstream %d times", up.count())
+	}
+	res := g.post(t, `{"documentId":"`+string(documents.SHA256(statusDoc))+`"}`)
+	if body := readBody(t, res); res.StatusCode != 200 {
+		t.Errorf("anonymous public document: %d %s", res.StatusCode, body)
+	}
+}
+
+func TestBruteForceIsRateLimited(t *testing.T) {
+	g, _, login := authGateway(t, nil)
+	good := login("ada")
+	body := `{"documentId":"` + string(documents.SHA256(invoiceDoc)) + `"}`
+	var last *http.Response
+	for range 4 {
+		last = g.post(t, body, "Authorization", "Bearer "+good[:len(good)-4]+"AAAA")
+		readBody(t, last)
+	}
+	if last.StatusCode != 429 || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("fourth failure: %d Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
+	}
+	res := g.post(t, body, "Authorization", "Bearer "+good)
+	if readBody(t, res); res.StatusCode != 200 {
+		t.Errorf("a valid token from the same client was slowed down: %d", res.StatusCode)
+	}
+}
+
+func TestNoAnonymousAccessOutsideStrictMode(t *testing.T) {
+	g, up, _ := authGateway(t, func(c *config.Config) { c.Documents.Mode = "capture" })
+	res := g.post(t, `{"documentId":"`+string(documents.SHA256(statusDoc))+`"}`)
+	if body := readBody(t, res); res.StatusCode != 401 {
+		t.Errorf("anonymous request in capture mode: %d %s", res.StatusCode, body)
+	}
+	if up.count() != 0 {
+		t.Error("the upstream was contacted")
+	}
+}
+
+func TestUnreachableJWKSMeansNotReady(t *testing.T) {
+	_, ts := newUpstream(t)
+	cfg, ca := testConfig(t, ts.URL)
+	cfg.Auth.JWT.Issuers = []config.Issuer{{Issuer: "http://" + listenAddrDead(t)}}
+	cfg.Auth.JWT.Audiences = []string{"billing-api"}
+	g := startGateway(t, cfg, ca)
+	time.Sleep(300 * time.Millisecond)
+	if body := g.adminGet(t, "/readyz"); !strings.Contains(body, "auth: not ready") {
+		t.Errorf("readyz with the provider down: %s", body)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
