@@ -21,6 +21,7 @@ type Config struct {
 	Limits    Limits    `yaml:"limits"`
 	Auth      Auth      `yaml:"auth"`
 	CSRF      CSRF      `yaml:"csrf"`
+	CORS      CORS      `yaml:"cors"`
 	Admin     Admin     `yaml:"admin"`
 	Log       Log       `yaml:"log"`
 }
@@ -92,6 +93,28 @@ type Issuer struct {
 type RateLimit struct {
 	Rate  float64 `yaml:"rate"`
 	Burst int     `yaml:"burst"`
+}
+
+// CORS configures which other web origins may call the API from a browser.
+// The default allows none.
+type CORS struct {
+	// AllowedOrigins are exact origins (https://app.example.com) or
+	// patterns with one leading wildcard label (https://*.example.com).
+	// "*" allows any origin (never with credentials); "null" is never
+	// allowed.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowCredentials lets browsers send cookies and read the answer.
+	AllowCredentials bool `yaml:"allow_credentials"`
+	// AllowedHeaders callers may send. Default Content-Type, Authorization,
+	// the CSRF headers and Apollo's client headers.
+	AllowedHeaders []string `yaml:"allowed_headers"`
+	// ExposedHeaders scripts may read. Default X-Request-Id.
+	ExposedHeaders []string `yaml:"exposed_headers"`
+	// MaxAge browsers may cache a preflight. Default 10m.
+	MaxAge time.Duration `yaml:"max_age"`
+	// AllowPrivateNetwork answers Private Network Access preflights for
+	// allowed origins. Default false.
+	AllowPrivateNetwork bool `yaml:"allow_private_network"`
 }
 
 // CSRF configures cross-site request forgery prevention.
@@ -462,6 +485,11 @@ func Default() *Config {
 				Headers:           map[string]string{"sub": "X-User-Id"},
 			},
 			FailureLimit: RateLimit{Rate: 1, Burst: 20},
+		},
+		CORS: CORS{
+			AllowedHeaders: []string{"Content-Type", "Authorization", "Apollo-Require-Preflight", "X-Apollo-Operation-Name", "GraphQL-Require-Preflight", "Apollographql-Client-Name", "Apollographql-Client-Version"},
+			ExposedHeaders: []string{"X-Request-Id"},
+			MaxAge:         10 * time.Minute,
 		},
 		CSRF: CSRF{Enabled: true, Headers: []string{"X-Apollo-Operation-Name", "Apollo-Require-Preflight", "GraphQL-Require-Preflight"}},
 		Log:  Log{Format: "json", Level: "info"},

@@ -200,6 +200,10 @@ func TestValidateNamesKeys(t *testing.T) {
 			c.Auth.JWT.Issuers, c.Auth.JWT.Audiences = []Issuer{{Issuer: "http://id.example.com"}}, []string{"api"}
 		}, "must be fetched over https"},
 		{"cookie token without CSRF prevention", func(c *Config) { c.Auth.JWT.Cookie, c.CSRF.Enabled = "session", false }, "auth.jwt.cookie"},
+		{"CORS wildcard with credentials", func(c *Config) { c.CORS.AllowedOrigins, c.CORS.AllowCredentials = []string{"*"}, true }, "cors.allowed_origins[0]"},
+		{"CORS null origin", func(c *Config) { c.CORS.AllowedOrigins = []string{"null"} }, "never allowed"},
+		{"CORS origin with a path", func(c *Config) { c.CORS.AllowedOrigins = []string{"https://app.example.com/"} }, "cors.allowed_origins[0]"},
+		{"CORS bare wildcard pattern", func(c *Config) { c.CORS.AllowedOrigins = []string{"https://*.com"} }, "registrable domain"},
 		{"second certificate without key", func(c *Config) {
 			c.TLS.CertFile, c.TLS.KeyFile, c.TLS.Certificates = "c", "k", []CertPair{{CertFile: "rsa.pem"}}
 		}, "tls.certificates[0]"},

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -124,6 +125,7 @@ func (c *Config) Validate() error {
 
 	c.validateDocuments(bad)
 	c.validateAuth(bad)
+	c.validateCORS(bad)
 
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		bad("log.format", "%q is not \"json\" or \"text\"", c.Log.Format)
@@ -421,4 +423,57 @@ func (c *Config) validateAuth(bad func(key, format string, args ...any)) {
 			bad("csrf.headers", "%q is not a header name", h)
 		}
 	}
+}
+
+func (c *Config) validateCORS(bad func(key, format string, args ...any)) {
+	for i, o := range c.CORS.AllowedOrigins {
+		key := fmt.Sprintf("cors.allowed_origins[%d]", i)
+		switch {
+		case o == "*":
+			if c.CORS.AllowCredentials {
+				bad(key, `"*" with cors.allow_credentials would let every website act as the signed-in user; list the origins`)
+			}
+		case strings.EqualFold(o, "null"):
+			bad(key, `"null" is the origin of sandboxed and file pages, which any site can create; it is never allowed`)
+		default:
+			if err := ValidOrigin(o); err != nil {
+				bad(key, "%v", err)
+			}
+		}
+	}
+	if c.CORS.MaxAge < 0 || c.CORS.MaxAge > 24*time.Hour {
+		bad("cors.max_age", "must be between 0s and 24h")
+	}
+	for _, h := range append(append([]string{}, c.CORS.AllowedHeaders...), c.CORS.ExposedHeaders...) {
+		if !validHeaderName(h) {
+			bad("cors", "%q is not a header name", h)
+		}
+	}
+}
+
+// ValidOrigin checks an allowed-origin entry: scheme://host[:port], the host
+// optionally starting with one "*." wildcard label, nothing else.
+func ValidOrigin(o string) error {
+	scheme, rest, ok := strings.Cut(o, "://")
+	if !ok || (scheme != "https" && scheme != "http") || rest == "" || strings.ContainsAny(rest, "/?#@ ") {
+		return fmt.Errorf("%q is not an origin like https://app.example.com", o)
+	}
+	host := rest
+	if h, port, err := net.SplitHostPort(rest); err == nil {
+		if _, err := strconv.Atoi(port); err != nil {
+			return fmt.Errorf("%q has a bad port", o)
+		}
+		host = h
+	}
+	wild, ok := strings.CutPrefix(host, "*.")
+	if ok && !strings.Contains(wild, ".") {
+		return fmt.Errorf("%q: a wildcard must leave at least a registrable domain (https://*.example.com)", o)
+	}
+	if strings.Contains(wild, "*") {
+		return fmt.Errorf("%q: only one leading wildcard label is allowed", o)
+	}
+	if net.ParseIP(strings.Trim(wild, "[]")) == nil && !validDomain(wild) && wild != "localhost" {
+		return fmt.Errorf("%q: %q is not a host name", o, wild)
+	}
+	return nil
 }

@@ -49,6 +49,14 @@ func (c *Config) Warnings() []string {
 	if len(c.Auth.JWT.Issuers) == 0 && !c.Auth.ClientCertificates {
 		w = append(w, "auth.jwt.issuers: no authentication; every caller is anonymous")
 	}
+	for _, o := range c.CORS.AllowedOrigins {
+		if o == "*" {
+			w = append(w, "cors.allowed_origins: \"*\" lets any website call this API from its visitors' browsers and read the answers")
+		}
+	}
+	if c.CORS.AllowPrivateNetwork {
+		w = append(w, "cors.allow_private_network: public websites on the allowed origins may reach this gateway inside private networks")
+	}
 	if !c.CSRF.Enabled {
 		w = append(w, "csrf.enabled: off; a browser can be made to send simple cross-site requests (form posts, images) to this API")
 	}

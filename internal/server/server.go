@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gqlguard/gqlguard/auth"
+	"github.com/gqlguard/gqlguard/cors"
 	"github.com/gqlguard/gqlguard/csrf"
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/envelope"
@@ -119,6 +120,17 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	graphql = auth.ClientCertificate(graphql)
 	if cfg.CSRF.Enabled {
 		graphql = &csrf.Prevention{Headers: cfg.CSRF.Headers, Next: graphql}
+	}
+	// Preflights are answered here and never reach the GraphQL stages.
+	if graphql, err = cors.New(cors.Options{
+		AllowedOrigins:      cfg.CORS.AllowedOrigins,
+		AllowCredentials:    cfg.CORS.AllowCredentials,
+		AllowedHeaders:      cfg.CORS.AllowedHeaders,
+		ExposedHeaders:      cfg.CORS.ExposedHeaders,
+		MaxAge:              cfg.CORS.MaxAge,
+		AllowPrivateNetwork: cfg.CORS.AllowPrivateNetwork,
+	}, graphql); err != nil {
+		return nil, err
 	}
 	// Paths are matched exactly, not through http.ServeMux: its cleaning
 	// would answer /x/../graphql with a bare 307 that clients follow.
