@@ -130,18 +130,23 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := encodeBatch(b)
-	out := r.Clone(r.Context())
-	out.Method = http.MethodPost
-	out.Body = io.NopCloser(bytes.NewReader(body))
-	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	out.ContentLength = int64(len(body))
-	out.Header.Set("Content-Type", "application/json")
-	out.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	out.Header.Del("Content-Encoding")
-	p.rp.ServeHTTP(w, out)
+	// r is this chain's own shallow copy of the server's request (stages
+	// attached context values), so its fields may be set here; ReverseProxy
+	// clones it once more for the upstream, and rewrite fixes the headers on
+	// that clone.
+	r.Method = http.MethodPost
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	r.ContentLength = int64(len(body))
+	p.rp.ServeHTTP(w, r)
 }
 
+var jsonType = []string{"application/json"}
+
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	pr.Out.Header["Content-Type"] = jsonType
+	pr.Out.Header["Content-Length"] = []string{strconv.FormatInt(pr.Out.ContentLength, 10)}
+	delete(pr.Out.Header, "Content-Encoding")
 	u := pr.Out.URL
 	u.Scheme, u.Host, u.Path, u.RawPath, u.RawQuery = p.target.Scheme, p.target.Host, p.target.Path, p.target.RawPath, p.target.RawQuery
 	pr.Out.Host = ""

@@ -54,7 +54,7 @@ func (m *Metrics) Handshake(state *tls.ConnectionState, err error, d time.Durati
 		m.handshakeDuration.WithLabelValues("error").Observe(d.Seconds())
 		return
 	}
-	m.handshakes.WithLabelValues(tls.VersionName(state.Version), tls.CipherSuiteName(state.CipherSuite), "ok").Inc()
+	m.handshakes.WithLabelValues(TLSVersionName(state.Version), CipherSuiteName(state.CipherSuite), "ok").Inc()
 	m.handshakeDuration.WithLabelValues("ok").Observe(d.Seconds())
 }
 

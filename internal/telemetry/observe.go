@@ -5,7 +5,6 @@ package telemetry
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -114,8 +113,8 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 	)
 	if r.TLS != nil {
 		attrs = append(attrs,
-			slog.String("tls_version", tls.VersionName(r.TLS.Version)),
-			slog.String("tls_cipher", tls.CipherSuiteName(r.TLS.CipherSuite)),
+			slog.String("tls_version", TLSVersionName(r.TLS.Version)),
+			slog.String("tls_cipher", CipherSuiteName(r.TLS.CipherSuite)),
 		)
 	}
 	if info.Upstream > 0 {
