@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 )
@@ -138,11 +139,7 @@ func parseBody(body []byte, maxBatch int) (*Batch, error) {
 	if len(body) > 0 && body[0] == '[' {
 		return parseArray(body, maxBatch)
 	}
-	var w wireRequest
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, badJSON(err)
-	}
-	req, err := w.request("")
+	req, err := decodeRequest(body, "")
 	if err != nil {
 		return nil, err
 	}
@@ -154,16 +151,16 @@ func parseArray(body []byte, maxBatch int) (*Batch, error) {
 		return nil, Errorf(CodeBadRequest,
 			"batched requests (a JSON array) are disabled; send one GraphQL request object per HTTP request")
 	}
-	var ws []wireRequest
-	if err := json.Unmarshal(body, &ws); err != nil {
-		return nil, badJSON(err)
+	var items []json.RawMessage
+	if err := json.Unmarshal(body, &items); err != nil {
+		return nil, badJSON(err, "")
 	}
-	if len(ws) == 0 || len(ws) > maxBatch {
-		return nil, Errorf(CodeBadRequest, "a batch must hold between 1 and %d requests; it holds %d", maxBatch, len(ws))
+	if len(items) == 0 || len(items) > maxBatch {
+		return nil, Errorf(CodeBadRequest, "a batch must hold between 1 and %d requests; it holds %d", maxBatch, len(items))
 	}
-	b := &Batch{Requests: make([]Request, len(ws)), Array: true, Method: http.MethodPost}
-	for i := range ws {
-		req, err := ws[i].request(fmt.Sprintf("[%d].", i))
+	b := &Batch{Requests: make([]Request, len(items)), Array: true, Method: http.MethodPost}
+	for i, item := range items {
+		req, err := decodeRequest(item, fmt.Sprintf("[%d].", i))
 		if err != nil {
 			return nil, err
 		}
@@ -172,46 +169,29 @@ func parseArray(body []byte, maxBatch int) (*Batch, error) {
 	return b, nil
 }
 
-func badJSON(err error) *Error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return &Error{Code: CodeBadRequest, Message: "the request body must be a JSON object with the fields query, operationName, variables, extensions or documentId", Err: err}
-	}
-	return &Error{Code: CodeBadRequest, Message: "the request body is not valid JSON", Err: err}
-}
-
-// wireRequest holds the raw JSON of each known field so that each can be
-// type-checked with a message naming it.
+// wireRequest is the JSON form of a request. Strings decode straight into
+// place (null leaves them nil); variables and extensions stay raw JSON and
+// are forwarded as sent.
 type wireRequest struct {
-	Query         json.RawMessage `json:"query"`
-	OperationName json.RawMessage `json:"operationName"`
+	Query         *string         `json:"query"`
+	OperationName *string         `json:"operationName"`
 	Variables     json.RawMessage `json:"variables"`
 	Extensions    json.RawMessage `json:"extensions"`
-	DocumentID    json.RawMessage `json:"documentId"`
-	DocID         json.RawMessage `json:"doc_id"`
-	ID            json.RawMessage `json:"id"`
+	DocumentID    *string         `json:"documentId"`
+	DocID         *string         `json:"doc_id"`
+	ID            *string         `json:"id"`
 }
 
-func (w *wireRequest) request(prefix string) (Request, error) {
-	var req Request
-	var err error
-	if req.Query, err = stringField(prefix+"query", w.Query); err != nil {
-		return req, err
+func decodeRequest(data []byte, prefix string) (Request, error) {
+	var w wireRequest
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Request{}, badJSON(err, prefix)
 	}
-	if req.OperationName, err = stringField(prefix+"operationName", w.OperationName); err != nil {
-		return req, err
-	}
-	if req.DocumentID, err = stringField(prefix+"documentId", w.DocumentID); err != nil {
-		return req, err
-	}
-	if req.DocID, err = stringField(prefix+"doc_id", w.DocID); err != nil {
-		return req, err
-	}
+	req := Request{Query: deref(w.Query), OperationName: deref(w.OperationName), DocumentID: deref(w.DocumentID), DocID: deref(w.DocID)}
 	if req.DocID == "" {
-		if req.DocID, err = stringField(prefix+"id", w.ID); err != nil {
-			return req, err
-		}
+		req.DocID = deref(w.ID)
 	}
+	var err error
 	if req.Variables, err = objectField(prefix+"variables", w.Variables); err != nil {
 		return req, err
 	}
@@ -219,6 +199,24 @@ func (w *wireRequest) request(prefix string) (Request, error) {
 		return req, err
 	}
 	return req, req.check(prefix)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func badJSON(err error, prefix string) *Error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		if typeErr.Field != "" && typeErr.Type.Kind() == reflect.String {
+			return &Error{Code: CodeBadRequest, Message: prefix + typeErr.Field + " must be a string", Err: err}
+		}
+		return &Error{Code: CodeBadRequest, Message: "the request body must be a JSON object with the fields query, operationName, variables, extensions or documentId", Err: err}
+	}
+	return &Error{Code: CodeBadRequest, Message: "the request body is not valid JSON", Err: err}
 }
 
 func (req *Request) check(prefix string) error {
@@ -229,17 +227,6 @@ func (req *Request) check(prefix string) error {
 }
 
 var null = []byte("null")
-
-func stringField(name string, raw json.RawMessage) (string, error) {
-	if raw == nil || bytes.Equal(raw, null) {
-		return "", nil
-	}
-	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", Errorf(CodeBadRequest, "%s must be a string", name)
-	}
-	return s, nil
-}
 
 func objectField(name string, raw json.RawMessage) (json.RawMessage, error) {
 	if raw == nil || bytes.Equal(raw, null) {
