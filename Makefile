@@ -3,7 +3,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: test lint unit fuzz bench build testssl
+.PHONY: test lint unit fuzz microbench bench build testssl browser-deps
 
 test: lint unit fuzz
 
@@ -22,8 +22,20 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./limits
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./documents/manifest
 
-bench:
+# Go micro-benchmarks, next to the code they measure.
+microbench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Load benchmark on loopback: upstream, baseline proxy and gqlguard in
+# alternating rounds, about 2 minutes (see bench/README.md).
+bench:
+	$(GO) run ./bench
+
+# The Node packages the browser test drives Chromium with (Chromium itself:
+# apt-get install chromium). Installed from the lock file, once.
+BROWSER_DIR = internal/server/testdata/browser
+browser-deps:
+	@test -d $(BROWSER_DIR)/node_modules || (cd $(BROWSER_DIR) && npm ci --no-audit --no-fund)
 
 build:
 	$(GO) build -o gqlguard ./cmd/gqlguard
