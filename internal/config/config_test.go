@@ -229,8 +229,11 @@ func TestWarnings(t *testing.T) {
 	c.Upstream.URL = "http://10.1.2.3/graphql"
 	c.Server.TrustedProxies = []string{"0.0.0.0/0"}
 	c.GraphQL.Batching.Enabled = true
+	c.CORS.AllowedOrigins = []string{"*"}
+	c.CSRF.Enabled = false
 	got := strings.Join(c.Warnings(), "\n")
-	for _, want := range []string{"tls.min_version", "upstream.url: plain http", "server.trusted_proxies", "graphql.batching.enabled", "tls.cert_file"} {
+	for _, want := range []string{"tls.min_version", "upstream.url: plain http", "server.trusted_proxies", "graphql.batching.enabled", "tls.cert_file",
+		"cors.allowed_origins", "csrf.enabled", "auth.jwt.issuers"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no warning about %s in:\n%s", want, got)
 		}
