@@ -74,6 +74,6 @@ func startBaseline(upstreamURL, certFile, keyFile string) (string, *http.Server,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
-	go func() { _ = srv.Serve(tls.NewListener(ln, tlsConfig)) }()
+	go labeled("baseline", func() { _ = srv.Serve(tls.NewListener(ln, tlsConfig)) })
 	return "https://" + ln.Addr().String() + "/graphql", srv, nil
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,4 +103,13 @@ func tempRoot() string {
 		return "/dev/shm"
 	}
 	return ""
+}
+
+// labeled runs f with the profiler label role=<role>. Goroutines inherit
+// labels from the goroutine that starts them, so every connection of a
+// server, and every connection a client dials, carries the role of its
+// owner: `go tool pprof -tags` then splits a profile of this one process
+// between load generator, upstream and the proxy under test.
+func labeled(role string, f func()) {
+	pprof.Do(context.Background(), pprof.Labels("role", role), func(context.Context) { f() })
 }

@@ -61,7 +61,7 @@ func startGateway(e *setup, spec gatewaySpec) (*gateway, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go labeled("gateway", func() { done <- srv.Serve(ctx) })
 	stop := func() error { cancel(); return <-done }
 	deadline := time.Now().Add(20 * time.Second)
 	for srv.Ready() != nil && time.Now().Before(deadline) {

@@ -162,7 +162,7 @@ func (c *loadClient) runRound(t *target, spec roundSpec) (Round, error) {
 	var phase atomic.Int32
 	var wg sync.WaitGroup
 	for _, w := range workers {
-		wg.Go(func() { w.run(t, &phase) })
+		wg.Go(func() { labeled("generator", func() { w.run(t, &phase) }) })
 	}
 	time.Sleep(spec.warmup)
 	if spec.begin != nil {

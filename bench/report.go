@@ -132,20 +132,20 @@ func ptr(f float64) *float64 { return &f }
 var descriptions = map[string]string{
 	nameUpstream:      "the upstream alone, plain HTTP, no proxy",
 	nameBaseline:      "`httputil.ReverseProxy` over TLS 1.3 with a buffer pool and gqlguard's upstream transport; no checks",
-	nameRS256:         "gqlguard, every protection on, RS256 bearer token (verified once, then from the token cache)",
-	nameES256:         "gqlguard, every protection on, ES256 bearer token (verified once, then from the token cache)",
+	nameRS256:         "gqlguard, every protection on, RS256 bearer token (verified once, then from the token cache); a store of one document",
+	nameES256:         "gqlguard, every protection on, ES256 bearer token (verified once, then from the token cache); a store of one document",
 	nameRS256Uncached: "as gqlguard-rs256 with auth.jwt.cache_size 0: an RSA-2048 signature check on every request",
 	nameES256Uncached: "as gqlguard-es256 with auth.jwt.cache_size 0: a P-256 signature check on every request",
-	nameDocs1k:        fmt.Sprintf("store of %d documents, ids uniform over all of them (all cached after warm-up)", smallStore),
-	nameDocs100kHot:   fmt.Sprintf("store of %d documents, ids uniform over %d of them (all cached after warm-up)", largeStore, hotSet),
-	nameDocs100kCold:  fmt.Sprintf("store of %d documents, ids uniform over all of them: with the default cache of 10 000 parsed documents about 90%% miss (file read, hash check, parse)", largeStore),
+	nameDocs1k:        fmt.Sprintf("as gqlguard-es256 with a store of %d documents, ids uniform over all of them (all cached after warm-up)", smallStore),
+	nameDocs100kHot:   fmt.Sprintf("as gqlguard-es256 with a store of %d documents, ids uniform over %d of them (all cached after warm-up)", largeStore, hotSet),
+	nameDocs100kCold:  fmt.Sprintf("as gqlguard-es256 with a store of %d documents, ids uniform over all of them: with the default cache of 10 000 parsed documents about 90%% miss (file read, hash check, parse)", largeStore),
 }
 
 func (rep *Report) markdown(w io.Writer) {
 	e := rep.Env
 	fmt.Fprintf(w, "## gqlguard load benchmark\n\n")
-	fmt.Fprintf(w, "%s %s/%s · %s · %d cores · GOMAXPROCS %d · %s · `go run ./bench %s`\n\n",
-		e.Go, e.OS, e.Arch, e.CPU, e.Cores, e.GOMAXPROCS, e.Date, e.Args)
+	fmt.Fprintf(w, "%s %s/%s · %s · %d cores · GOMAXPROCS %d · %s · `%s`\n\n",
+		e.Go, e.OS, e.Arch, e.CPU, e.Cores, e.GOMAXPROCS, e.Date, strings.TrimSpace("go run ./bench "+e.Args))
 	fmt.Fprintf(w, "One process on 127.0.0.1: load generator, servers and upstream share these cores. "+
 		"HTTP/1.1 over TLS 1.3, keep-alive, one connection per worker, closed loop. "+
 		"CPU µs/req is the process's user+system CPU time per request (generator and upstream included); "+

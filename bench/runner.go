@@ -90,11 +90,12 @@ func (r *runner) runSection(s *section) error {
 	return nil
 }
 
-// profile runs one extra gqlguard-es256 round with the main settings and
-// profiles the whole process during its measured window. It is kept out of
-// the table: profiling costs a little CPU of its own.
+// profile runs one extra round of the profiled target (gqlguard-es256
+// unless -profile-target says otherwise) with the main settings and profiles
+// the whole process during its measured window. It is kept out of the
+// table: profiling costs a little CPU of its own.
 func (r *runner) profile() error {
-	t, err := r.ensure(nameES256)
+	t, err := r.ensure(r.opts.profileTarget)
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,6 @@ func startUpstream(u *upstream) (string, *http.Server, error) {
 		return "", nil, err
 	}
 	srv := &http.Server{Handler: u, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
+	go labeled("upstream", func() { _ = srv.Serve(ln) })
 	return "http://" + ln.Addr().String() + "/graphql", srv, nil
 }
