@@ -15,7 +15,7 @@ func ClientCertificate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
 			p := CertificatePrincipal(r.TLS.VerifiedChains[0][0])
-			r = r.WithContext(envelope.WithPrincipal(r.Context(), p))
+			r = envelope.AttachPrincipal(r, p)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -64,7 +64,7 @@ func (a *Authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.refuse(w, r, errNoToken)
 			return
 		}
-		a.Next.ServeHTTP(w, r.WithContext(withAnonymous(r.Context())))
+		a.Next.ServeHTTP(w, envelope.AttachTo(r, anonymousKey{}, true))
 		return
 	}
 	if a.Verifier == nil {
@@ -76,7 +76,7 @@ func (a *Authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	a.Next.ServeHTTP(w, r.WithContext(envelope.WithPrincipal(r.Context(), p)))
+	a.Next.ServeHTTP(w, envelope.AttachPrincipal(r, p))
 }
 
 var errNoToken = errors.New("no token")
@@ -180,13 +180,13 @@ func quoteSafe(s string) string {
 type anonymousKey struct{}
 
 func withAnonymous(ctx context.Context) context.Context {
-	return context.WithValue(ctx, anonymousKey{}, true)
+	return envelope.Attach(ctx, anonymousKey{}, true)
 }
 
 // Anonymous reports whether the authenticate stage let the request through
 // without authentication.
 func Anonymous(ctx context.Context) bool {
-	a, _ := ctx.Value(anonymousKey{}).(bool)
+	a, _ := envelope.Attached(ctx, anonymousKey{}).(bool)
 	return a
 }
 

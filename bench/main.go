@@ -15,6 +15,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/server"
 	"os"
 	"slices"
 	"strings"
@@ -75,6 +77,10 @@ var curveConns = []int{10, 50, 200}
 
 func main() {
 	o := parseFlags()
+	// The gateway's production GC setting (gqlguard serve applies it too).
+	// It is process-wide, so the baseline and the upstream run with it as
+	// well: the comparison stays fair.
+	server.TuneRuntime(config.Default().Server)
 	if o.rounds < 1 || o.curveRounds < 1 || o.conns < 1 || o.duration <= 0 || o.curveDuration <= 0 || o.warmup < 0 {
 		fmt.Fprintln(os.Stderr, "bench: -rounds, -curve-rounds and -conns must be at least 1, durations positive")
 		os.Exit(2)

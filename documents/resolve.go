@@ -49,7 +49,7 @@ type resolvedKey struct{}
 // ResolvedFrom returns the resolve stage's decisions, one per request of
 // the batch, or nil before the stage ran.
 func ResolvedFrom(ctx context.Context) []Resolved {
-	r, _ := ctx.Value(resolvedKey{}).([]Resolved)
+	r, _ := envelope.Attached(ctx, resolvedKey{}).([]Resolved)
 	return r
 }
 
@@ -110,8 +110,7 @@ func (rs *Resolver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		out[i] = res
 	}
-	next := r.WithContext(context.WithValue(r.Context(), resolvedKey{}, out))
-	rs.Next.ServeHTTP(w, next)
+	rs.Next.ServeHTTP(w, envelope.AttachTo(r, resolvedKey{}, out))
 }
 
 func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Request) (Resolved, error) {

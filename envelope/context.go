@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"context"
+	"net/http"
 	"net/netip"
 	"time"
 )
@@ -26,6 +27,11 @@ type Info struct {
 	// Upstream is how long the upstream took to answer headers; zero when it
 	// was not contacted.
 	Upstream time.Duration
+
+	// Values attached by stages (see Attach), kept here rather than in new
+	// contexts so that a request is not copied once per stage.
+	attached [4]struct{ key, value any }
+	nAttached int
 }
 
 type infoKey struct{}
@@ -42,14 +48,49 @@ func InfoFrom(ctx context.Context) *Info {
 	return info
 }
 
+// Attach returns a context carrying value under key. Inside the gateway's
+// chain the value is recorded in the request's Info and ctx itself is
+// returned, so stages need not copy the request (see AttachTo); elsewhere a
+// derived context is returned. Each key is attached once per request.
+func Attach(ctx context.Context, key, value any) context.Context {
+	if info := InfoFrom(ctx); info != nil && info.nAttached < len(info.attached) {
+		info.attached[info.nAttached].key, info.attached[info.nAttached].value = key, value
+		info.nAttached++
+		return ctx
+	}
+	return context.WithValue(ctx, key, value)
+}
+
+// Attached returns the value attached under key, or nil.
+func Attached(ctx context.Context, key any) any {
+	if info := InfoFrom(ctx); info != nil {
+		for i := range info.nAttached {
+			if info.attached[i].key == key {
+				return info.attached[i].value
+			}
+		}
+	}
+	return ctx.Value(key)
+}
+
+// AttachTo returns r with value attached under key: r itself when the value
+// could be recorded in r's Info, else a copy with a derived context.
+func AttachTo(r *http.Request, key, value any) *http.Request {
+	ctx := Attach(r.Context(), key, value)
+	if ctx == r.Context() {
+		return r
+	}
+	return r.WithContext(ctx)
+}
+
 // WithBatch returns a context that carries the parsed request body.
 func WithBatch(ctx context.Context, b *Batch) context.Context {
-	return context.WithValue(ctx, batchKey{}, b)
+	return Attach(ctx, batchKey{}, b)
 }
 
 // BatchFrom returns the parsed request body, or nil when none was parsed.
 func BatchFrom(ctx context.Context) *Batch {
-	b, _ := ctx.Value(batchKey{}).(*Batch)
+	b, _ := Attached(ctx, batchKey{}).(*Batch)
 	return b
 }
 
@@ -78,11 +119,26 @@ type principalKey struct{}
 
 // WithPrincipal returns a context that carries p.
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	return Attach(ctx, principalKey{}, p)
+}
+
+// AttachPrincipal returns r carrying p (see AttachTo).
+func AttachPrincipal(r *http.Request, p *Principal) *http.Request {
+	return AttachTo(r, principalKey{}, p)
 }
 
 // PrincipalFrom returns the verified caller, or nil for an anonymous request.
+// When several were attached (a client certificate, then a token), the last
+// one counts.
 func PrincipalFrom(ctx context.Context) *Principal {
+	if info := InfoFrom(ctx); info != nil {
+		for i := info.nAttached - 1; i >= 0; i-- {
+			if info.attached[i].key == (principalKey{}) {
+				p, _ := info.attached[i].value.(*Principal)
+				return p
+			}
+		}
+	}
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
 }

@@ -38,5 +38,5 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	h.Next.ServeHTTP(w, r.WithContext(WithBatch(r.Context(), b)))
+	h.Next.ServeHTTP(w, AttachTo(r, batchKey{}, b))
 }

@@ -113,6 +113,12 @@ func (c *Config) Validate() error {
 	if !validPath(c.GraphQL.Path) {
 		bad("graphql.path", "%q must be a path like /graphql: segments of letters, digits, - _ . ~, no trailing /", c.GraphQL.Path)
 	}
+	if c.Server.GCPercent < 50 || c.Server.GCPercent > 2000 {
+		bad("server.gc_percent", "must be between 50 and 2000")
+	}
+	if c.Server.MemoryLimitMiB < 0 {
+		bad("server.memory_limit_mib", "must not be negative (0 means none)")
+	}
 	if c.Server.WriteIdleTimeout < 0 {
 		bad("server.write_idle_timeout", "must not be negative (0 disables it)")
 	}

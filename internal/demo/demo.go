@@ -93,6 +93,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	server.TuneRuntime(cfg.Server)
 	srv, err := server.New(cfg, opts.Logger)
 	if err != nil {
 		return err
