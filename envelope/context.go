@@ -30,7 +30,7 @@ type Info struct {
 
 	// Values attached by stages (see Attach), kept here rather than in new
 	// contexts so that a request is not copied once per stage.
-	attached [4]struct{ key, value any }
+	attached  [4]struct{ key, value any }
 	nAttached int
 }
 
