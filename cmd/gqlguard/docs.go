@@ -25,6 +25,7 @@ import (
 	"github.com/gqlguard/gqlguard/documents/dirstore"
 	"github.com/gqlguard/gqlguard/documents/manifest"
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/server"
 )
 
 const docsUsage = `usage: gqlguard docs COMMAND
@@ -148,31 +149,6 @@ func filesByID(dir string) map[documents.ID]string {
 	return out
 }
 
-// checkRules returns the registration rules from a config file, or the
-// defaults.
-func checkRules(file string) (check.Rules, error) {
-	cfg := config.Default()
-	if file != "" {
-		var err error
-		// Only the documents and limits sections matter here; a config
-		// used for checks need not name an upstream.
-		if cfg, err = config.Load(file, os.LookupEnv, func(c *config.Config) {
-			if c.Upstream.URL == "" {
-				c.Upstream.URL = "http://127.0.0.1/"
-			}
-		}); err != nil {
-			return check.Rules{}, err
-		}
-	}
-	return rulesFromConfig(cfg), nil
-}
-
-// rulesFromConfig maps the config's registration rules and limits.
-func rulesFromConfig(cfg *config.Config) check.Rules {
-	r := cfg.Documents.Rules
-	return check.Rules{MaxDepth: r.MaxDepth, MaxAliases: r.MaxAliases, MaxRootFields: r.MaxRootFields, MaxCost: r.MaxCost, Pagination: cfg.Limits.Pagination}
-}
-
 func docsCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("docs check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -186,10 +162,11 @@ func docsCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: gqlguard docs check --schema SCHEMA.graphql [-c CONFIG] [--format text|json] MANIFEST|DIR...")
 		return 2
 	}
-	rules, err := checkRules(*cfgFile)
+	cfg, err := docsConfig(*cfgFile)
 	if err != nil {
 		return fail(stderr, err)
 	}
+	rules := server.RegistrationRules(cfg)
 	inputs, err := readDocuments(fs.Args())
 	if err != nil {
 		return fail(stderr, err)
@@ -317,7 +294,9 @@ func pushClient(cacert string) (*http.Client, error) {
 	return &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}, nil
 }
 
-// docsConfig reads the documents section for captured and promote.
+// docsConfig reads a config file for the documents, limits and rules
+// sections, or returns the defaults; a config used only for these need not
+// name an upstream.
 func docsConfig(file string) (*config.Config, error) {
 	if file == "" {
 		return config.Default(), nil
