@@ -62,8 +62,12 @@ type Identity struct {
 	ClaimHeaders map[string]string
 	// ClaimsHeader carries the whole verified claim set as JSON.
 	ClaimsHeader string
-	// ForwardToken passes the original Authorization header on.
+	// ForwardToken passes the original Authorization header (or token
+	// cookie) on.
 	ForwardToken bool
+	// Cookie is the cookie the token is read from, if any; it is removed
+	// from the upstream request unless ForwardToken.
+	Cookie string
 }
 
 // New builds the forward stage for the upstream section of the config.
@@ -200,6 +204,9 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 	}
 	if id.Enabled && !id.ForwardToken {
 		h.Del("Authorization")
+		if id.Cookie != "" {
+			dropCookie(h, id.Cookie)
+		}
 	}
 	if p == nil {
 		return
@@ -219,6 +226,28 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 		if id.ClaimsHeader != "" && len(p.ClaimsJSON) > 0 {
 			h.Set(id.ClaimsHeader, string(p.ClaimsJSON))
 		}
+	}
+}
+
+// dropCookie removes the cookie name from the Cookie header, keeping the
+// others.
+func dropCookie(h http.Header, name string) {
+	values := h.Values("Cookie")
+	if len(values) == 0 {
+		return
+	}
+	kept := make([]string, 0, 4)
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ";") {
+			part = strings.TrimSpace(part)
+			if k, _, _ := strings.Cut(part, "="); part != "" && k != name {
+				kept = append(kept, part)
+			}
+		}
+	}
+	h.Del("Cookie")
+	if len(kept) > 0 {
+		h.Set("Cookie", strings.Join(kept, "; "))
 	}
 }
 

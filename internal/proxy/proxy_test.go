@@ -128,3 +128,22 @@ func TestResponseIsStreamed(t *testing.T) {
 	}
 	close(release)
 }
+
+func TestTokenCookieIsNotForwarded(t *testing.T) {
+	h := http.Header{"Cookie": {"theme=dark; session=secret-token", "lang=en"}}
+	px := &Proxy{identity: Identity{Enabled: true, Cookie: "session"}}
+	px.setIdentity(h, nil)
+	if got := h.Get("Cookie"); got != "theme=dark; lang=en" {
+		t.Errorf("Cookie %q", got)
+	}
+	h = http.Header{"Cookie": {"session=secret-token"}}
+	px.setIdentity(h, nil)
+	if _, ok := h["Cookie"]; ok {
+		t.Errorf("Cookie header kept: %q", h.Get("Cookie"))
+	}
+	h = http.Header{"Cookie": {"session=secret-token"}}
+	(&Proxy{identity: Identity{Enabled: true, Cookie: "session", ForwardToken: true}}).setIdentity(h, nil)
+	if h.Get("Cookie") != "session=secret-token" {
+		t.Error("forward_token did not forward the cookie")
+	}
+}

@@ -73,5 +73,6 @@ func identityOptions(cfg *config.Config) proxy.Identity {
 		ClaimHeaders: cfg.Auth.JWT.Headers,
 		ClaimsHeader: cfg.Auth.JWT.ClaimsHeader,
 		ForwardToken: cfg.Auth.JWT.ForwardToken,
+		Cookie:       cfg.Auth.JWT.Cookie,
 	}
 }
