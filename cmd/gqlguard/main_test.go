@@ -13,10 +13,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
 )
 
 // binary is the gqlguard executable built by TestMain. The end-to-end tests
@@ -69,28 +70,10 @@ func findGoTool() (string, error) {
 	return p, nil
 }
 
-// syncBuffer is a bytes.Buffer that a process writes to while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // process is a running gqlguard with its output captured.
 type process struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *logbuf.Buffer
 	exited         chan struct{}
 	waitErr        error // set before exited is closed
 }
@@ -102,8 +85,8 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
 	p := &process{
 		cmd:    exec.Command(binary, args...),
-		stdout: &syncBuffer{},
-		stderr: &syncBuffer{},
+		stdout: &logbuf.Buffer{},
+		stderr: &logbuf.Buffer{},
 		exited: make(chan struct{}),
 	}
 	p.cmd.Env = env
@@ -130,7 +113,7 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 
 // waitFor polls out until it contains want and returns what out holds then.
 // It fails the test when the process exits first or timeout passes.
-func (p *process) waitFor(t *testing.T, out *syncBuffer, want string, timeout time.Duration) string {
+func (p *process) waitFor(t *testing.T, out *logbuf.Buffer, want string, timeout time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

@@ -1,7 +1,6 @@
 package dirstore
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
 
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/documents/storetest"
@@ -24,24 +25,6 @@ func TestConformance(t *testing.T) {
 		}
 		return s
 	})
-}
-
-// logBuffer collects log output from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // changes records the ids reported to OnChange.
@@ -69,7 +52,7 @@ func (c *changes) take() []documents.ID {
 type fixture struct {
 	dir     string
 	store   *Store
-	log     *logBuffer
+	log     *logbuf.Buffer
 	changes *changes
 	now     time.Time // the store's clock; tests move it with advance
 	clockMu sync.Mutex
@@ -79,7 +62,7 @@ type fixture struct {
 // hand, and a poll interval of opts.PollInterval.
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
-	f := &fixture{dir: t.TempDir(), log: &logBuffer{}, changes: &changes{}, now: time.Now()}
+	f := &fixture{dir: t.TempDir(), log: &logbuf.Buffer{}, changes: &changes{}, now: time.Now()}
 	opts.Logger = slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Now = f.clock
 	s, err := Open(f.dir, opts)

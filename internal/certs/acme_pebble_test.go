@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
+
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/gqlguard/gqlguard/internal/config"
@@ -221,7 +223,7 @@ func (e *pebbleEnv) storageDir(t *testing.T) string {
 // after the test ended.
 func (e *pebbleEnv) newACME(t *testing.T, cfg config.ACME) *ACME {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &logbuf.Buffer{}
 	a, err := NewACME(cfg, "", slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

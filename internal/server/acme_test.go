@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
+
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/testutil/pebble"
 )
@@ -159,7 +161,7 @@ type acmeGateway struct {
 // test; the gateway's log is shown if the test failed.
 func startACMEGateway(t *testing.T, cfg *config.Config, beforeServe func(httpsAddr, httpAddr string)) *acmeGateway {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	srv, err := New(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

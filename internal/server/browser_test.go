@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
+
 	"github.com/gqlguard/gqlguard/documents"
 )
 
@@ -272,7 +274,7 @@ func leafSPKI(t *testing.T, g *gateway) string {
 type browser struct {
 	in     io.WriteCloser
 	out    *bufio.Scanner
-	stderr *syncBuffer
+	stderr *logbuf.Buffer
 }
 
 // startBrowser starts run.mjs; Chromium trusts the public key spki. The
@@ -284,7 +286,7 @@ func startBrowser(t *testing.T, node, chromium, spki string) *browser {
 	cmd.Dir = browserDir
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "TRUST_SPKI="+spki)
 	cmd.WaitDelay = 5 * time.Second
-	b := &browser{stderr: &syncBuffer{}}
+	b := &browser{stderr: &logbuf.Buffer{}}
 	cmd.Stderr = b.stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

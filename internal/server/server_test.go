@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -18,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
+
 	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/config"
 )
@@ -28,25 +29,8 @@ type gateway struct {
 	https, http, admin string
 	client             *http.Client
 	roots              *x509.CertPool
-	logs               *syncBuffer
+	logs               *logbuf.Buffer
 	stop               func() error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func testConfig(t testing.TB, upstream string) (*config.Config, string) {
@@ -78,7 +62,7 @@ func startGateway(t testing.TB, cfg *config.Config, caFile string) *gateway {
 // into g.logs.
 func startGatewayWith(t testing.TB, cfg *config.Config, caFile string, opts ...Option) *gateway {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	g := startGatewayLogs(t, cfg, caFile, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), opts...)
 	g.logs = logs
 	return g
