@@ -136,8 +136,10 @@ func TestMeasureTextRefusesHugeDocumentEarly(t *testing.T) {
 	if err != nil && !strings.Contains(err.Error(), "documents.free_form.max_tokens") {
 		t.Errorf("error %q does not name the limit", err)
 	}
+	// A lexer that kept its tokens would allocate thousands of times; a
+	// handful is the lexer's own state (the race detector adds a few).
 	allocs := testing.AllocsPerRun(10, func() { _, _ = MeasureText(text, 5000) })
-	if allocs > 5 {
+	if allocs > 16 {
 		t.Errorf("MeasureText allocated %v times; want a handful", allocs)
 	}
 }
