@@ -39,6 +39,14 @@ const metricCap = 1 << 30
 // Measure counts tokens without a cap; on the request path, call MeasureText
 // with the cap before parsing, so that an oversized text is never parsed.
 func Measure(d *Document) Metrics {
+	m := MeasureStructure(d)
+	m.Tokens, _ = MeasureText(d.Text, 0)
+	return m
+}
+
+// MeasureStructure is Measure without the token count (Tokens is zero), for
+// callers that counted tokens with MeasureText before parsing.
+func MeasureStructure(d *Document) Metrics {
 	var m Metrics
 	ms := measurer{frags: d.AST.Fragments}
 	for _, op := range d.Operations {
@@ -47,7 +55,6 @@ func Measure(d *Document) Metrics {
 		m.Aliases = max(m.Aliases, om.Aliases)
 		m.RootFields = max(m.RootFields, om.RootFields)
 	}
-	m.Tokens, _ = MeasureText(d.Text, 0)
 	return m
 }
 

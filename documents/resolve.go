@@ -74,9 +74,12 @@ type Resolver struct {
 	// cached and shared (to precompute Document.Plan). A failure refuses the
 	// document.
 	Prepare func(*Document) error
-	// FreeForm checks a free-form document before it runs (depth, aliases,
-	// tokens); nil checks nothing.
-	FreeForm func(*Document) error
+	// FreeFormText checks a free-form text before it is parsed (its token
+	// count), and FreeForm the parsed document (depth, aliases); nil checks
+	// nothing. Both run once per distinct text: a document that passed is
+	// cached, one that failed is not.
+	FreeFormText func(text string) error
+	FreeForm     func(*Document) error
 	// Authorize, when set, decides whether the request may run the
 	// document, before anything else about the request (operationName,
 	// variables) is looked at; its error is the answer.
@@ -251,16 +254,11 @@ func (rs *Resolver) freeForm(r *http.Request, req *envelope.Request) (Resolved, 
 	}
 	if d == nil {
 		var err error
-		if d, err = rs.prepare(Entry{ID: id, Text: req.Query}); err != nil {
+		if d, err = rs.checkFreeForm(Entry{ID: id, Text: req.Query}); err != nil {
 			return Resolved{}, err
 		}
 		if rs.FreeFormCache != nil {
 			d = rs.FreeFormCache.Add(id, d)
-		}
-	}
-	if rs.FreeForm != nil {
-		if err := rs.FreeForm(d); err != nil {
-			return Resolved{}, err
 		}
 	}
 	if rs.Mode == Capture && rs.Recorder != nil {
@@ -271,6 +269,25 @@ func (rs *Resolver) freeForm(r *http.Request, req *envelope.Request) (Resolved, 
 		rs.Recorder.Record(id, req.Query, req.OperationName, client, time.Now())
 	}
 	return Resolved{Document: d}, nil
+}
+
+// checkFreeForm bounds, parses and prepares a free-form text.
+func (rs *Resolver) checkFreeForm(e Entry) (*Document, error) {
+	if rs.FreeFormText != nil {
+		if err := rs.FreeFormText(e.Text); err != nil {
+			return nil, err
+		}
+	}
+	d, err := rs.prepare(e)
+	if err != nil {
+		return nil, err
+	}
+	if rs.FreeForm != nil {
+		if err := rs.FreeForm(d); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 func (rs *Resolver) prepare(e Entry) (*Document, error) {

@@ -280,3 +280,28 @@ func TestBatchResolvesEveryRequest(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+func TestFreeFormIsBoundedBeforeParsingAndCheckedOnce(t *testing.T) {
+	rs, _, _ := newResolver(Off)
+	parsed, checked := 0, 0
+	rs.Prepare = func(*Document) error { parsed++; return nil }
+	rs.FreeFormText = func(text string) error {
+		if len(text) > 50 {
+			return envelope.Errorf(envelope.CodeLimitExceeded, "too many tokens")
+		}
+		return nil
+	}
+	rs.FreeForm = func(*Document) error { checked++; return nil }
+	huge := `{"query":"{ ` + strings.Repeat("a ", 100) + `}"}`
+	if res := run(t, rs, postJSON(huge)); res.called || res.code != envelope.CodeLimitExceeded || parsed != 0 {
+		t.Fatalf("oversized text: called=%v code=%s parsed=%d", res.called, res.code, parsed)
+	}
+	for range 3 {
+		if res := run(t, rs, postJSON(`{"query":"{ a }"}`)); !res.called {
+			t.Fatalf("refused: %+v", res)
+		}
+	}
+	if parsed != 1 || checked != 1 {
+		t.Errorf("a repeated free-form text was parsed %d and checked %d times; want once", parsed, checked)
+	}
+}

@@ -62,10 +62,14 @@ func newDocumentStages(cfg *config.Config, logger *slog.Logger, authorize func(*
 		Cache:         documents.NewCache(cfg.Documents.CacheSize),
 		FreeFormCache: documents.NewCache(max(cfg.Documents.CacheSize/10, 100)),
 		Prepare:       d.limits.Prepare,
-		FreeForm:      func(doc *documents.Document) error { return documents.Measure(doc).Check(freeForm) },
-		ClientHeader:  cfg.Documents.Capture.ClientHeader,
-		Logger:        logger,
-		Next:          d.limits.Handler(next),
+		FreeFormText: func(text string) error {
+			_, err := documents.MeasureText(text, freeForm.MaxTokens)
+			return err
+		},
+		FreeForm:     func(doc *documents.Document) error { return documents.MeasureStructure(doc).Check(freeForm) },
+		ClientHeader: cfg.Documents.Capture.ClientHeader,
+		Logger:       logger,
+		Next:         d.limits.Handler(next),
 	}
 	d.resolver.Authorize = authorize
 	if d.recorder != nil {
