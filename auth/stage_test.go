@@ -151,3 +151,18 @@ func TestPublicOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestClientCertificateInPlaceOfToken(t *testing.T) {
+	for _, accept := range []bool{true, false} {
+		called := false
+		a := &Authenticator{Verifier: &fakeVerifier{}, ClientCertificates: accept,
+			Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })}
+		r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+		r = envelope.AttachPrincipal(r, &envelope.Principal{Method: "mtls", Subject: "CN=billing-worker"})
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, r)
+		if called != accept || (!accept && w.Code != 401) {
+			t.Errorf("client_certificates=%v: called=%v status %d", accept, called, w.Code)
+		}
+	}
+}
