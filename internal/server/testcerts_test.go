@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -50,12 +51,14 @@ func newTestCA(t testing.TB, name string) *testCA {
 }
 
 type leafOpts struct {
-	cn       string
-	rsa      bool
-	client   bool
-	notAfter time.Time
-	uris     []string
-	ocsp     string // responder URL; the chain then includes the CA
+	cn        string
+	rsa       bool
+	client    bool
+	notBefore time.Time
+	notAfter  time.Time
+	hosts     []string // a server certificate's names; default localhost, 127.0.0.1, ::1
+	uris      []string
+	ocsp      string // responder URL; the chain then includes the CA
 }
 
 // issue writes a leaf certificate and key and returns their paths and the
@@ -74,11 +77,14 @@ func (ca *testCA) issue(t testing.TB, dir string, o leafOpts) (certFile, keyFile
 	if o.notAfter.IsZero() {
 		o.notAfter = time.Now().Add(time.Hour)
 	}
+	if o.notBefore.IsZero() {
+		o.notBefore = time.Now().Add(-time.Minute)
+	}
 	serial, _ = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: o.cn, Organization: []string{"gqlguard tests"}},
-		NotBefore:    time.Now().Add(-time.Minute),
+		NotBefore:    o.notBefore,
 		NotAfter:     o.notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
@@ -87,8 +93,16 @@ func (ca *testCA) issue(t testing.TB, dir string, o leafOpts) (certFile, keyFile
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 		tmpl.DNSNames = []string{o.cn}
 	} else {
-		tmpl.DNSNames = []string{"localhost"}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+		if o.hosts == nil {
+			o.hosts = []string{"localhost", "127.0.0.1", "::1"}
+		}
+		for _, h := range o.hosts {
+			if ip := net.ParseIP(h); ip != nil {
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			} else {
+				tmpl.DNSNames = append(tmpl.DNSNames, h)
+			}
+		}
 	}
 	if o.ocsp != "" {
 		tmpl.OCSPServer = []string{o.ocsp}
@@ -115,6 +129,18 @@ func (ca *testCA) issue(t testing.TB, dir string, o leafOpts) (certFile, keyFile
 	}
 	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
 	return certFile, keyFile, serial
+}
+
+// pair issues a leaf as issue does and loads it back: its TLS certificate,
+// its parsed leaf, and its files.
+func (ca *testCA) pair(t testing.TB, o leafOpts) (tls.Certificate, *x509.Certificate, string, string) {
+	t.Helper()
+	certFile, keyFile, _ := ca.issue(t, t.TempDir(), o)
+	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, c.Leaf, certFile, keyFile
 }
 
 func writePEM(t testing.TB, path, typ string, der []byte) {
