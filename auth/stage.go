@@ -89,8 +89,10 @@ func (e *requestError) Error() string { return e.description }
 // token extracts the bearer token. The URL never carries one: it ends up in
 // logs, histories and Referer headers.
 func (a *Authenticator) token(r *http.Request) (string, error) {
-	if q := r.URL.Query(); q.Has("access_token") || q.Has("token") {
-		return "", &requestError{"tokens are not accepted in the URL; send Authorization: Bearer <token>"}
+	if r.URL.RawQuery != "" {
+		if q := r.URL.Query(); q.Has("access_token") || q.Has("token") {
+			return "", &requestError{"tokens are not accepted in the URL; send Authorization: Bearer <token>"}
+		}
 	}
 	max := a.MaxTokenBytes
 	if max <= 0 {
