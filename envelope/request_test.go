@@ -30,7 +30,10 @@ func TestParseAccepts(t *testing.T) {
 		{"charset utf-8 in any case is accepted", post(`{"query":"{a}"}`, "Application/JSON; charset=UTF-8"), Limits{}, Request{Query: "{a}"}},
 		{"null fields are absent", post(`{"query":"{a}","operationName":null,"variables":null,"extensions":null}`, "application/json"), Limits{}, Request{Query: "{a}"}},
 		{"documentId alone is enough", post(`{"documentId":"sha256:00"}`, "application/json"), Limits{}, Request{DocumentID: "sha256:00"}},
-		{"unknown fields are ignored", post(`{"query":"{a}","doc_id":"1"}`, "application/json"), Limits{}, Request{Query: "{a}"}},
+		{"unknown fields are ignored", post(`{"query":"{a}","client":"web"}`, "application/json"), Limits{}, Request{Query: "{a}"}},
+		{"Relay doc_id alone is enough", post(`{"doc_id":"1"}`, "application/json"), Limits{}, Request{DocID: "1"}},
+		{"Relay id stands for doc_id", post(`{"id":"2"}`, "application/json"), Limits{}, Request{DocID: "2"}},
+		{"GET with Relay id", httptest.NewRequest(http.MethodGet, "/graphql?id=3", nil), Limits{}, Request{DocID: "3"}},
 		{"body exactly at the limit", post(`{"query":"{a}"}`, "application/json"), Limits{MaxBodyBytes: int64(len(`{"query":"{a}"}`))}, Request{Query: "{a}"}},
 		{"GET with URL parameters", httptest.NewRequest(http.MethodGet, "/graphql?"+url.Values{"query": {"{a}"}, "operationName": {"Q"}, "variables": {`{"n":1}`}, "extensions": {`{"e":true}`}}.Encode(), nil), Limits{},
 			Request{Query: "{a}", OperationName: "Q", Variables: []byte(`{"n":1}`), Extensions: []byte(`{"e":true}`)}},
@@ -47,7 +50,7 @@ func TestParseAccepts(t *testing.T) {
 			}
 			got := b.Requests[0]
 			if got.Query != tt.want.Query || got.OperationName != tt.want.OperationName || got.DocumentID != tt.want.DocumentID ||
-				string(got.Variables) != string(tt.want.Variables) || string(got.Extensions) != string(tt.want.Extensions) {
+				got.DocID != tt.want.DocID || string(got.Variables) != string(tt.want.Variables) || string(got.Extensions) != string(tt.want.Extensions) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
@@ -127,10 +130,11 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("body must not
 func (errReader) Close() error             { return nil }
 
 func FuzzParse(f *testing.F) {
-	for _, seed := range []string{`{"query":"{a}"}`, `[{"query":"{a}"}]`, `{"variables":{"a":[1,2]},"documentId":"x"}`, `{"query":null}`, `[`, `"x"`, ``, `{"extensions":{"persistedQuery":{"sha256Hash":"a"}}}`} {
+	for _, seed := range []string{`{"query":"{a}"}`, `[{"query":"{a}"}]`, `{"variables":{"a":[1,2]},"documentId":"x"}`, `{"query":null}`, `{"doc_id":"x"}`, `{"Id":"x"}`, `[`, `"x"`, ``, `{"extensions":{"persistedQuery":{"sha256Hash":"a"}}}`} {
 		f.Add([]byte(seed), "application/json", "")
 	}
 	f.Add([]byte(nil), "", "query=%7Ba%7D&variables=%7B%7D")
+	f.Add([]byte(nil), "", "id=x")
 	f.Fuzz(func(t *testing.T, body []byte, contentType, rawQuery string) {
 		r := post(string(body), contentType)
 		if rawQuery != "" {
@@ -152,7 +156,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted %d requests", len(b.Requests))
 		}
 		for _, req := range b.Requests {
-			if req.Query == "" && req.DocumentID == "" && req.Extensions == nil {
+			if req.Query == "" && req.DocumentID == "" && req.DocID == "" && req.Extensions == nil {
 				t.Fatalf("accepted a request with nothing to run: %+v", req)
 			}
 		}
