@@ -32,6 +32,15 @@ type Options struct {
 	AllowPrivateNetwork bool
 }
 
+// ResponseHeaders are the response headers this stage decides. A gateway
+// drops an upstream's copies of them: an upstream that reflects any Origin
+// must not open reads that the allowlist refuses.
+var ResponseHeaders = []string{
+	"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods",
+	"Access-Control-Allow-Headers", "Access-Control-Expose-Headers", "Access-Control-Max-Age",
+	"Access-Control-Allow-Private-Network", "Timing-Allow-Origin",
+}
+
 // New returns the CORS stage in front of next. It refuses a wildcard origin
 // together with credentials, and "null".
 func New(o Options, next http.Handler) (http.Handler, error) {

@@ -83,12 +83,17 @@ func (c *cachingWriter) Flush() {
 func (c *cachingWriter) sendHeader(status int, etag, cacheControl string) {
 	h := c.w.Header()
 	for k, v := range c.header {
+		if k == "Vary" {
+			v = append(h[k], v...)
+		}
 		h[k] = v
 	}
 	h.Set("Cache-Control", cacheControl)
 	if etag != "" {
 		h.Set("ETag", etag)
-		h.Set("Vary", CacheVary)
+		// Joined, not set: an earlier stage (CORS) or the upstream may
+		// already vary the answer by Origin.
+		h["Vary"] = []string{strings.Join(append(h["Vary"], CacheVary), ", ")}
 	}
 	if c.status != http.StatusOK || status == http.StatusNotModified {
 		h.Del("Content-Length")

@@ -32,6 +32,10 @@ type Proxy struct {
 	trusted  clientip.Trusted
 	headers  http.Header
 	drop     []string
+	// owned holds every request header the gateway sets for the upstream,
+	// canonical; a client header that spells one with underscores is
+	// dropped (see dropLookalikes).
+	owned map[string]bool
 	rp       *httputil.ReverseProxy
 	log      *slog.Logger
 }
@@ -83,6 +87,7 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 	for k, v := range cfg.Headers {
 		p.headers.Set(k, v.Reveal())
 	}
+	p.owned = ownedHeaders(opts.Identity, p.headers)
 	transport := opts.Transport
 	if transport == nil {
 		if transport, err = NewTransport(cfg); err != nil {
@@ -176,12 +181,50 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	for k, v := range p.headers {
 		pr.Out.Header[k] = v
 	}
+	p.dropLookalikes(pr.Out.Header)
 	p.setIdentity(pr.Out.Header, envelope.PrincipalFrom(pr.In.Context()))
 }
 
 // clientIPHeaders are removed from every upstream request; X-Real-IP is then
 // set to the client address the gateway determined.
 var clientIPHeaders = []string{"X-Real-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Client-Ip", "X-Cluster-Client-Ip", "Fastly-Client-Ip", "X-Original-Forwarded-For", "Forwarded"}
+
+// ownedHeaders lists the request headers the gateway sets or removes for the
+// upstream: identity, client address, forwarding and request id headers.
+func ownedHeaders(id Identity, fixed http.Header) map[string]bool {
+	owned := map[string]bool{
+		"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true, "X-Request-Id": true,
+		"Authorization": true, HeaderClientCertSubject: true, HeaderClientCertNames: true,
+	}
+	for _, h := range clientIPHeaders {
+		owned[h] = true
+	}
+	for _, h := range id.ClaimHeaders {
+		owned[http.CanonicalHeaderKey(h)] = true
+	}
+	if id.ClaimsHeader != "" {
+		owned[http.CanonicalHeaderKey(id.ClaimsHeader)] = true
+	}
+	for h := range fixed {
+		owned[h] = true
+	}
+	return owned
+}
+
+// dropLookalikes removes client headers that name a gateway-owned header
+// with underscores for dashes (X_User_Id for X-User-Id). Go keeps them apart,
+// but CGI-style servers (WSGI, PHP, Rack) fold both spellings into one
+// variable, so a forged copy could stand beside, or replace, the gateway's.
+func (p *Proxy) dropLookalikes(h http.Header) {
+	for k := range h {
+		if strings.IndexByte(k, '_') < 0 {
+			continue
+		}
+		if p.owned[http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))] {
+			delete(h, k)
+		}
+	}
+}
 
 // The identity headers the gateway sets for the upstream. A client's own
 // copies are always removed first: only the gateway speaks for the caller.

@@ -102,13 +102,20 @@ func TestAuthenticatedRequestCarriesIdentity(t *testing.T) {
 	g, up, login := authGateway(t, nil)
 	token := login("ada")
 	res := g.post(t, `{"documentId":"`+string(documents.SHA256(invoiceDoc))+`"}`,
-		"Authorization", "Bearer "+token, "X-User-Id", "c2", "X-User-Claims", `{"sub":"c2"}`)
+		"Authorization", "Bearer "+token, "X-User-Id", "c2", "X-User-Claims", `{"sub":"c2"}`,
+		"X_User_Id", "c2", "x_user_claims", `{"sub":"c2"}`, "X_Forwarded_For", "10.0.0.1")
 	if body := readBody(t, res); res.StatusCode != 200 {
 		t.Fatalf("valid token: %d %s", res.StatusCode, body)
 	}
 	req, _ := up.last(t)
 	if got := req.Header.Values("X-User-Id"); len(got) != 1 || got[0] != "c1" {
 		t.Errorf("X-User-Id %q, want the verified c1 only", got)
+	}
+	// CGI-style servers read X_User_Id as X-User-Id: such copies never pass.
+	for name := range req.Header {
+		if strings.Contains(name, "_") {
+			t.Errorf("the client's %s reached the upstream", name)
+		}
 	}
 	var claims map[string]any
 	if err := json.Unmarshal([]byte(req.Header.Get("X-User-Claims")), &claims); err != nil || claims["sub"] != "c1" || claims["aud"] == nil {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,7 +80,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	fwd, err := proxy.New(cfg.Upstream, proxy.Options{
 		Transport: o.upstreamTransport, Trusted: trusted, Logger: logger,
-		DropResponseHeaders: append([]string{"X-Request-Id"}, headers.Owned...),
+		DropResponseHeaders: slices.Concat([]string{"X-Request-Id"}, headers.Owned, cors.ResponseHeaders),
 		Identity:            identityOptions(cfg),
 	})
 	if err != nil {

@@ -157,6 +157,12 @@ func (u *recordingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/graphql-response+json")
 	w.Header().Set("Strict-Transport-Security", "max-age=1")
 	w.Header().Set("X-Request-Id", "upstream-own-id")
+	// A careless upstream that trusts every origin; the gateway's CORS
+	// policy must be the only one a browser sees.
+	if origin := r.Header.Get("Origin"); origin != "" {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Access-Control-Allow-Credentials", "true")
+	}
 	if strings.Contains(req.Query, "__typename") {
 		_, _ = io.WriteString(w, `{"data":{"__typename":"Query"}}`)
 		return
