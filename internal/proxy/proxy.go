@@ -36,8 +36,8 @@ type Proxy struct {
 	// canonical; a client header that spells one with underscores is
 	// dropped (see dropLookalikes).
 	owned map[string]bool
-	rp       *httputil.ReverseProxy
-	log      *slog.Logger
+	rp    *httputil.ReverseProxy
+	log   *slog.Logger
 }
 
 // Options are the parts of a Proxy that come from outside its config section.
