@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -43,20 +44,41 @@ func (l *tlsListener) acceptLoop() {
 	for {
 		c, err := l.inner.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of file descriptors and the like: back off as
-				// http.Server does, instead of spinning.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
+			if !transientAcceptError(err) {
+				l.acceptErr <- err
+				return
 			}
-			l.acceptErr <- err
-			return
+			// Out of file descriptors and the like: back off as
+			// http.Server does, instead of spinning or giving up; the
+			// listener serves again once connections have closed.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			select {
+			case <-time.After(backoff):
+			case <-l.done:
+				return
+			}
+			continue
 		}
 		backoff = 0
 		go l.handshake(c)
 	}
+}
+
+// transientAcceptError reports whether Accept may succeed again later: the
+// process or system ran out of descriptors or buffers, or a connection was
+// aborted before it was accepted. Anyone who can open connections can cause
+// these, so they must never stop the listener for good.
+func transientAcceptError(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, errno := range [...]syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR, syscall.EAGAIN} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *tlsListener) handshake(c net.Conn) {
