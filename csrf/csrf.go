@@ -7,7 +7,6 @@
 package csrf
 
 import (
-	"mime"
 	"net/http"
 	"strings"
 
@@ -55,11 +54,41 @@ func (p *Prevention) simple(r *http.Request) bool {
 	if len(values) == 0 {
 		return true // GET, or a body without a type: forms and images send these
 	}
-	// Browsers combine repeated headers; a value that does not parse is not
-	// CORS-safelisted, so it would have needed a preflight.
-	mediaType, _, err := mime.ParseMediaType(strings.Join(values, ", "))
-	if err != nil {
+	// Browsers combine repeated headers into one value, as here.
+	essence, ok := mimeEssence(strings.Join(values, ", "))
+	return ok && simpleTypes[essence]
+}
+
+// mimeEssence returns the lower-case type/subtype of a Content-Type value as
+// browsers parse it (the WHATWG MIME Sniffing "parse a MIME type"
+// algorithm): parameters are ignored however malformed they are, so
+// "text/plain;;;==" is text/plain to a browser and was sent without a
+// preflight. It reports false where a browser's parse fails; such a value is
+// not CORS-safelisted, so the request needed a preflight.
+func mimeEssence(v string) (string, bool) {
+	v = strings.Trim(v, " \t\r\n")
+	typ, rest, ok := strings.Cut(v, "/")
+	if !ok || !isToken(typ) {
+		return "", false
+	}
+	sub, _, _ := strings.Cut(rest, ";")
+	sub = strings.TrimRight(sub, " \t\r\n")
+	if !isToken(sub) {
+		return "", false
+	}
+	return strings.ToLower(typ + "/" + sub), true
+}
+
+// isToken reports whether s is a non-empty HTTP token (RFC 9110).
+func isToken(s string) bool {
+	if s == "" {
 		return false
 	}
-	return simpleTypes[strings.ToLower(mediaType)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

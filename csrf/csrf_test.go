@@ -33,7 +33,13 @@ func TestPrevention(t *testing.T) {
 		{"text/plain POST with GraphQL-Require-Preflight runs", "POST", []string{"text/plain"}, map[string]string{"GraphQL-Require-Preflight": "1"}, true},
 		{"empty preflight header does not count", "GET", nil, map[string]string{"Apollo-Require-Preflight": "  "}, false},
 		{"repeated Content-Type headers do not parse and needed a preflight", "POST", []string{"text/plain", "application/json"}, nil, true},
-		{"malformed Content-Type needed a preflight", "POST", []string{"text/plain;;;=="}, nil, true},
+		{"malformed parameters still make text/plain, as browsers read it", "POST", []string{"text/plain;;;=="}, nil, false},
+		{"text/plain with a quoted, broken parameter is refused", "POST", []string{`text/plain; charset="utf-8`}, nil, false},
+		{"form-urlencoded with tabs around it is refused", "POST", []string{"\tapplication/x-www-form-urlencoded\t"}, nil, false},
+		{"Multipart/Form-Data in mixed case is refused", "POST", []string{"Multipart/Form-Data; boundary=--x"}, nil, false},
+		{"a type a browser cannot parse needed a preflight", "POST", []string{"text/plain extra"}, nil, true},
+		{"a type without a subtype needed a preflight", "POST", []string{"text/"}, nil, true},
+		{"application/json with parameters runs", "POST", []string{"application/json; charset=utf-8"}, nil, true},
 		{"OPTIONS passes to the CORS stage", "OPTIONS", nil, nil, true},
 	}
 	for _, tt := range tests {
