@@ -53,6 +53,11 @@ func TestQueryIsForwardedAndAnswered(t *testing.T) {
 			t.Errorf("%s = %q", k, res.Header.Get(k))
 		}
 	}
+	for _, k := range []string{"Server", "X-Powered-By"} {
+		if v := res.Header.Get(k); v != "" {
+			t.Errorf("the upstream's %s: %q reached the client", k, v)
+		}
+	}
 }
 
 func TestTrustedProxyKeepsForwardedChain(t *testing.T) {
@@ -161,6 +166,7 @@ func TestEnvelopeErrorsOverHTTPS(t *testing.T) {
 		{"GET without a preflight header is CSRF", "GET", "/graphql?query=%7Ba%7D", "", "", "", 400, "CSRF_PREFLIGHT_REQUIRED"},
 		{"text/plain with a preflight header", "POST", "/graphql", "text/plain", "preflight", `{"query":"{a}"}`, 415, "UNSUPPORTED_MEDIA_TYPE"},
 		{"PUT", "PUT", "/graphql", "application/json", "", `{"query":"{a}"}`, 405, "METHOD_NOT_ALLOWED"},
+		{"DELETE without a body type is a method error, not CSRF", "DELETE", "/graphql", "", "", "", 405, "METHOD_NOT_ALLOWED"},
 		{"Accept nothing usable", "POST", "/graphql", "application/json", "text/html", `{"query":"{a}"}`, 406, "NOT_ACCEPTABLE"},
 		{"body over the limit", "POST", "/graphql", "application/json", "", `{"query":"` + strings.Repeat("a", 4096) + `"}`, 413, "PAYLOAD_TOO_LARGE"},
 		{"mutation over GET", "GET", "/graphql?query=" + url.QueryEscape("mutation { pay }"), "", "", "", 405, "MUTATION_NOT_ALLOWED_OVER_GET"},

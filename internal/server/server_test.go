@@ -157,6 +157,8 @@ func (u *recordingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/graphql-response+json")
 	w.Header().Set("Strict-Transport-Security", "max-age=1")
 	w.Header().Set("X-Request-Id", "upstream-own-id")
+	w.Header().Set("Server", "upstream/1.2.3")
+	w.Header().Set("X-Powered-By", "Express")
 	// A careless upstream that trusts every origin; the gateway's CORS
 	// policy must be the only one a browser sees.
 	if origin := r.Header.Get("Origin"); origin != "" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -47,7 +48,13 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// http.ErrAbortHandler when the client or the upstream goes away
 	// mid-body); the panic then continues to net/http.
 	defer func() {
-		if p := recover(); p != nil {
+		p := recover()
+		switch {
+		case p == nil:
+		case p == http.ErrAbortHandler || rec.status != 0:
+			// Aborted on purpose, or cut after the answer began: there
+			// is nothing left to tell the client; net/http drops the
+			// connection.
 			if rec.status == 0 {
 				rec.status = 499 // the client closed or the answer was cut
 			}
@@ -56,6 +63,11 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			o.log(r, rec, info, now().Sub(info.Start))
 			panic(p)
+		default:
+			// A bug in a stage: the client still gets the error
+			// contract, never a reset connection; the log has the stack.
+			o.Logger.Error("request handler panicked", "request_id", info.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			envelope.WriteError(rec, r, &envelope.Error{Code: envelope.CodeInternal, Message: "the gateway failed to handle this request; the request id names it in the gateway's log", Err: fmt.Errorf("panic: %v", p)})
 		}
 		o.log(r, rec, info, now().Sub(info.Start))
 	}()

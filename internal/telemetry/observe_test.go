@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/gqlguard/gqlguard/envelope"
@@ -84,5 +85,27 @@ func TestAbortedResponseIsLogged(t *testing.T) {
 	var line map[string]any
 	if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line["status"] != 200.0 || line["error"] == nil {
 		t.Errorf("access line %s (%v)", logs.String(), err)
+	}
+}
+
+func TestPanicBeforeTheAnswerIsAnErrorResponse(t *testing.T) {
+	var logs bytes.Buffer
+	o := &Observer{Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			var m map[string]int
+			m["boom"]++ // a nil-map bug in some stage
+		})}
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+	r.Header.Set("Accept", "application/graphql-response+json")
+	o.ServeHTTP(w, r)
+	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), `"INTERNAL_SERVER_ERROR"`) {
+		t.Fatalf("got %d %s, want 500 with the error contract", w.Code, w.Body)
+	}
+	if strings.Contains(w.Body.String(), "nil map") {
+		t.Errorf("the panic's text reached the client: %s", w.Body)
+	}
+	if !strings.Contains(logs.String(), "request handler panicked") || !strings.Contains(logs.String(), `"status":500`) {
+		t.Errorf("logs %s", logs.String())
 	}
 }
