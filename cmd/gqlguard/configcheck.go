@@ -23,10 +23,7 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: gqlguard config check -c FILE")
 		return 2
 	}
-	cfg, err := config.Load(*file, os.LookupEnv)
-	if err == nil {
-		err = cfg.CheckFiles()
-	}
+	cfg, err := config.LoadChecked(*file, os.LookupEnv, []func(*config.Config) error{(*config.Config).CheckFiles})
 	if err != nil {
 		fmt.Fprintf(stderr, "gqlguard: %v\n", err)
 		return 1

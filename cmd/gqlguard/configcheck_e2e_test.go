@@ -30,6 +30,20 @@ func TestConfigCheck(t *testing.T) {
 		}
 	})
 
+	t.Run("credentials in the upstream URL are redacted", func(t *testing.T) {
+		res := runCommand(t, append(envWithout("TEST_API_KEY"), "TEST_API_KEY="+secret),
+			"config", "check", "-c", "testdata/secret-url.yaml")
+		if res.code != 0 {
+			t.Fatalf("exit code = %d, want 0\nstderr:\n%s", res.code, res.stderr)
+		}
+		if strings.Contains(res.stdout+res.stderr, secret) {
+			t.Errorf("output reveals the secret:\nstdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+		}
+		if !strings.Contains(res.stdout, "https://[redacted]@127.0.0.1:4000/graphql?api_key=[redacted]") {
+			t.Errorf("stdout lacks the redacted upstream.url:\n%s", res.stdout)
+		}
+	})
+
 	t.Run("an unset environment variable is an error", func(t *testing.T) {
 		res := runCommand(t, envWithout("TEST_API_KEY"), "config", "check", "-c", "testdata/secret-header.yaml")
 		if res.code != 1 {
@@ -45,7 +59,7 @@ func TestConfigCheck(t *testing.T) {
 		if res.code != 1 {
 			t.Errorf("exit code = %d, want 1\nstderr:\n%s", res.code, res.stderr)
 		}
-		for _, want := range []string{`tls.min_version: "1.0"`, `log.format: "xml"`} {
+		for _, want := range []string{`tls.min_version: "1.0"`, `log.format: "xml"`, "tls.cert_file: open testdata/no-such-cert.pem", "tls.key_file: open testdata/no-such-key.pem"} {
 			if !strings.Contains(res.stderr, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
 			}

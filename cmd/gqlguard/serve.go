@@ -76,16 +76,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 // Every problem is reported at once: the file's, a missing certificate,
 // and files that cannot be read.
 func loadConfig(file string, flags func(*config.Config)) (*config.Config, error) {
-	var cfg *config.Config
-	var err error
-	if file == "" {
-		cfg = config.Default()
-		flags(cfg)
-		err = cfg.Validate()
-	} else if cfg, err = config.Load(file, os.LookupEnv, flags); err != nil {
-		return nil, err
+	checks := []func(*config.Config) error{(*config.Config).RequireCertificate, (*config.Config).CheckFiles}
+	if file != "" {
+		return config.LoadChecked(file, os.LookupEnv, checks, flags)
 	}
-	if err := errors.Join(err, cfg.RequireCertificate(), cfg.CheckFiles()); err != nil {
+	cfg := config.Default()
+	flags(cfg)
+	err := cfg.Validate()
+	for _, check := range checks {
+		err = errors.Join(err, check(cfg))
+	}
+	if err != nil {
 		return nil, err
 	}
 	return cfg, nil

@@ -257,3 +257,19 @@ func TestLoadNamesFile(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestRedactURLHidesEveryCredential(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://up.internal/graphql", "https://up.internal/graphql"},
+		{"https://user:pa55@up.internal/graphql", "https://[redacted]@up.internal/graphql"},
+		{"https://tok3n@up.internal/graphql", "https://[redacted]@up.internal/graphql"},
+		{"https://up.internal/graphql?api_key=tok3n&tenant=acme", "https://up.internal/graphql?api_key=[redacted]&tenant=[redacted]"},
+		{"https://up.internal/graphql#tok3n", "https://up.internal/graphql"},
+		{"http://[::1%zz/", "[redacted: not a URL]"},
+	}
+	for _, tt := range tests {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

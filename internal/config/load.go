@@ -18,11 +18,24 @@ import (
 // result. Every problem is reported in one joined error, each line naming the
 // key or the line it is about.
 func Load(path string, getenv func(string) (string, bool), overrides ...func(*Config)) (*Config, error) {
+	return LoadChecked(path, getenv, nil, overrides...)
+}
+
+// LoadChecked is Load that also runs checks (such as CheckFiles, which reads
+// the files the config names) on the decoded config. The checks run even
+// when validation failed, so that one run reports every problem in the file;
+// only a YAML syntax error, after which nothing was decoded, stops them.
+func LoadChecked(path string, getenv func(string) (string, bool), checks []func(*Config) error, overrides ...func(*Config)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	cfg, err := Parse(data, getenv, overrides...)
+	cfg, err := parse(data, getenv, overrides...)
+	if cfg != nil {
+		for _, check := range checks {
+			err = errors.Join(err, check(cfg))
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
@@ -31,6 +44,16 @@ func Load(path string, getenv func(string) (string, bool), overrides ...func(*Co
 
 // Parse is Load for YAML already in memory.
 func Parse(data []byte, getenv func(string) (string, bool), overrides ...func(*Config)) (*Config, error) {
+	cfg, err := parse(data, getenv, overrides...)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// parse decodes and validates data. It returns the decoded config together
+// with its problems; the config is nil only after a YAML syntax error.
+func parse(data []byte, getenv func(string) (string, bool), overrides ...func(*Config)) (*Config, error) {
 	expanded, errs := expandEnv(data, getenv)
 	cfg := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
@@ -50,10 +73,7 @@ func Parse(data []byte, getenv func(string) (string, bool), overrides ...func(*C
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return cfg, nil
+	return cfg, errors.Join(errs...)
 }
 
 // decodeErrors splits yaml's joined type errors (unknown keys, wrong types)

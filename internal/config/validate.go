@@ -189,16 +189,30 @@ func validPath(p string) bool {
 	return true
 }
 
-// RedactURL hides a password in a URL's user information.
+// RedactURL hides what in a URL may be a credential: all of its user
+// information (a token is often sent as the user name) and every query value
+// (api_key=…). Scheme, host and path stay, so the URL still says where it
+// points.
 func RedactURL(s string) string { return redactURL(s) }
 
-// redactURL hides a password in a URL's user information.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	if err != nil {
+		return "[redacted: not a URL]"
 	}
-	return u.Redacted()
+	if u.User != nil {
+		u.User = url.User("[redacted]")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"[redacted]"}
+		}
+		u.RawQuery = strings.ReplaceAll(q.Encode(), "%5Bredacted%5D", "[redacted]")
+	}
+	u.Fragment, u.RawFragment = "", ""
+	out := u.String()
+	return strings.Replace(out, "%5Bredacted%5D@", "[redacted]@", 1)
 }
 
 func (c *Config) validateClientAuth(bad func(key, format string, args ...any)) {
