@@ -239,6 +239,21 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 	c = Default()
+	c.CORS.AllowedOrigins = []string{"http://app.example.com", "https://*.example.com", "http://localhost:3000"}
+	c.CORS.AllowCredentials = true
+	c.CORS.AllowedHeaders = []string{"Content-Type", "Apollo-Require-Preflight"}
+	got = strings.Join(c.Warnings(), "\n")
+	for _, want := range []string{"http://app.example.com is plain http", "https://*.example.com with cors.allow_credentials", "lacks the CSRF header X-Apollo-Operation-Name", "lacks the CSRF header GraphQL-Require-Preflight"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no warning %q in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "localhost:3000") || strings.Contains(got, "CSRF header Apollo-Require-Preflight") {
+		t.Errorf("warned about a loopback origin or a listed header:\n%s", got)
+	}
+	c = Default()
+	c.CORS.AllowedOrigins = []string{"https://app.example.com"}
+	c.CORS.AllowCredentials = true
 	c.Upstream.URL = "http://127.0.0.1/graphql"
 	c.TLS.CertFile, c.TLS.KeyFile, c.TLS.MinVersion = "c", "k", "1.3"
 	c.Auth.JWT.Issuers, c.Auth.JWT.Audiences = []Issuer{{Issuer: "https://id.example.com/"}}, []string{"api"}

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
+	"strings"
 )
 
 // Warnings lists the weak choices in a valid configuration: each is allowed,
@@ -54,6 +56,21 @@ func (c *Config) Warnings() []string {
 			w = append(w, "cors.allowed_origins: \"*\" lets any website call this API from its visitors' browsers and read the answers")
 		}
 	}
+	for _, o := range c.CORS.AllowedOrigins {
+		switch {
+		case strings.HasPrefix(strings.ToLower(o), "http://") && !isLoopbackOrigin(o):
+			w = append(w, fmt.Sprintf("cors.allowed_origins: %s is plain http; anyone on the network path can inject scripts into it that call this API", o))
+		case strings.Contains(o, "://*.") && c.CORS.AllowCredentials:
+			w = append(w, fmt.Sprintf("cors.allowed_origins: %s with cors.allow_credentials trusts every subdomain, including any that serves user content or is taken over; list the origins", o))
+		}
+	}
+	if len(c.CORS.AllowedOrigins) > 0 && c.CSRF.Enabled {
+		for _, h := range c.CSRF.Headers {
+			if !containsFold(c.CORS.AllowedHeaders, h) {
+				w = append(w, fmt.Sprintf("cors.allowed_headers: lacks the CSRF header %s, so browsers on the allowed origins cannot send it", h))
+			}
+		}
+	}
 	if c.CORS.AllowPrivateNetwork {
 		w = append(w, "cors.allow_private_network: public websites on the allowed origins may reach this gateway inside private networks")
 	}
@@ -73,6 +90,21 @@ func (c *Config) Warnings() []string {
 		w = append(w, "listen.admin: the admin listener is reachable from other hosts; keep it on loopback or a private network")
 	}
 	return w
+}
+
+// isLoopbackOrigin reports whether a web origin names this machine.
+func isLoopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && isLoopback(u.Hostname())
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func isLoopback(host string) bool {
