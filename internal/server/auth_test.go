@@ -18,7 +18,7 @@ import (
 
 // tokenIssuer runs the demo's OpenID provider on loopback and returns its
 // URL and a function that signs a user in.
-func tokenIssuer(t *testing.T) (string, func(user string) string) {
+func tokenIssuer(t testing.TB) (string, func(user string) string) {
 	t.Helper()
 	ln, base, err := issuer.Listen("127.0.0.1:0")
 	if err != nil {
@@ -79,7 +79,7 @@ func authGateway(t *testing.T, mut func(*config.Config)) (*gateway, *recordingUp
 	return g, up, login
 }
 
-func waitReady(t *testing.T, g *gateway) {
+func waitReady(t testing.TB, g *gateway) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -31,6 +31,7 @@ type gateway struct {
 	roots              *x509.CertPool
 	logs               *logbuf.Buffer
 	stop               func() error
+	srv                *Server
 }
 
 func testConfig(t testing.TB, upstream string) (*config.Config, string) {
@@ -87,7 +88,7 @@ func startGatewayLogs(t testing.TB, cfg *config.Config, caFile string, logger *s
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
-	g := &gateway{roots: roots}
+	g := &gateway{roots: roots, srv: srv}
 	g.https, g.http, g.admin = srv.Addrs()
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}}
 	g.client = &http.Client{Transport: transport, Timeout: 10 * time.Second,
