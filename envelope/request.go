@@ -123,6 +123,9 @@ func checkContentType(values []string) error {
 		return Errorf(CodeUnsupportedMediaType,
 			"send exactly one Content-Type header: application/json")
 	}
+	if values[0] == MediaTypeJSON {
+		return nil // the common case, without a parse
+	}
 	mediaType, params, err := mime.ParseMediaType(values[0])
 	if err != nil || (mediaType != MediaTypeJSON && mediaType != MediaTypeGraphQLResponse) {
 		return Errorf(CodeUnsupportedMediaType,

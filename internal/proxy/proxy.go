@@ -31,7 +31,7 @@ type Proxy struct {
 	target   *url.URL
 	trusted  clientip.Trusted
 	headers  http.Header
-	drop     []string
+	drop     map[string]bool // canonical response header names
 	// owned holds every request header the gateway sets for the upstream,
 	// canonical; a client header that spells one with underscores is
 	// dropped (see dropLookalikes).
@@ -83,7 +83,11 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 	if target.Path == "" {
 		target.Path = "/"
 	}
-	p := &Proxy{identity: opts.Identity, target: target, trusted: opts.Trusted, drop: opts.DropResponseHeaders, log: opts.Logger, headers: http.Header{}}
+	p := &Proxy{identity: canonicalIdentity(opts.Identity), target: target, trusted: opts.Trusted, log: opts.Logger, headers: http.Header{}}
+	p.drop = make(map[string]bool, len(opts.DropResponseHeaders))
+	for _, h := range opts.DropResponseHeaders {
+		p.drop[http.CanonicalHeaderKey(h)] = true
+	}
 	for k, v := range cfg.Headers {
 		p.headers.Set(k, v.Reveal())
 	}
@@ -189,6 +193,19 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 // set to the client address the gateway determined.
 var clientIPHeaders = []string{"X-Real-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Client-Ip", "X-Cluster-Client-Ip", "Fastly-Client-Ip", "X-Original-Forwarded-For", "Forwarded"}
 
+// canonicalIdentity returns id with every header name in canonical form.
+func canonicalIdentity(id Identity) Identity {
+	if len(id.ClaimHeaders) > 0 {
+		names := make(map[string]string, len(id.ClaimHeaders))
+		for claim, name := range id.ClaimHeaders {
+			names[claim] = http.CanonicalHeaderKey(name)
+		}
+		id.ClaimHeaders = names
+	}
+	id.ClaimsHeader = http.CanonicalHeaderKey(id.ClaimsHeader)
+	return id
+}
+
 // ownedHeaders lists the request headers the gateway sets or removes for the
 // upstream: identity, client address, forwarding and request id headers.
 func ownedHeaders(id Identity, fixed http.Header) map[string]bool {
@@ -236,17 +253,19 @@ const (
 // setIdentity sets the identity headers for p, once, before the upstream
 // runs; nothing changes them afterwards.
 func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
+	// Every name here is canonical (see canonicalIdentity), as are the
+	// keys of a request parsed by net/http, so plain map deletes do.
 	id := px.identity
-	h.Del(HeaderClientCertSubject)
-	h.Del(HeaderClientCertNames)
+	delete(h, HeaderClientCertSubject)
+	delete(h, HeaderClientCertNames)
 	for _, name := range id.ClaimHeaders {
-		h.Del(name)
+		delete(h, name)
 	}
 	if id.ClaimsHeader != "" {
-		h.Del(id.ClaimsHeader)
+		delete(h, id.ClaimsHeader)
 	}
 	if id.Enabled && !id.ForwardToken {
-		h.Del("Authorization")
+		delete(h, "Authorization")
 		if id.Cookie != "" {
 			dropCookie(h, id.Cookie)
 		}
@@ -263,11 +282,11 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 	case "jwt":
 		for claim, name := range id.ClaimHeaders {
 			if v, ok := claimString(p.Claims[claim]); ok {
-				h.Set(name, v)
+				h[name] = []string{v}
 			}
 		}
 		if id.ClaimsHeader != "" && len(p.ClaimsJSON) > 0 {
-			h.Set(id.ClaimsHeader, string(p.ClaimsJSON))
+			h[id.ClaimsHeader] = []string{string(p.ClaimsJSON)}
 		}
 	}
 }
@@ -311,8 +330,12 @@ func claimString(v any) (string, bool) {
 }
 
 func (p *Proxy) modifyResponse(res *http.Response) error {
-	for _, h := range p.drop {
-		res.Header.Del(h)
+	// The transport hands over canonical names; a response has a few
+	// headers, the drop list many.
+	for k := range res.Header {
+		if p.drop[k] {
+			delete(res.Header, k)
+		}
 	}
 	return nil
 }

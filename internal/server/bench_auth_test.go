@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gqlguard/gqlguard/internal/config"
 )
@@ -66,3 +67,7 @@ func (w *statusWriter) WriteHeader(code int) {
 		w.status = code
 	}
 }
+
+// SetWriteDeadline lets the write-deadline stage work as on a connection,
+// instead of allocating a "not supported" error on every call.
+func (w *statusWriter) SetWriteDeadline(time.Time) error { return nil }
