@@ -391,7 +391,7 @@ func (s *Server) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
 		host = h
 	}
 	if host == "" || len(host) > 255 {
-		http.Error(w, "missing Host header", http.StatusBadRequest)
+		envelope.WriteError(w, r, envelope.Errorf(envelope.CodeBadRequest, "the request has no Host header; send it to the gateway's name"))
 		return
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
