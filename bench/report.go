@@ -130,7 +130,7 @@ func ptr(f float64) *float64 { return &f }
 
 // descriptions explain the targets under the tables.
 var descriptions = map[string]string{
-	nameUpstream:      "the upstream alone, plain HTTP, no proxy",
+	nameUpstream:      "the upstream alone over TLS 1.3, no proxy",
 	nameBaseline:      "`httputil.ReverseProxy` over TLS 1.3 with a buffer pool and gqlguard's upstream transport; no checks",
 	nameRS256:         "gqlguard, every protection on, RS256 bearer token (verified once, then from the token cache); a store of one document",
 	nameES256:         "gqlguard, every protection on, ES256 bearer token (verified once, then from the token cache); a store of one document",

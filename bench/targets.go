@@ -42,8 +42,15 @@ func (e *setup) targets() map[string]*target {
 	}
 
 	up := plain(nameUpstream)
-	up.url = e.upstreamURL
-	up.start = func() error { return e.check(up, false) }
+	up.start = func() error {
+		url, srv, err := startUpstreamTLS(e.up, e.ca.CertFile, e.ca.KeyFile)
+		if err != nil {
+			return err
+		}
+		e.onClose(func() { _ = srv.Close() })
+		up.url = url
+		return e.check(up, false)
+	}
 	add(up)
 
 	base := plain(nameBaseline)

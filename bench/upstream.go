@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -88,4 +90,24 @@ func startUpstream(u *upstream) (string, *http.Server, error) {
 	srv := &http.Server{Handler: u, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second}
 	go labeled("upstream", func() { _ = srv.Serve(ln) })
 	return "http://" + ln.Addr().String() + "/graphql", srv, nil
+}
+
+// startUpstreamTLS serves the same upstream over TLS 1.3 and HTTP/1.1, with
+// the settings the baseline proxy uses, so that the upstream-alone target
+// meets the same client setup as the proxies. The proxies themselves reach
+// the upstream over plain HTTP on loopback, as a gateway beside its
+// upstream does.
+func startUpstreamTLS(u *upstream, certFile, keyFile string) (string, *http.Server, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return "", nil, fmt.Errorf("upstream over TLS: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13, NextProtos: []string{"http/1.1"}}
+	srv := &http.Server{Handler: u, TLSConfig: tlsConfig, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second}
+	go labeled("upstream", func() { _ = srv.Serve(tls.NewListener(ln, tlsConfig)) })
+	return "https://" + ln.Addr().String() + "/graphql", srv, nil
 }
