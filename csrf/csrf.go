@@ -15,10 +15,10 @@ import (
 
 // simpleTypes are the content types of requests browsers send cross-site
 // without a preflight (HTML forms).
-var simpleTypes = map[string]bool{
-	"text/plain":                        true,
-	"application/x-www-form-urlencoded": true,
-	"multipart/form-data":               true,
+var simpleTypes = [...]struct{ typ, sub string }{
+	{"text", "plain"},
+	{"application", "x-www-form-urlencoded"},
+	{"multipart", "form-data"},
 }
 
 // Prevention is the CSRF stage.
@@ -55,28 +55,40 @@ func (p *Prevention) simple(r *http.Request) bool {
 		return true // GET, or a body without a type: forms and images send these
 	}
 	// Browsers combine repeated headers into one value, as here.
-	essence, ok := mimeEssence(strings.Join(values, ", "))
-	return ok && simpleTypes[essence]
+	v := values[0]
+	if len(values) > 1 {
+		v = strings.Join(values, ", ")
+	}
+	typ, sub, ok := mimeEssence(v)
+	if !ok {
+		return false
+	}
+	for _, t := range simpleTypes {
+		if strings.EqualFold(typ, t.typ) && strings.EqualFold(sub, t.sub) {
+			return true
+		}
+	}
+	return false
 }
 
-// mimeEssence returns the lower-case type/subtype of a Content-Type value as
+// mimeEssence returns the type and subtype of a Content-Type value as
 // browsers parse it (the WHATWG MIME Sniffing "parse a MIME type"
 // algorithm): parameters are ignored however malformed they are, so
 // "text/plain;;;==" is text/plain to a browser and was sent without a
 // preflight. It reports false where a browser's parse fails; such a value is
 // not CORS-safelisted, so the request needed a preflight.
-func mimeEssence(v string) (string, bool) {
+func mimeEssence(v string) (typ, sub string, ok bool) {
 	v = strings.Trim(v, " \t\r\n")
 	typ, rest, ok := strings.Cut(v, "/")
 	if !ok || !isToken(typ) {
-		return "", false
+		return "", "", false
 	}
-	sub, _, _ := strings.Cut(rest, ";")
+	sub, _, _ = strings.Cut(rest, ";")
 	sub = strings.TrimRight(sub, " \t\r\n")
 	if !isToken(sub) {
-		return "", false
+		return "", "", false
 	}
-	return strings.ToLower(typ + "/" + sub), true
+	return typ, sub, true
 }
 
 // isToken reports whether s is a non-empty HTTP token (RFC 9110).

@@ -32,6 +32,28 @@ type Info struct {
 	// contexts so that a request is not copied once per stage.
 	attached  [4]struct{ key, value any }
 	nAttached int
+
+	idValues [1]string
+	ipText   string
+}
+
+// IDValues returns the request id as a header value, the same slice on
+// every call, so that the response and the upstream request can carry it
+// without a copy each. Callers must not modify it.
+func (i *Info) IDValues() []string {
+	if i.idValues[0] != i.ID {
+		i.idValues[0] = i.ID
+	}
+	return i.idValues[:]
+}
+
+// ClientIPString returns ClientIP in text form ("" when unknown), formatted
+// once per request.
+func (i *Info) ClientIPString() string {
+	if i.ipText == "" && i.ClientIP.IsValid() {
+		i.ipText = i.ClientIP.String()
+	}
+	return i.ipText
 }
 
 type infoKey struct{}

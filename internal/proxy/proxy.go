@@ -148,17 +148,32 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// clones it once more for the upstream, and rewrite fixes the headers on
 	// that clone.
 	r.Method = http.MethodPost
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	r.Body = newBodyReader(body)
+	r.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
 	r.ContentLength = int64(len(body))
 	p.rp.ServeHTTP(w, r)
 }
 
 var jsonType = []string{"application/json"}
 
+// bodyReader is an upstream request body: one allocation where
+// io.NopCloser(bytes.NewReader(b)) takes two.
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	r := &bodyReader{}
+	r.Reset(b)
+	return r
+}
+
+// Close does nothing: the body is in memory.
+func (*bodyReader) Close() error { return nil }
+
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Header["Content-Type"] = jsonType
-	pr.Out.Header["Content-Length"] = []string{strconv.FormatInt(pr.Out.ContentLength, 10)}
+	// The transport writes Content-Length from the request's ContentLength
+	// (the re-encoded body's); the client's own header has no meaning here.
+	delete(pr.Out.Header, "Content-Length")
 	delete(pr.Out.Header, "Content-Encoding")
 	u := pr.Out.URL
 	u.Scheme, u.Host, u.Path, u.RawPath, u.RawQuery = p.target.Scheme, p.target.Host, p.target.Path, p.target.RawPath, p.target.RawQuery
@@ -177,9 +192,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		delete(pr.Out.Header, h)
 	}
 	if info := envelope.InfoFrom(pr.In.Context()); info != nil {
-		pr.Out.Header["X-Request-Id"] = []string{info.ID}
-		if info.ClientIP.IsValid() {
-			pr.Out.Header["X-Real-Ip"] = []string{info.ClientIP.String()}
+		pr.Out.Header["X-Request-Id"] = info.IDValues()
+		if ip := info.ClientIPString(); ip != "" {
+			pr.Out.Header["X-Real-Ip"] = []string{ip}
 		}
 	}
 	for k, v := range p.headers {

@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,3 +74,44 @@ func (w *statusWriter) WriteHeader(code int) {
 // SetWriteDeadline lets the write-deadline stage work as on a connection,
 // instead of allocating a "not supported" error on every call.
 func (w *statusWriter) SetWriteDeadline(time.Time) error { return nil }
+
+// BenchmarkBaselineProxy is the reference for the request-path benchmarks:
+// a bare httputil.ReverseProxy with a buffer pool in front of the same
+// in-process upstream, with no checks. The difference is what gqlguard's
+// stages cost.
+func BenchmarkBaselineProxy(b *testing.B) {
+	target, _ := url.Parse("http://127.0.0.1:1/graphql")
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		Transport:  cannedTransport{},
+		BufferPool: benchBuffers{},
+	}
+	req := httptest.NewRequest(http.MethodPost, "https://localhost/graphql", nil)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json")
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Authorization", "Bearer x")
+	req.RemoteAddr = "127.0.0.1:5555"
+	body := []byte(benchBody)
+	w := &statusWriter{}
+	b.ReportAllocs()
+	for b.Loop() {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+		w.h, w.status = make(http.Header, 8), 0
+		rp.ServeHTTP(w, req)
+		if w.status != http.StatusOK {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+}
+
+type benchBuffers struct{}
+
+var benchBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (benchBuffers) Get() []byte  { return *benchBufPool.Get().(*[]byte) }
+func (benchBuffers) Put(b []byte) { benchBufPool.Put(&b) }

@@ -40,9 +40,10 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if o.Now != nil {
 		now = o.Now
 	}
-	info := &envelope.Info{ID: o.requestID(r), ClientIP: o.Trusted.ClientIP(r), Start: now()}
-	w.Header()["X-Request-Id"] = []string{info.ID}
-	rec := &recorder{ResponseWriter: w}
+	// One allocation holds the request's record and the response recorder.
+	st := &state{info: envelope.Info{ID: o.requestID(r), ClientIP: o.Trusted.ClientIP(r), Start: now()}, rec: recorder{ResponseWriter: w}}
+	info, rec := &st.info, &st.rec
+	w.Header()["X-Request-Id"] = info.IDValues()
 	r = r.WithContext(envelope.WithInfo(r.Context(), info))
 	// Logged even when a stage aborts the response (ReverseProxy panics with
 	// http.ErrAbortHandler when the client or the upstream goes away
@@ -120,7 +121,7 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 		slog.Int("status", status),
 		slog.Float64("duration_ms", ms(d)),
 		slog.String("outcome", outcome),
-		slog.String("client_ip", info.ClientIP.String()),
+		slog.String("client_ip", info.ClientIPString()),
 		slog.Int64("bytes", rec.bytes),
 	)
 	if r.TLS != nil {
@@ -155,6 +156,12 @@ func (s *idSource) next() string {
 		s.prefix = hex.EncodeToString(b[:]) + "-"
 	})
 	return s.prefix + strconv.FormatUint(s.n.Add(1), 36)
+}
+
+// state is what the observe stage keeps for one request.
+type state struct {
+	info envelope.Info
+	rec  recorder
 }
 
 // recorder notes the status and size of a response. Unwrap lets
