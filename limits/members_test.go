@@ -65,6 +65,7 @@ func TestCheckCapsMembersOfInputObjectsWithSchema(t *testing.T) {
 		{name: "member of input objects in a nested list", query: qNested, vars: `{"q":{"pages":[{"first":1},{"first":101}]}}`, code: exceeded, msg: "variable $q.pages[1].first = 101" + capFirst},
 		{name: "member written with escapes", query: qPageVar, vars: `{"page":{"\u0066irst":101}}`, code: exceeded, msg: "variable $page.first = 101" + capFirst},
 		{name: "custom scalar member written as a string", query: qRange, vars: `{"r":{"limit":"1000"}}`, code: exceeded, msg: `variable $r.limit = "1000"` + capLimit},
+		{name: "custom scalar member written as a string with escapes", query: qRange, vars: `{"r":{"limit":"1\u0030000"}}`, code: exceeded, msg: `variable $r.limit = "1\u0030000"` + capLimit},
 		{name: "an input object member named like a capped argument caps nothing it holds", query: qNested, vars: `{"q":{"last":{"size":500}}}`},
 		{name: "input object variable fed to a literal object", query: qInLiteral, vars: `{"p":{"first":101}}`, code: exceeded, msg: "variable $p.first = 101" + capFirst},
 		{name: "Int member of any field's input object is capped by name", query: qCredit, vars: `{"input":{"limit":5000}}`, code: exceeded, msg: "variable $input.limit = 5000" + capLimit},

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -262,7 +263,8 @@ func (w *walker) enumValue(def *ast.Definition, i int) (int, *fault) {
 
 // any accepts any JSON value, walking objects and lists for list lengths
 // and caps. Within a capped variable, numbers and strings that read as
-// numbers (custom scalars) are held to the cap.
+// numbers once their escapes are decoded (custom scalars) are held to the
+// cap.
 func (w *walker) any(i int, c *capRule) (int, *fault) {
 	b := w.b
 	switch b[i] {
@@ -272,10 +274,8 @@ func (w *walker) any(i int, c *capRule) (int, *fault) {
 		return w.list(nil, i, c)
 	case '"':
 		end, esc := stringEnd(b, i)
-		if c != nil && !esc {
-			if f, err := strconv.ParseFloat(string(b[i+1:end-1]), 64); err == nil && f > float64(c.max) {
-				return 0, c.fault(b[i:end])
-			}
+		if c != nil && stringExceeds(b[i:end], esc, c.max) {
+			return 0, c.fault(b[i:end])
 		}
 		w.emit(b[i:end])
 		return end, nil
@@ -286,6 +286,24 @@ func (w *walker) any(i int, c *capRule) (int, *fault) {
 	}
 	w.emit(b[i:end])
 	return end, nil
+}
+
+// stringExceeds reports whether the JSON string s (quotes included) reads as
+// a number greater than max. Escapes are decoded first, by encoding/json, so
+// that "1\u00300000" is 100000 here as it is to the upstream.
+func stringExceeds(s []byte, esc bool, max int) bool {
+	if !esc {
+		f, err := strconv.ParseFloat(string(s[1:len(s)-1]), 64)
+		return err == nil && f > float64(max)
+	}
+	var text string
+	if err := json.Unmarshal(s, &text); err != nil {
+		// json.Valid accepted the variables, so this cannot happen; a
+		// string that cannot be read is refused rather than let past.
+		return true
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	return err == nil && f > float64(max)
 }
 
 // list walks the list at b[i], each item against elem (nil: any).
