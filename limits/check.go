@@ -48,7 +48,7 @@ func (p *Plan) Check(raw json.RawMessage) (json.RawMessage, error) {
 	}
 	spans = spans[:len(p.vars)]
 
-	w := walker{b: raw, schema: l.schema, maxList: l.maxList}
+	w := walker{b: raw, l: l}
 	i := skipSpace(raw, 0)
 	given := i < len(raw) && !isNull(raw[i:])
 	if given {
@@ -127,9 +127,10 @@ func (p *Plan) members(w *walker, i int, spans []span) *envelope.Error {
 		w.emitByte(':')
 		vi := skipSpace(b, skipSpace(b, kEnd)+1)
 		outStart := len(w.out)
+		w.members = v.members
 		end, f := w.value(v.typ, vi, true, v.cap)
 		if f != nil {
-			return f.error("$" + v.name)
+			return f.error("$"+v.name, "")
 		}
 		spans[k] = span{start: vi, end: end}
 		if w.rewrite {
@@ -165,7 +166,7 @@ func root(name string) string {
 // defaults of absent variables.
 func (p *Plan) rewrite(raw []byte, i int, given bool, spans []span) (json.RawMessage, error) {
 	l := p.limits
-	w := walker{b: raw, schema: l.schema, maxList: l.maxList, rewrite: true, out: make([]byte, 0, len(raw)+64)}
+	w := walker{b: raw, l: l, rewrite: true, out: make([]byte, 0, len(raw)+64)}
 	w.out = append(w.out, '{')
 	if given {
 		if err := p.members(&w, i, spans); err != nil {

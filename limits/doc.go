@@ -22,10 +22,19 @@
 //     checked, and input objects through gqlparser's coercion;
 //   - pagination caps (limits.pagination): a variable that feeds a capped
 //     argument, directly or as a member of an object argument
-//     (invoices(page: {first: $n})), is held to the cap. Caps by schema
-//     coordinate (Query.invoices.first) win over caps by argument name
-//     (first). Without a schema the type of a nested field is unknown unless
-//     a fragment's type condition names it, so only caps by name apply there;
+//     (invoices(page: {first: $n})), is held to the cap. So are the members
+//     of input objects a variable passes to a field argument
+//     (invoices(page: $page) with {"page": {"first": 2147483647}}), at any
+//     depth and in lists: with a schema, an input field that holds a number
+//     (Int, Float, a custom scalar) and is named like a capped argument has
+//     that cap; without one, the fields of the variable's type are unknown,
+//     so any object member named like a capped argument has it. Caps by
+//     schema coordinate (Query.invoices.first, or PageInput.first for an
+//     input field, which needs the schema) win over caps by argument name
+//     (first); a coordinate can lift the cap of an input field that is not
+//     pagination (CreditInput.limit). Without a schema the type of a nested
+//     field is unknown unless a fragment's type condition names it, so only
+//     caps by name apply there;
 //   - the length of every list in the variables (limits.max_list_length).
 //
 // Refusals are *envelope.Error values: LIMIT_EXCEEDED for the limits,
@@ -34,7 +43,6 @@
 // What limits does not do: it does not validate documents (registration
 // does, including literal arguments and unbounded pagination, which an
 // absent or null variable may still mean when the argument has no default),
-// and it does not look into input-object variables for members named like
-// capped arguments (createInvoice(input: $input) with a credit "limit" is
-// not pagination).
+// and it does not apply caps to members of input objects passed only to
+// directives.
 package limits

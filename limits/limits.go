@@ -22,6 +22,10 @@ type Limits struct {
 	// (Type.field.argument); a coordinate wins over a name.
 	names  map[string]*capRule
 	coords map[string]*capRule
+	// fields caps the fields of the schema's input objects: by coordinate
+	// (InputType.field), else by name for fields that can hold a number.
+	// Empty without a schema, where only names apply to object members.
+	fields map[*ast.FieldDefinition]*capRule
 }
 
 // capRule is one pagination cap and where the configuration sets it.
@@ -45,10 +49,11 @@ func (c *capRule) String() string {
 }
 
 // New builds the limits of cfg. With a schema (nil means none), every
-// configured coordinate must name an argument the schema has, variables are
-// coerced against their input types, and caps apply to nested fields by
-// coordinate too. Every problem is reported, each prefixed by its
-// configuration key.
+// configured coordinate must name an argument (Type.field.argument) or an
+// input field (InputType.field) the schema has, variables are coerced
+// against their input types, and caps apply to nested fields and to the
+// fields of input objects. Coordinates of input fields need the schema.
+// Every problem is reported, each prefixed by its configuration key.
 func New(cfg config.Limits, schema *ast.Schema) (*Limits, error) {
 	l := &Limits{
 		schema:   schema,
@@ -77,21 +82,31 @@ func New(cfg config.Limits, schema *ast.Schema) (*Limits, error) {
 		}
 		l.names[name] = &capRule{max: max, of: "argument " + name, key: "limits.pagination.arguments"}
 	}
+	inputs := map[string]*capRule{}
 	for coord, max := range cfg.Pagination.Coordinates {
-		typ, field, arg, ok := splitCoordinate(coord)
+		key := "limits.pagination.coordinates." + coord
+		parts, ok := splitCoordinate(coord)
 		switch {
 		case !ok:
-			bad("limits.pagination.coordinates", "%q is not a schema coordinate Type.field.argument", coord)
+			bad("limits.pagination.coordinates", "%q is not a schema coordinate Type.field.argument or InputType.field", coord)
 			continue
 		case max < 1:
-			bad("limits.pagination.coordinates."+coord, "must be at least 1")
+			bad(key, "must be at least 1")
+		}
+		rule := &capRule{max: max, of: coord, key: "limits.pagination.coordinates"}
+		if len(parts) == 2 {
+			if msg := missingInputField(schema, parts[0], parts[1]); msg != "" {
+				bad(key, "%s", msg)
+			}
+			inputs[coord] = rule
+			continue
 		}
 		if schema != nil {
-			if msg := missingCoordinate(schema, typ, field, arg); msg != "" {
-				bad("limits.pagination.coordinates."+coord, "%s", msg)
+			if msg := missingCoordinate(schema, parts[0], parts[1], parts[2]); msg != "" {
+				bad(key, "%s", msg)
 			}
 		}
-		l.coords[coord] = &capRule{max: max, of: coord, key: "limits.pagination.coordinates"}
+		l.coords[coord] = rule
 	}
 	if len(problems) > 0 {
 		slices.Sort(problems) // maps iterate in random order
@@ -101,16 +116,25 @@ func New(cfg config.Limits, schema *ast.Schema) (*Limits, error) {
 		}
 		return nil, errors.Join(errs...)
 	}
+	if schema != nil {
+		l.fields = inputFieldCaps(schema, l.names, inputs)
+	}
 	return l, nil
 }
 
-// splitCoordinate splits Type.field.argument into its three names.
-func splitCoordinate(coord string) (typ, field, arg string, ok bool) {
+// splitCoordinate splits Type.field.argument or InputType.field into its
+// names.
+func splitCoordinate(coord string) ([]string, bool) {
 	parts := strings.Split(coord, ".")
-	if len(parts) != 3 || !isName(parts[0]) || !isName(parts[1]) || !isName(parts[2]) {
-		return "", "", "", false
+	if len(parts) != 2 && len(parts) != 3 {
+		return nil, false
 	}
-	return parts[0], parts[1], parts[2], true
+	for _, p := range parts {
+		if !isName(p) {
+			return nil, false
+		}
+	}
+	return parts, true
 }
 
 // missingCoordinate says what of Type.field.argument the schema lacks; ""
@@ -130,6 +154,61 @@ func missingCoordinate(schema *ast.Schema, typ, field, arg string) string {
 	return ""
 }
 
+// missingInputField says why InputType.field cannot be capped; "" when it
+// can. The fields of input types are known only from a schema.
+func missingInputField(schema *ast.Schema, typ, field string) string {
+	if schema == nil {
+		return "caps an input field, which needs the schema (documents.schema)"
+	}
+	def := schema.Types[typ]
+	if def == nil || def.Kind != ast.InputObject {
+		return "the schema has no input type " + typ
+	}
+	fd := def.Fields.ForName(field)
+	if fd == nil {
+		return "the schema has no input field " + typ + "." + field
+	}
+	if !holdsNumber(schema, fd.Type) {
+		return typ + "." + field + " is of type " + fd.Type.String() + ", which holds no number to cap"
+	}
+	return ""
+}
+
+// holdsNumber reports whether values of type t are numbers or may be:
+// Int, Float and custom scalars, or lists of them.
+func holdsNumber(schema *ast.Schema, t *ast.Type) bool {
+	switch t.Name() {
+	case "Int", "Float":
+		return true
+	case "String", "Boolean", "ID":
+		return false
+	}
+	def := schema.Types[t.Name()]
+	return def != nil && def.Kind == ast.Scalar
+}
+
+// inputFieldCaps returns the caps of the input fields of schema: the
+// coordinate InputType.field when inputs has one, else the cap of the
+// field's name when the field can hold a number. An input object's field
+// named like a pagination argument is taken for one wherever the object is
+// passed to a field; a coordinate can lift the cap of a field that is not.
+func inputFieldCaps(schema *ast.Schema, names, inputs map[string]*capRule) map[*ast.FieldDefinition]*capRule {
+	caps := map[*ast.FieldDefinition]*capRule{}
+	for _, def := range schema.Types {
+		if def.Kind != ast.InputObject {
+			continue
+		}
+		for _, fd := range def.Fields {
+			if c := inputs[def.Name+"."+fd.Name]; c != nil {
+				caps[fd] = c
+			} else if c := names[fd.Name]; c != nil && holdsNumber(schema, fd.Type) {
+				caps[fd] = c
+			}
+		}
+	}
+	return caps
+}
+
 // rule returns the cap of argument arg of field on type parent ("" when the
 // type is not known), or nil. A coordinate wins over an argument name.
 func (l *Limits) rule(parent, field, arg string) *capRule {
@@ -145,18 +224,58 @@ func (l *Limits) rule(parent, field, arg string) *capRule {
 // when it cannot be known: without a schema, or for a field the schema does
 // not have.
 func (l *Limits) fieldType(parent, field string) string {
+	if fd := l.fieldDef(parent, field); fd != nil {
+		return fd.Type.Name()
+	}
+	return ""
+}
+
+// fieldDef returns the schema's definition of field on type parent, or nil.
+func (l *Limits) fieldDef(parent, field string) *ast.FieldDefinition {
 	if l.schema == nil || parent == "" {
-		return ""
+		return nil
 	}
 	def := l.schema.Types[parent]
 	if def == nil {
-		return ""
+		return nil
 	}
-	fd := def.Fields.ForName(field)
+	return def.Fields.ForName(field)
+}
+
+// argInput returns the input object argument arg of field on type parent
+// takes, or nil when it takes none or that cannot be known.
+func (l *Limits) argInput(parent, field, arg string) *ast.Definition {
+	fd := l.fieldDef(parent, field)
 	if fd == nil {
-		return ""
+		return nil
 	}
-	return fd.Type.Name()
+	ad := fd.Arguments.ForName(arg)
+	if ad == nil {
+		return nil
+	}
+	return l.inputObject(ad.Type)
+}
+
+// inputObject returns the input object of type t (through lists), or nil.
+func (l *Limits) inputObject(t *ast.Type) *ast.Definition {
+	if l.schema == nil {
+		return nil
+	}
+	def := l.schema.Types[t.Name()]
+	if def == nil || def.Kind != ast.InputObject {
+		return nil
+	}
+	return def
+}
+
+// memberRule returns the cap of the member name of an object argument
+// value, fd being its input field (nil when not known): the cap of the
+// input field, else of the name.
+func (l *Limits) memberRule(fd *ast.FieldDefinition, name string) *capRule {
+	if c := l.fields[fd]; c != nil {
+		return c
+	}
+	return l.names[name]
 }
 
 // rootType returns the name of the root type of operations of kind op.
@@ -183,4 +302,13 @@ func (l *Limits) rootType(op ast.Operation) string {
 		return def.Name
 	}
 	return name
+}
+
+// capsMembers reports whether any cap applies to the members of objects in
+// variables: an input field cap with a schema, a name cap without one.
+func (l *Limits) capsMembers() bool {
+	if l.schema != nil {
+		return len(l.fields) > 0
+	}
+	return len(l.names) > 0
 }

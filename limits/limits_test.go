@@ -56,9 +56,55 @@ func TestNew(t *testing.T) {
 			want:      []string{"limits.pagination.coordinates.Query.topUsers.last: the schema has no argument last on Query.topUsers"},
 		},
 		{
-			name: "coordinate that is not Type.field.argument",
-			cfg:  with(func(c *config.Limits) { c.Pagination.Coordinates = map[string]int{"Query.topUsers": 50} }),
-			want: []string{`limits.pagination.coordinates: "Query.topUsers" is not a schema coordinate Type.field.argument`},
+			name: "coordinate that is neither Type.field.argument nor InputType.field",
+			cfg: with(func(c *config.Limits) {
+				c.Pagination.Coordinates = map[string]int{"Query.topUsers.first.x": 50, "Query": 5}
+			}),
+			want: []string{
+				`limits.pagination.coordinates: "Query" is not a schema coordinate Type.field.argument or InputType.field`,
+				`limits.pagination.coordinates: "Query.topUsers.first.x" is not a schema coordinate Type.field.argument or InputType.field`,
+			},
+		},
+		{
+			name: "coordinates of input fields the schema has are accepted",
+			cfg: with(func(c *config.Limits) {
+				c.Pagination.Coordinates = map[string]int{"PageInput.first": 20, "LineInput.quantity": 50}
+			}),
+			useSchema: true,
+		},
+		{
+			name: "coordinate of an input field needs the schema",
+			cfg:  with(func(c *config.Limits) { c.Pagination.Coordinates = map[string]int{"PageInput.first": 20} }),
+			want: []string{"limits.pagination.coordinates.PageInput.first: caps an input field, which needs the schema (documents.schema)"},
+		},
+		{
+			name: "coordinate of an input field on a type that is not an input type",
+			cfg: with(func(c *config.Limits) {
+				c.Pagination.Coordinates = map[string]int{"Query.topUsers": 20, "PageInptu.first": 20}
+			}),
+			useSchema: true,
+			want: []string{
+				"limits.pagination.coordinates.PageInptu.first: the schema has no input type PageInptu",
+				"limits.pagination.coordinates.Query.topUsers: the schema has no input type Query",
+			},
+		},
+		{
+			name:      "coordinate of an input field the schema lacks",
+			cfg:       with(func(c *config.Limits) { c.Pagination.Coordinates = map[string]int{"PageInput.frist": 20} }),
+			useSchema: true,
+			want:      []string{"limits.pagination.coordinates.PageInput.frist: the schema has no input field PageInput.frist"},
+		},
+		{
+			name:      "coordinate of an input field that holds no number",
+			cfg:       with(func(c *config.Limits) { c.Pagination.Coordinates = map[string]int{"PageInput.after": 20} }),
+			useSchema: true,
+			want:      []string{"limits.pagination.coordinates.PageInput.after: PageInput.after is of type String, which holds no number to cap"},
+		},
+		{
+			name:      "coordinate of an input field below 1",
+			cfg:       with(func(c *config.Limits) { c.Pagination.Coordinates = map[string]int{"PageInput.first": 0} }),
+			useSchema: true,
+			want:      []string{"limits.pagination.coordinates.PageInput.first: must be at least 1"},
 		},
 		{
 			name: "cap below 1",

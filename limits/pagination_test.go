@@ -71,6 +71,9 @@ func TestCheckCapsPaginationArguments(t *testing.T) {
 		{name: "a list fed to a capped argument is capped item by item", query: `query Q($ns: [Int]) { topUsers(first: $ns) { id } }`, vars: `{"ns":[1,1000]}`, code: exceeded, msg: "variable $ns[1] = 1000 exceeds the cap 50 of Query.topUsers.first (limits.pagination.coordinates)"},
 		{name: "a capped Float", query: `query Q($f: Float) { customer(id: "c") { invoices(last: $f) { id } } }`, vars: `{"f":100.5}`, code: exceeded, msg: "variable $f = 100.5" + capLast},
 		{name: "a capped custom scalar written as a string", query: `query Q($n: Long) { customer(id: "c") { invoices(last: $n) { id } } }`, vars: `{"n":"1000"}`, code: exceeded, msg: `variable $n = "1000"` + capLast},
+		{name: "a capped custom scalar written as a string with escapes", query: `query Q($n: Long) { customer(id: "c") { invoices(last: $n) { id } } }`, vars: `{"n":"1\u0030000000"}`, code: exceeded, msg: `variable $n = "1\u0030000000"` + capLast},
+		{name: "a capped custom scalar written as a string with escapes within the cap", query: `query Q($n: Long) { customer(id: "c") { invoices(last: $n) { id } } }`, vars: `{"n":"\u0031\u0030\u0030"}`},
+		{name: "a capped untyped member written as a string with escapes", query: `query Q($n: Long) { customer(id: "c") { invoices(last: [{page: $n}]) { id } } }`, vars: `{"n":{"v":"\u0032\u0030\u0030"}}`, code: exceeded, msg: `variable $n.v = "\u0032\u0030\u0030"` + capLast},
 		{name: "a capped custom scalar written as a huge number", query: `query Q($n: Long) { customer(id: "c") { invoices(last: $n) { id } } }`, vars: `{"n":1e999}`, code: exceeded, msg: `variable $n = 1e999` + capLast},
 		{name: "cap is checked after coercion", query: qTop, vars: `{"n":5e1}`, want: `{"n":50}`},
 	}

@@ -30,6 +30,10 @@ type variable struct {
 	// cap is the strictest cap of the pagination arguments the variable
 	// feeds; nil when it feeds none.
 	cap *capRule
+	// members reports that the variable feeds a field argument and that
+	// caps may apply to the members of objects in its value: the caps of
+	// input fields with a schema, of names without one.
+	members bool
 	// def is the coerced default value as JSON; nil without a default.
 	def json.RawMessage
 	// viaSchema reports that the type involves an input object, which
@@ -57,7 +61,9 @@ func builtin(name string) bool {
 // type of the operation), inside fragments and inline fragments with a type
 // condition, and, with a schema, for every field the schema has. Where the
 // type is not known — nested fields without a schema — only caps by
-// argument name apply, not caps by coordinate.
+// argument name apply, not caps by coordinate. Variables that feed a field
+// argument have the members of objects in their values capped too (see
+// walker).
 func (l *Limits) Plan(doc *documents.Document, op *documents.Operation) (*Plan, error) {
 	if op == nil {
 		return nil, errors.New("limits: no operation to plan")
@@ -131,9 +137,9 @@ func (p *Plan) addDefault(k int, vd *ast.VariableDefinition) error {
 	if err != nil {
 		return envelope.Errorf(envelope.CodeVariablesInvalid, "the default value of variable $%s %v", v.name, err)
 	}
-	w := walker{b: raw, schema: p.limits.schema, maxList: p.limits.maxList, rewrite: true}
+	w := walker{b: raw, l: p.limits, members: v.members, rewrite: true}
 	if _, f := w.value(v.typ, 0, true, v.cap); f != nil {
-		return f.error("$" + v.name + " (its default value)")
+		return f.error("$"+v.name, " (its default value)")
 	}
 	v.def = w.out
 	return nil
@@ -274,7 +280,8 @@ func (c *capper) selections(set ast.SelectionSet, parent string) error {
 
 func (c *capper) field(f *ast.Field, parent string) error {
 	for _, arg := range f.Arguments {
-		if err := c.value(arg.Value, c.l.rule(parent, f.Name, arg.Name), arg.Name); err != nil {
+		rule := c.l.rule(parent, f.Name, arg.Name)
+		if err := c.value(arg.Value, rule, c.l.argInput(parent, f.Name, arg.Name), arg.Name); err != nil {
 			return err
 		}
 	}
@@ -282,17 +289,16 @@ func (c *capper) field(f *ast.Field, parent string) error {
 }
 
 // value applies rule (nil: none yet) to the argument value v, found at
-// where. Members of object values named like a capped argument are capped
-// too: invoices(page: {first: $n}).
-func (c *capper) value(v *ast.Value, rule *capRule, where string) error {
+// where; in is the input object v is of, nil when not known. Members of
+// object values are capped by their input field or their name:
+// invoices(page: {first: $n}).
+func (c *capper) value(v *ast.Value, rule *capRule, in *ast.Definition, where string) error {
 	if v == nil {
 		return nil
 	}
 	switch v.Kind {
 	case ast.Variable:
-		if rule != nil {
-			c.p.capVariable(v.Raw, rule)
-		}
+		c.p.feeds(v.Raw, rule)
 	case ast.IntValue, ast.FloatValue:
 		if rule != nil && exceeds([]byte(v.Raw), rule.max) {
 			return literalFault(where, v.Raw, rule)
@@ -306,17 +312,24 @@ func (c *capper) value(v *ast.Value, rule *capRule, where string) error {
 		}
 	case ast.ListValue:
 		for _, ch := range v.Children {
-			if err := c.value(ch.Value, rule, where); err != nil {
+			if err := c.value(ch.Value, rule, in, where); err != nil {
 				return err
 			}
 		}
 	case ast.ObjectValue:
 		for _, ch := range v.Children {
+			var fd *ast.FieldDefinition
+			var sub *ast.Definition
+			if in != nil {
+				if fd = in.Fields.ForName(ch.Name); fd != nil {
+					sub = c.l.inputObject(fd.Type)
+				}
+			}
 			r := rule
 			if r == nil {
-				r = c.l.names[ch.Name]
+				r = c.l.memberRule(fd, ch.Name)
 			}
-			if err := c.value(ch.Value, r, where+"."+ch.Name); err != nil {
+			if err := c.value(ch.Value, r, sub, where+"."+ch.Name); err != nil {
 				return err
 			}
 		}
@@ -328,15 +341,18 @@ func literalFault(where, raw string, rule *capRule) error {
 	return envelope.Errorf(envelope.CodeLimitExceeded, "argument %s = %s exceeds %s", where, clip([]byte(raw)), rule)
 }
 
-// capVariable holds the variable named name to rule, keeping the strictest
-// cap when it feeds several arguments. Undefined variables are left to the
-// upstream's validation; Check refuses any value for them.
-func (p *Plan) capVariable(name string, rule *capRule) {
+// feeds records that the variable named name feeds a field argument, held
+// to rule (nil: none), keeping the strictest cap when it feeds several.
+// Undefined variables are left to the upstream's validation; Check refuses
+// any value for them.
+func (p *Plan) feeds(name string, rule *capRule) {
 	k := p.index(name)
 	if k < 0 {
 		return
 	}
-	if v := &p.vars[k]; v.cap == nil || rule.max < v.cap.max {
+	v := &p.vars[k]
+	v.members = p.limits.capsMembers()
+	if rule != nil && (v.cap == nil || rule.max < v.cap.max) {
 		v.cap = rule
 	}
 }

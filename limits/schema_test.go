@@ -61,6 +61,8 @@ func TestPlanRefusesOperationsThatCannotRun(t *testing.T) {
 			code: "LIMIT_EXCEEDED", msg: "argument first = 100.5 exceeds the cap 100 of argument first (limits.pagination.arguments)"},
 		{name: "literal string of a number above the cap", query: `{ topUsers(first: "1000") { id } }`,
 			code: "LIMIT_EXCEEDED", msg: `argument first = "1000" exceeds the cap 100 of argument first (limits.pagination.arguments)`},
+		{name: "literal string with escapes above the cap", query: `{ topUsers(first: "1\u00300000") { id } }`,
+			code: "LIMIT_EXCEEDED", msg: `argument first = "100000" exceeds the cap 100 of argument first (limits.pagination.arguments)`},
 		{name: "literal above the cap in a fragment", query: `query { ...F } fragment F on Query { topUsers(last: 1000) { id } }`,
 			code: "LIMIT_EXCEEDED", msg: "argument last = 1000 exceeds the cap 100 of argument last (limits.pagination.arguments)"},
 	}

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -28,14 +29,16 @@ func (f *fault) at(seg string) *fault {
 	return f
 }
 
-// error returns the client-facing error, root naming the variable ("$ids").
-func (f *fault) error(root string) *envelope.Error {
+// error returns the client-facing error, root naming the variable ("$ids")
+// and note, if any, following the path (" (its default value)").
+func (f *fault) error(root, note string) *envelope.Error {
 	var b strings.Builder
 	b.WriteString("variable ")
 	b.WriteString(root)
 	for i := len(f.path) - 1; i >= 0; i-- {
 		b.WriteString(f.path[i])
 	}
+	b.WriteString(note)
 	b.WriteString(f.msg)
 	return &envelope.Error{Code: f.code, Message: b.String()}
 }
@@ -46,14 +49,20 @@ func (f *fault) error(root string) *envelope.Error {
 // the declared types of input-object fields. Any other named type accepts any
 // JSON value, which is still walked for list lengths and caps.
 //
+// In a variable that feeds a field argument (members), an object member
+// that no enclosing cap bounds is held to the cap of its input field with a
+// schema, or of its name when the object's type is not known: without a
+// schema, {"page":{"first":2147483647}} for invoices(page: $page) is refused
+// under the cap of first.
+//
 // The walk runs in one of two modes. Checking (rewrite false) writes
 // nothing and records in changed whether coercion alters the value; only then
 // is a second, rewriting walk run, which appends the coerced JSON to out. The
 // common path thus reads the variables once and allocates nothing.
 type walker struct {
 	b       []byte
-	schema  *ast.Schema
-	maxList int
+	l       *Limits
+	members bool
 	rewrite bool
 	out     []byte
 	changed bool
@@ -117,8 +126,8 @@ func (w *walker) value(t *ast.Type, i int, wrap bool, c *capRule) (int, *fault) 
 		}
 		return w.copy(i), nil
 	}
-	if w.schema != nil {
-		switch def := w.schema.Types[t.NamedType]; {
+	if s := w.l.schema; s != nil {
+		switch def := s.Types[t.NamedType]; {
 		case def == nil:
 		case def.Kind == ast.Enum:
 			return w.enumValue(def, i)
@@ -254,7 +263,8 @@ func (w *walker) enumValue(def *ast.Definition, i int) (int, *fault) {
 
 // any accepts any JSON value, walking objects and lists for list lengths
 // and caps. Within a capped variable, numbers and strings that read as
-// numbers (custom scalars) are held to the cap.
+// numbers once their escapes are decoded (custom scalars) are held to the
+// cap.
 func (w *walker) any(i int, c *capRule) (int, *fault) {
 	b := w.b
 	switch b[i] {
@@ -264,10 +274,8 @@ func (w *walker) any(i int, c *capRule) (int, *fault) {
 		return w.list(nil, i, c)
 	case '"':
 		end, esc := stringEnd(b, i)
-		if c != nil && !esc {
-			if f, err := strconv.ParseFloat(string(b[i+1:end-1]), 64); err == nil && f > float64(c.max) {
-				return 0, c.fault(b[i:end])
-			}
+		if c != nil && stringExceeds(b[i:end], esc, c.max) {
+			return 0, c.fault(b[i:end])
 		}
 		w.emit(b[i:end])
 		return end, nil
@@ -280,13 +288,31 @@ func (w *walker) any(i int, c *capRule) (int, *fault) {
 	return end, nil
 }
 
+// stringExceeds reports whether the JSON string s (quotes included) reads as
+// a number greater than max. Escapes are decoded first, by encoding/json, so
+// that "1\u00300000" is 100000 here as it is to the upstream.
+func stringExceeds(s []byte, esc bool, max int) bool {
+	if !esc {
+		f, err := strconv.ParseFloat(string(s[1:len(s)-1]), 64)
+		return err == nil && f > float64(max)
+	}
+	var text string
+	if err := json.Unmarshal(s, &text); err != nil {
+		// json.Valid accepted the variables, so this cannot happen; a
+		// string that cannot be read is refused rather than let past.
+		return true
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	return err == nil && f > float64(max)
+}
+
 // list walks the list at b[i], each item against elem (nil: any).
 func (w *walker) list(elem *ast.Type, i int, c *capRule) (int, *fault) {
 	b := w.b
 	w.emitByte('[')
 	i = skipSpace(b, i+1)
 	for n := 0; b[i] != ']'; n++ {
-		if n == w.maxList {
+		if n == w.l.maxList {
 			return 0, w.tooLong(i, n)
 		}
 		if n > 0 {
@@ -316,13 +342,14 @@ func (w *walker) tooLong(i, n int) *fault {
 			i = skipSpace(b, i+1)
 		}
 	}
-	return exceeded(" has " + strconv.Itoa(n) + " items; the limit is " + strconv.Itoa(w.maxList) + " (limits.max_list_length)")
+	return exceeded(" has " + strconv.Itoa(n) + " items; the limit is " + strconv.Itoa(w.l.maxList) + " (limits.max_list_length)")
 }
 
 // object walks the object at b[i]: against def's fields when def is an input
-// object, else as any value. Keys may not repeat: JSON parsers disagree on
-// which of two values wins, so a repeated key could show the gateway one
-// value and the upstream another.
+// object, else as any value. c caps every member; without it, members may
+// have caps of their own (see walker). Keys may not repeat: JSON parsers
+// disagree on which of two values wins, so a repeated key could show the
+// gateway one value and the upstream another.
 func (w *walker) object(def *ast.Definition, i int, c *capRule) (int, *fault) {
 	b := w.b
 	var keys keySet
@@ -334,9 +361,16 @@ func (w *walker) object(def *ast.Definition, i int, c *capRule) (int, *fault) {
 		if keys.add(key, esc) {
 			return 0, invalid(" has the key " + clip(key) + " more than once")
 		}
+		var fd *ast.FieldDefinition
 		var typ *ast.Type
 		if def != nil {
-			typ = fieldType(def, key, esc)
+			if fd = inputField(def, key, esc); fd != nil {
+				typ = fd.Type
+			}
+		}
+		mc := c
+		if mc == nil && w.members {
+			mc = w.memberCap(fd, key, esc)
 		}
 		if n > 0 {
 			w.emitByte(',')
@@ -344,7 +378,7 @@ func (w *walker) object(def *ast.Definition, i int, c *capRule) (int, *fault) {
 		w.emit(key)
 		w.emitByte(':')
 		vi := skipSpace(b, skipSpace(b, kEnd)+1)
-		end, f := w.value(typ, vi, true, c)
+		end, f := w.value(typ, vi, true, mc)
 		if f != nil {
 			return 0, f.at(segment(unquote(key, esc)))
 		}
@@ -357,12 +391,28 @@ func (w *walker) object(def *ast.Definition, i int, c *capRule) (int, *fault) {
 	return i + 1, nil
 }
 
-// fieldType returns the type of def's field named by the JSON string key;
-// nil for a field def does not have (gqlparser's coercion refuses those).
-func fieldType(def *ast.Definition, key []byte, esc bool) *ast.Type {
+// memberCap returns the cap of an object member named by the JSON string
+// key, fd being its input field (nil when not known): the cap of fd with a
+// schema, the cap of the name without one. With a schema, members of custom
+// scalars and fields the type lacks (which coercion refuses) have none.
+func (w *walker) memberCap(fd *ast.FieldDefinition, key []byte, esc bool) *capRule {
+	switch {
+	case fd != nil:
+		return w.l.fields[fd]
+	case w.l.schema != nil:
+		return nil
+	case esc:
+		return w.l.names[unquote(key, true)]
+	}
+	return w.l.names[string(key[1:len(key)-1])]
+}
+
+// inputField returns def's field named by the JSON string key; nil for a
+// field def does not have (gqlparser's coercion refuses those).
+func inputField(def *ast.Definition, key []byte, esc bool) *ast.FieldDefinition {
 	for _, fd := range def.Fields {
 		if sameKey(key, esc, fd.Name) {
-			return fd.Type
+			return fd
 		}
 	}
 	return nil

@@ -147,6 +147,8 @@ func TestCheckRules(t *testing.T) {
 			"query Q($n: Int!) { topUsers(first: $n) { id } }", []string{"unbounded-pagination error Q 1:37"}},
 		{"a variable with a cap", billing,
 			"query Q($n: Int) { invoices(first: $n) { id } }", nil},
+		{"an input object variable whose pagination member has no cap", billing,
+			"query Q($p: PageInput) { invoices(page: $p) { id } }", []string{"unbounded-pagination error Q 1:41"}},
 		{"a literal above the cap", billing,
 			"query Q { invoices(first: 101) { id } }", []string{"unbounded-pagination error Q 1:27"}},
 		{"a variable without cap in a fragment is reported once", billing,
@@ -234,6 +236,69 @@ func TestTopUsersPagination(t *testing.T) {
 			}
 			if len(r.Costs) != 1 || r.Costs[0].Cost != tt.cost || r.Costs[0].Operation != "TopUsers" {
 				t.Errorf("costs = %+v, want TopUsers %d", r.Costs, tt.cost)
+			}
+		})
+	}
+}
+
+func TestInputObjectPagination(t *testing.T) {
+	billing := loadBilling(t)
+	const (
+		whole   = "query ByPage($page: PageInput) { invoices(page: $page) { id } }"
+		nested  = "query ByFilter($f: InvoiceFilter) { invoices(filter: $f) { id } }"
+		member  = "query ByFirst($n: Int) { invoices(page: {first: $n}) { id } }"
+		listed  = `query Listed($p: PageInput) { invoices(filter: {status: OPEN, page: $p}) { id } }`
+		literal = "query Literal { invoices(page: {first: 500}) { id } }"
+	)
+	noCap := config.Pagination{Arguments: map[string]int{"limit": 50}, Default: 100}
+	tests := []struct {
+		name    string
+		schema  *ast.Schema
+		caps    config.Pagination
+		text    string
+		message string
+		col     int
+		cost    int
+	}{
+		{"an input object variable whose pagination member has no cap", billing, noCap, whole,
+			`Query.invoices.page is fed by $page, whose member PageInput.first has no cap: set limits.pagination.coordinates["PageInput.first"]`,
+			49, 1 + 100},
+		{"a nested input object variable whose pagination member has no cap", billing, noCap, nested,
+			`Query.invoices.filter is fed by $f, whose member PageInput.first has no cap: set limits.pagination.coordinates["PageInput.first"]`,
+			54, 1 + 100},
+		{"an input object variable inside an object literal", billing, noCap, listed,
+			`Query.invoices.filter is fed by $p, whose member PageInput.first has no cap: set limits.pagination.coordinates["PageInput.first"]`,
+			69, 1 + 100},
+		{"a variable feeding a pagination member of an object literal", billing, noCap, member,
+			`PageInput.first is fed by $n and has no cap: set limits.pagination.coordinates["PageInput.first"]`,
+			49, 1 + 100},
+		{"a cap by input field coordinate bounds the member", billing,
+			config.Pagination{Coordinates: map[string]int{"PageInput.first": 20}, Default: 100}, whole, "", 0, 1 + 20},
+		{"a cap by name bounds the member", billing,
+			config.Pagination{Arguments: map[string]int{"first": 30}, Default: 100}, nested, "", 0, 1 + 30},
+		{"a literal member above its cap", billing,
+			config.Pagination{Coordinates: map[string]int{"PageInput.first": 20}, Default: 100}, literal,
+			`PageInput.first is 500; the cap is 20 (limits.pagination.coordinates["PageInput.first"]): ask for fewer items`,
+			40, 1 + 500},
+		{"without a schema input objects are not known", nil, noCap, whole, "", 0, 1 + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Check(tt.schema, []Input{input("q.graphql", tt.text)}, Rules{Pagination: tt.caps})
+			var msgs []string
+			for _, f := range r.Findings {
+				msgs = append(msgs, f.Message)
+			}
+			if tt.message == "" && len(msgs) > 0 || tt.message != "" && !slices.Equal(msgs, []string{tt.message}) {
+				t.Fatalf("messages = %q, want %q", msgs, tt.message)
+			}
+			if tt.message != "" {
+				if f := r.Findings[0]; f.Rule != RuleUnboundedPagination || f.Severity != SeverityError || f.Line != 1 || f.Column != tt.col || !r.Failed() {
+					t.Errorf("finding = %+v, want an unbounded-pagination error at 1:%d", f, tt.col)
+				}
+			}
+			if len(r.Costs) != 1 || r.Costs[0].Cost != tt.cost {
+				t.Errorf("costs = %+v, want %d", r.Costs, tt.cost)
 			}
 		})
 	}

@@ -17,6 +17,8 @@ import (
 // A field's list size is the value of its pagination argument: the literal
 // when one is given, the configured cap when a variable feeds it, the
 // argument's schema default when it is left out, else Pagination.Default.
+// With a schema, pagination members of input-object arguments count as
+// pagination arguments (see inputs.go).
 // With a schema only list-typed fields multiply; a connection field (an
 // object with a list field edges or nodes) hands its page size to those
 // lists. Without a schema, a field with a pagination argument counts as a
@@ -213,6 +215,9 @@ func (w *walker) pageSize(f *ast.Field, parent *ast.Definition, def *ast.FieldDe
 		if unset == nil {
 			unset = &p
 		}
+	}
+	if s, ok := w.inputSizes(f, parent, def, paged); ok {
+		size, sized = max(size, s), true
 	}
 	if !sized && unset != nil && paged && w.once(f) {
 		w.c.add(RuleUnsetPagination, SeverityWarning, w.op, f.Position,

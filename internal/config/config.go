@@ -195,8 +195,9 @@ type FreeForm struct {
 // Limits bound what a caller controls at run time: the variables.
 type Limits struct {
 	// Pagination caps pagination-style arguments: by argument name (first,
-	// last, limit) and by schema coordinate (Query.invoices.first), the
-	// coordinate winning. Default first, last, limit: 100.
+	// last, limit) and by schema coordinate (Query.invoices.first, or
+	// PageInput.first for a field of an input object), the coordinate
+	// winning. Default first, last, limit: 100.
 	Pagination Pagination `yaml:"pagination"`
 	// MaxListLength caps every list in the variables. Default 1000.
 	MaxListLength int `yaml:"max_list_length"`
@@ -208,7 +209,8 @@ type Limits struct {
 type Pagination struct {
 	// Arguments maps argument names to their maximum.
 	Arguments map[string]int `yaml:"arguments"`
-	// Coordinates maps Type.field.argument to its maximum.
+	// Coordinates maps Type.field.argument, or InputType.field, to its
+	// maximum.
 	Coordinates map[string]int `yaml:"coordinates"`
 	// Default is the list size assumed for cost estimates when nothing
 	// caps an argument. Default 100.

@@ -224,6 +224,35 @@ func TestValidateNamesKeys(t *testing.T) {
 	}
 }
 
+func TestValidatePaginationCoordinates(t *testing.T) {
+	for _, tt := range []struct {
+		coord string
+		ok    bool
+	}{
+		{"Query.invoices.first", true},
+		{"PageInput.first", true},
+		{"Query", false},
+		{"Query.invoices.first.x", false},
+		{".first", false},
+		{"PageInput.", false},
+		{"Query..first", false},
+	} {
+		t.Run(tt.coord, func(t *testing.T) {
+			c := Default()
+			c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+			c.Limits.Pagination.Coordinates = map[string]int{tt.coord: 10}
+			err := c.Validate()
+			if tt.ok && err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			want := `limits.pagination.coordinates: "` + tt.coord + `" is not a schema coordinate Type.field.argument or InputType.field`
+			if !tt.ok && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Fatalf("Validate = %v, want %q", err, want)
+			}
+		})
+	}
+}
+
 func TestWarnings(t *testing.T) {
 	c := Default()
 	c.Upstream.URL = "http://10.1.2.3/graphql"

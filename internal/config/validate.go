@@ -350,8 +350,8 @@ func (c *Config) validateDocuments(bad func(key, format string, args ...any)) {
 		}
 	}
 	for coord, max := range l.Pagination.Coordinates {
-		if strings.Count(coord, ".") != 2 || strings.HasPrefix(coord, ".") || strings.HasSuffix(coord, ".") || strings.Contains(coord, "..") {
-			bad("limits.pagination.coordinates", "%q is not a schema coordinate Type.field.argument", coord)
+		if !isCoordinate(coord) {
+			bad("limits.pagination.coordinates", "%q is not a schema coordinate Type.field.argument or InputType.field", coord)
 		}
 		if max < 1 {
 			bad("limits.pagination.coordinates."+coord, "must be at least 1")
@@ -366,6 +366,14 @@ func (c *Config) validateDocuments(bad func(key, format string, args ...any)) {
 	if l.MaxVariablesBytes < 2 {
 		bad("limits.max_variables_bytes", "must be at least 2")
 	}
+}
+
+// isCoordinate reports whether coord has the form of a pagination cap's
+// schema coordinate: Type.field.argument, or InputType.field for a field of
+// an input object. Whether the schema has it is checked when it is loaded.
+func isCoordinate(coord string) bool {
+	n := strings.Count(coord, ".")
+	return (n == 1 || n == 2) && !strings.HasPrefix(coord, ".") && !strings.HasSuffix(coord, ".") && !strings.Contains(coord, "..")
 }
 
 func (c *Config) validateAuth(bad func(key, format string, args ...any)) {
