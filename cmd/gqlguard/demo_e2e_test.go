@@ -48,7 +48,7 @@ func demoExpectations(httpsPort string) map[string]expectation {
 			contains: []string{`"number":"INV-0002"`, `"name":"Grace Hopper"`, "HTTP 200"}, absent: []string{"Ada Lovelace"},
 		},
 		"A public document runs without a token; GET on its cache URL (ETag, Cache-Control)": {
-			contains: []string{"HTTP/2 200", "etag: \"", "cache-control: private, max-age=60", "vary: accept, accept-encoding, authorization, cookie", `"ok":true`},
+			contains: []string{"HTTP/2 200", "etag: \"", "cache-control: private, max-age=60", "vary: origin, accept, accept-encoding, authorization, cookie", `"ok":true`},
 			foldCase: true,
 		},
 		"A trusted mutation with variables (POST only)": {contains: []string{`"createInvoice"`, `"amountCents":4200`, "HTTP 200"}},
