@@ -5,7 +5,6 @@ import (
 	"github.com/vektah/gqlparser/v2/lexer"
 
 	"github.com/gqlguard/gqlguard/envelope"
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 // Metrics are cheap structural measures of a document, taken on the request
@@ -92,11 +91,22 @@ func MeasureText(text string, maxTokens int) (int, error) {
 	}
 }
 
+// FreeFormLimits bound documents that were not registered (capture and off
+// modes). A limit of zero or less is not checked.
+type FreeFormLimits struct {
+	// MaxDepth of selection sets. gqlguard's default: 15.
+	MaxDepth int `yaml:"max_depth"`
+	// MaxAliases in a document. gqlguard's default: 30.
+	MaxAliases int `yaml:"max_aliases"`
+	// MaxTokens in a document. gqlguard's default: 5000.
+	MaxTokens int `yaml:"max_tokens"`
+}
+
 // Check compares m with the free-form limits and returns a LIMIT_EXCEEDED
 // *envelope.Error naming the first limit exceeded (tokens, depth, then
 // aliases) and the document's value; nil when all hold. A limit of zero or
 // less is not checked.
-func (m Metrics) Check(limits config.FreeForm) error {
+func (m Metrics) Check(limits FreeFormLimits) error {
 	switch {
 	case limits.MaxTokens > 0 && m.Tokens > limits.MaxTokens:
 		return envelope.Errorf(envelope.CodeLimitExceeded,

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/gqlguard/gqlguard/envelope"
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 func mustParse(t testing.TB, text string) *Document {
@@ -145,7 +144,7 @@ func TestMeasureTextRefusesHugeDocumentEarly(t *testing.T) {
 }
 
 func TestMetricsCheck(t *testing.T) {
-	limits := config.FreeForm{MaxDepth: 15, MaxAliases: 30, MaxTokens: 5000}
+	limits := FreeFormLimits{MaxDepth: 15, MaxAliases: 30, MaxTokens: 5000}
 	tests := []struct {
 		name string
 		m    Metrics
@@ -177,7 +176,7 @@ func TestMetricsCheck(t *testing.T) {
 			}
 		})
 	}
-	if err := (Metrics{Depth: 100, Aliases: 100, Tokens: 1 << 20}).Check(config.FreeForm{}); err != nil {
+	if err := (Metrics{Depth: 100, Aliases: 100, Tokens: 1 << 20}).Check(FreeFormLimits{}); err != nil {
 		t.Errorf("zero limits are not checked, got %v", err)
 	}
 }

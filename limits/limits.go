@@ -8,12 +8,38 @@ import (
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
-
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
-// Limits are the runtime bounds on variables, built from the limits section
-// of the configuration. A Limits is immutable and safe for concurrent use.
+// Config is what Limits are built from: the limits section of gqlguard's
+// configuration, or the options of a server that embeds the package. The
+// zero value caps nothing.
+type Config struct {
+	// Pagination caps pagination-style arguments: by argument name (first,
+	// last, limit) and by schema coordinate (Query.invoices.first, or
+	// PageInput.first for a field of an input object), the coordinate
+	// winning. gqlguard's default: first, last, limit: 100.
+	Pagination Pagination `yaml:"pagination"`
+	// MaxListLength caps every list in the variables; 0 means no cap.
+	// gqlguard's default: 1000.
+	MaxListLength int `yaml:"max_list_length"`
+	// MaxVariablesBytes caps the size of the variables JSON; 0 means no cap.
+	// gqlguard's default: 65536.
+	MaxVariablesBytes int `yaml:"max_variables_bytes"`
+}
+
+// Pagination caps pagination arguments.
+type Pagination struct {
+	// Arguments maps argument names to their maximum.
+	Arguments map[string]int `yaml:"arguments"`
+	// Coordinates maps Type.field.argument, or InputType.field, to its
+	// maximum.
+	Coordinates map[string]int `yaml:"coordinates"`
+	// Default is the list size assumed for cost estimates when nothing
+	// caps an argument. gqlguard's default: 100.
+	Default int `yaml:"default"`
+}
+
+// Limits are the runtime bounds on variables, built from a Config. A Limits is immutable and safe for concurrent use.
 type Limits struct {
 	schema   *ast.Schema
 	maxList  int
@@ -54,7 +80,7 @@ func (c *capRule) String() string {
 // against their input types, and caps apply to nested fields and to the
 // fields of input objects. Coordinates of input fields need the schema.
 // Every problem is reported, each prefixed by its configuration key.
-func New(cfg config.Limits, schema *ast.Schema) (*Limits, error) {
+func New(cfg Config, schema *ast.Schema) (*Limits, error) {
 	l := &Limits{
 		schema:   schema,
 		maxList:  cfg.MaxListLength,

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/envelope"
-	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/limits"
 )
 
 // Rules are the limits documents are checked against. A zero maximum is not
@@ -29,7 +29,7 @@ type Rules struct {
 	// Pagination caps pagination arguments by name and by schema coordinate
 	// (the coordinate winning); Default is the list size assumed when nothing
 	// tells it (DefaultListSize when zero).
-	Pagination config.Pagination
+	Pagination limits.Pagination
 }
 
 // DefaultListSize is the list size cost estimates assume when

@@ -4,7 +4,12 @@
 // opens no sockets; the stages do that when they are built.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/limits"
+)
 
 // Config is the whole gateway configuration. Every field has a default (see
 // Default); a YAML file overrides the fields it names. A map in the file is
@@ -182,40 +187,16 @@ type Capture struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
-// FreeForm bounds documents that were not registered.
-type FreeForm struct {
-	// MaxDepth of selection sets. Default 15.
-	MaxDepth int `yaml:"max_depth"`
-	// MaxAliases in a document. Default 30.
-	MaxAliases int `yaml:"max_aliases"`
-	// MaxTokens in a document. Default 5000.
-	MaxTokens int `yaml:"max_tokens"`
-}
+// FreeForm bounds documents that were not registered (see
+// documents.FreeFormLimits).
+type FreeForm = documents.FreeFormLimits
 
-// Limits bound what a caller controls at run time: the variables.
-type Limits struct {
-	// Pagination caps pagination-style arguments: by argument name (first,
-	// last, limit) and by schema coordinate (Query.invoices.first, or
-	// PageInput.first for a field of an input object), the coordinate
-	// winning. Default first, last, limit: 100.
-	Pagination Pagination `yaml:"pagination"`
-	// MaxListLength caps every list in the variables. Default 1000.
-	MaxListLength int `yaml:"max_list_length"`
-	// MaxVariablesBytes caps the size of the variables JSON. Default 65536.
-	MaxVariablesBytes int `yaml:"max_variables_bytes"`
-}
+// Limits bound what a caller controls at run time: the variables (see
+// limits.Config).
+type Limits = limits.Config
 
-// Pagination caps pagination arguments.
-type Pagination struct {
-	// Arguments maps argument names to their maximum.
-	Arguments map[string]int `yaml:"arguments"`
-	// Coordinates maps Type.field.argument, or InputType.field, to its
-	// maximum.
-	Coordinates map[string]int `yaml:"coordinates"`
-	// Default is the list size assumed for cost estimates when nothing
-	// caps an argument. Default 100.
-	Default int `yaml:"default"`
-}
+// Pagination caps pagination arguments (see limits.Pagination).
+type Pagination = limits.Pagination
 
 // Admin configures the admin API on the admin listener.
 type Admin struct {
