@@ -1,6 +1,7 @@
 // Package proxy is the forward stage: it sends the parsed GraphQL request to
-// the upstream as a POST with a JSON body, through a tuned
-// httputil.ReverseProxy, and streams the answer back.
+// the upstream as a POST with a JSON body (a multipart/form-data body for a
+// file upload), through a tuned httputil.ReverseProxy, and streams the
+// answer back.
 package proxy
 
 import (
@@ -138,11 +139,24 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		envelope.WriteError(w, r, errors.New("proxy: no parsed request in context"))
 		return
 	}
-	body := encodeBatch(b)
 	// r is this chain's own shallow copy of the server's request (stages
 	// attached context values), so its fields may be set here; ReverseProxy
 	// clones it once more for the upstream, and rewrite fixes the headers on
 	// that clone.
+	var body []byte
+	if b.Uploads == nil {
+		body = encodeBatch(b)
+	} else {
+		var contentType string
+		var err error
+		if body, contentType, err = encodeUploads(b); err != nil {
+			envelope.WriteError(w, r, err)
+			return
+		}
+		// The header map is the server's; this request gets its own.
+		r.Header = r.Header.Clone()
+		r.Header["Content-Type"] = []string{contentType}
+	}
 	r.Method = http.MethodPost
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -153,7 +167,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var jsonType = []string{"application/json"}
 
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
-	pr.Out.Header["Content-Type"] = jsonType
+	// A file upload keeps the multipart Content-Type ServeHTTP set.
+	if b := envelope.BatchFrom(pr.In.Context()); b == nil || b.Uploads == nil {
+		pr.Out.Header["Content-Type"] = jsonType
+	}
 	pr.Out.Header["Content-Length"] = []string{strconv.FormatInt(pr.Out.ContentLength, 10)}
 	delete(pr.Out.Header, "Content-Encoding")
 	u := pr.Out.URL
