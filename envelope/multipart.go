@@ -15,19 +15,6 @@ import (
 // MediaTypeMultipart is the media type of file uploads.
 const MediaTypeMultipart = "multipart/form-data"
 
-// multipartBoundary returns the boundary of a single multipart/form-data
-// Content-Type ("" when it has none), and false for any other.
-func multipartBoundary(values []string) (string, bool) {
-	if len(values) != 1 {
-		return "", false
-	}
-	mediaType, params, err := mime.ParseMediaType(values[0])
-	if err != nil || mediaType != MediaTypeMultipart {
-		return "", false
-	}
-	return params["boundary"], true
-}
-
 // parseMultipart reads a file upload as the GraphQL multipart request spec
 // has it: an operations field (a request, or a batch), a map field (file
 // field name → object paths in operations), then one part per file. The

@@ -99,10 +99,15 @@ func Parse(r *http.Request, lim Limits) (*Batch, error) {
 
 func parsePost(r *http.Request, lim Limits) (*Batch, error) {
 	values := r.Header.Values("Content-Type")
-	if boundary, ok := multipartBoundary(values); ok {
-		return parseMultipart(r, boundary, lim)
+	if len(values) != 1 {
+		return nil, Errorf(CodeUnsupportedMediaType,
+			"send exactly one Content-Type header: application/json")
 	}
-	if err := checkContentType(values); err != nil {
+	mediaType, params, err := mime.ParseMediaType(values[0])
+	if err == nil && mediaType == MediaTypeMultipart {
+		return parseMultipart(r, params["boundary"], lim)
+	}
+	if err := checkContentType(values[0], mediaType, params, err); err != nil {
 		return nil, err
 	}
 	max := lim.maxBody()
@@ -139,17 +144,12 @@ func tooLarge(max int64) *Error {
 	return Errorf(CodePayloadTooLarge, "the request body is larger than the limit of %d bytes", max)
 }
 
-// checkContentType accepts exactly one JSON media type with an optional UTF-8
-// charset.
-func checkContentType(values []string) error {
-	if len(values) != 1 {
-		return Errorf(CodeUnsupportedMediaType,
-			"send exactly one Content-Type header: application/json")
-	}
-	mediaType, params, err := mime.ParseMediaType(values[0])
+// checkContentType accepts a JSON media type with an optional UTF-8 charset:
+// value as mime.ParseMediaType read it.
+func checkContentType(value, mediaType string, params map[string]string, err error) error {
 	if err != nil || (mediaType != MediaTypeJSON && mediaType != MediaTypeGraphQLResponse) {
 		return Errorf(CodeUnsupportedMediaType,
-			"Content-Type %q is not supported; send the request body as application/json", truncate(values[0], 64))
+			"Content-Type %q is not supported; send the request body as application/json", truncate(value, 64))
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 		return Errorf(CodeUnsupportedMediaType, "charset %q is not supported; send UTF-8", truncate(cs, 32))
