@@ -9,7 +9,7 @@ import (
 // failures with WriteError, and passes the parsed Batch to Next through the
 // request context (read it with BatchFrom).
 type Handler struct {
-	// Limits bounds the request body and batches.
+	// Limits bounds the request body and batches, and enables file uploads.
 	Limits Limits
 	// CachePrefix, when set (for example "/graphql/"), also accepts GET
 	// cache URLs below it: <prefix><id>/<operationName>.

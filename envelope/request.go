@@ -43,26 +43,41 @@ type Batch struct {
 	Method string
 	// CacheURL reports a GET of the form <path>/<id>/<operationName>.
 	CacheURL bool
+	// Uploads holds the files of a multipart request; nil for any other.
+	Uploads *Uploads
 }
 
-// Limits bounds what Parse accepts. The zero value refuses batches and uses
-// DefaultMaxBodyBytes.
+// Limits bounds what Parse accepts. The zero value refuses batches and file
+// uploads and uses DefaultMaxBodyBytes.
 type Limits struct {
 	// MaxBodyBytes is the largest request body accepted; 0 means
-	// DefaultMaxBodyBytes.
+	// DefaultMaxBodyBytes. In a file upload it bounds the operations and
+	// map fields.
 	MaxBodyBytes int64
 	// MaxBatch is the largest JSON array accepted; 0 refuses batches.
 	MaxBatch int
+	// MaxUploadFiles is the most files a file upload (a multipart/form-data
+	// request of the GraphQL multipart request spec) may carry; 0 refuses
+	// file uploads.
+	MaxUploadFiles int
+	// MaxUploadBytes is the largest file upload body accepted, every part
+	// included; 0 means DefaultMaxUploadBytes. The files are held in memory.
+	MaxUploadBytes int64
 }
 
 // DefaultMaxBodyBytes is the body limit when Limits.MaxBodyBytes is zero.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxUploadBytes is the file upload limit when Limits.MaxUploadBytes
+// is zero.
+const DefaultMaxUploadBytes = 10 << 20
+
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Parse reads r as a GraphQL-over-HTTP request: a POST with a JSON body
-// (application/json or application/graphql-response+json), or a GET with URL
-// parameters. Every failure is an *Error with the contract's code.
+// (application/json or application/graphql-response+json), a GET with URL
+// parameters, or, when Limits.MaxUploadFiles allows it, a file upload (see
+// Uploads). Every failure is an *Error with the contract's code.
 func Parse(r *http.Request, lim Limits) (*Batch, error) {
 	switch r.Method {
 	case http.MethodGet:
@@ -83,13 +98,22 @@ func Parse(r *http.Request, lim Limits) (*Batch, error) {
 }
 
 func parsePost(r *http.Request, lim Limits) (*Batch, error) {
-	if err := checkContentType(r.Header.Values("Content-Type")); err != nil {
-		return nil, err
+	values := r.Header.Values("Content-Type")
+	if len(values) != 1 {
+		return nil, Errorf(CodeUnsupportedMediaType,
+			"send exactly one Content-Type header: application/json")
 	}
-	max := lim.MaxBodyBytes
-	if max <= 0 {
-		max = DefaultMaxBodyBytes
+	// The common case, application/json without parameters, needs no parse.
+	if values[0] != MediaTypeJSON {
+		mediaType, params, err := mime.ParseMediaType(values[0])
+		if err == nil && mediaType == MediaTypeMultipart {
+			return parseMultipart(r, params["boundary"], lim)
+		}
+		if err := checkContentType(values[0], mediaType, params, err); err != nil {
+			return nil, err
+		}
 	}
+	max := lim.maxBody()
 	if r.ContentLength > max {
 		return nil, tooLarge(max)
 	}
@@ -112,24 +136,23 @@ func parsePost(r *http.Request, lim Limits) (*Batch, error) {
 	return parseBody(buf.Bytes(), lim.MaxBatch)
 }
 
+func (lim Limits) maxBody() int64 {
+	if lim.MaxBodyBytes <= 0 {
+		return DefaultMaxBodyBytes
+	}
+	return lim.MaxBodyBytes
+}
+
 func tooLarge(max int64) *Error {
 	return Errorf(CodePayloadTooLarge, "the request body is larger than the limit of %d bytes", max)
 }
 
-// checkContentType accepts exactly one JSON media type with an optional UTF-8
-// charset.
-func checkContentType(values []string) error {
-	if len(values) != 1 {
-		return Errorf(CodeUnsupportedMediaType,
-			"send exactly one Content-Type header: application/json")
-	}
-	if values[0] == MediaTypeJSON {
-		return nil // the common case, without a parse
-	}
-	mediaType, params, err := mime.ParseMediaType(values[0])
+// checkContentType accepts a JSON media type with an optional UTF-8 charset:
+// value as mime.ParseMediaType read it.
+func checkContentType(value, mediaType string, params map[string]string, err error) error {
 	if err != nil || (mediaType != MediaTypeJSON && mediaType != MediaTypeGraphQLResponse) {
 		return Errorf(CodeUnsupportedMediaType,
-			"Content-Type %q is not supported; send the request body as application/json", truncate(values[0], 64))
+			"Content-Type %q is not supported; send the request body as application/json", truncate(value, 64))
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 		return Errorf(CodeUnsupportedMediaType, "charset %q is not supported; send UTF-8", truncate(cs, 32))

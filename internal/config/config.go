@@ -396,6 +396,22 @@ type GraphQL struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// Batching allows JSON arrays of requests. Default off.
 	Batching Batching `yaml:"batching"`
+	// Uploads allows file uploads (multipart/form-data requests of the
+	// GraphQL multipart request spec). Default off.
+	Uploads Uploads `yaml:"uploads"`
+}
+
+// Uploads configures GraphQL file uploads.
+type Uploads struct {
+	// Enabled accepts multipart/form-data requests. Default false.
+	Enabled bool `yaml:"enabled"`
+	// MaxBytes bounds a whole multipart body, operations, map and files
+	// together, all held in memory (413 above). At least
+	// graphql.max_body_bytes. Default 10485760.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxFiles bounds the files of one request (400 LIMIT_EXCEEDED above).
+	// Default 10.
+	MaxFiles int `yaml:"max_files"`
 }
 
 // Batching configures JSON-array batches.
@@ -449,6 +465,7 @@ func Default() *Config {
 			Path:         "/graphql",
 			MaxBodyBytes: 1 << 20,
 			Batching:     Batching{MaxSize: 10},
+			Uploads:      Uploads{MaxBytes: 10 << 20, MaxFiles: 10},
 		},
 		Documents: Documents{
 			Mode:         "strict",

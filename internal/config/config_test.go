@@ -24,6 +24,19 @@ func TestParseFillsDefaults(t *testing.T) {
 	}
 }
 
+func TestUploadsAreOffByDefaultAndValidWhenEnabled(t *testing.T) {
+	cfg, err := Parse([]byte("upstream:\n  url: http://127.0.0.1:4000/graphql\ngraphql:\n  uploads:\n    enabled: true\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := cfg.GraphQL.Uploads; !u.Enabled || u.MaxBytes != 10<<20 || u.MaxFiles != 10 {
+		t.Errorf("uploads = %+v, want enabled with 10 MiB and 10 files", u)
+	}
+	if u := Default().GraphQL.Uploads; u.Enabled {
+		t.Errorf("uploads are enabled by default: %+v", u)
+	}
+}
+
 func TestParseReportsEveryProblemAtOnce(t *testing.T) {
 	yml := `listen:
   https: ":8443"
@@ -178,6 +191,10 @@ func TestValidateNamesKeys(t *testing.T) {
 		{"bad trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "nope"} }, "server.trusted_proxies[1]"},
 		{"zero timeout", func(c *Config) { c.Upstream.Timeout = 0 }, "upstream.timeout"},
 		{"batching without size", func(c *Config) { c.GraphQL.Batching = Batching{Enabled: true} }, "graphql.batching.max_size"},
+		{"uploads without a file count", func(c *Config) { c.GraphQL.Uploads = Uploads{Enabled: true, MaxBytes: 10 << 20} }, "graphql.uploads.max_files"},
+		{"uploads with a negative file count", func(c *Config) { c.GraphQL.Uploads = Uploads{Enabled: true, MaxBytes: 10 << 20, MaxFiles: -1} }, "graphql.uploads.max_files"},
+		{"uploads bounded below the JSON body limit", func(c *Config) { c.GraphQL.Uploads.Enabled, c.GraphQL.Uploads.MaxBytes = true, 1<<20-1 }, "graphql.uploads.max_bytes"},
+		{"uploads without a size bound", func(c *Config) { c.GraphQL.Uploads.Enabled, c.GraphQL.Uploads.MaxBytes = true, 0 }, "graphql.uploads.max_bytes"},
 		{"bad header name", func(c *Config) { c.Upstream.Headers = map[string]Secret{"Bad Name": "x"} }, "upstream.headers"},
 		{"bad listen address", func(c *Config) { c.Listen.Admin = "9090" }, "listen.admin"},
 		{"bad log format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
@@ -258,10 +275,11 @@ func TestWarnings(t *testing.T) {
 	c.Upstream.URL = "http://10.1.2.3/graphql"
 	c.Server.TrustedProxies = []string{"0.0.0.0/0"}
 	c.GraphQL.Batching.Enabled = true
+	c.GraphQL.Uploads.Enabled = true
 	c.CORS.AllowedOrigins = []string{"*"}
 	c.CSRF.Enabled = false
 	got := strings.Join(c.Warnings(), "\n")
-	for _, want := range []string{"tls.min_version", "upstream.url: plain http", "server.trusted_proxies", "graphql.batching.enabled", "tls.cert_file",
+	for _, want := range []string{"tls.min_version", "upstream.url: plain http", "server.trusted_proxies", "graphql.batching.enabled", "graphql.uploads.enabled", "tls.cert_file",
 		"cors.allowed_origins", "csrf.enabled", "auth.jwt.issuers"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no warning about %s in:\n%s", want, got)

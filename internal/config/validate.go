@@ -128,6 +128,16 @@ func (c *Config) Validate() error {
 	if c.GraphQL.Batching.Enabled && c.GraphQL.Batching.MaxSize < 1 {
 		bad("graphql.batching.max_size", "must be at least 1 when batching is enabled")
 	}
+	if u := c.GraphQL.Uploads; u.Enabled {
+		// The operations part of an upload may be as large as a JSON body,
+		// so a smaller bound would refuse uploads whose JSON form passes.
+		if u.MaxBytes < c.GraphQL.MaxBodyBytes {
+			bad("graphql.uploads.max_bytes", "must be at least graphql.max_body_bytes (%d) when uploads are enabled", c.GraphQL.MaxBodyBytes)
+		}
+		if u.MaxFiles < 1 {
+			bad("graphql.uploads.max_files", "must be at least 1 when uploads are enabled")
+		}
+	}
 
 	c.validateDocuments(bad)
 	c.validateAuth(bad)

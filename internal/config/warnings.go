@@ -83,6 +83,9 @@ func (c *Config) Warnings() []string {
 	if c.GraphQL.Batching.Enabled {
 		w = append(w, "graphql.batching.enabled: one HTTP request can run several operations, which multiplies cost and weakens per-request rate limits")
 	}
+	if u := c.GraphQL.Uploads; u.Enabled {
+		w = append(w, fmt.Sprintf("graphql.uploads.enabled: each upload request is held in memory, up to graphql.uploads.max_bytes (%d bytes); keep the limit as small as the largest file needs", u.MaxBytes))
+	}
 	if c.GraphQL.MaxBodyBytes > 10<<20 {
 		w = append(w, "graphql.max_body_bytes: above 10 MiB; large bodies make parsing a denial-of-service vector")
 	}

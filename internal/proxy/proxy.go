@@ -1,6 +1,7 @@
 // Package proxy is the forward stage: it sends the parsed GraphQL request to
-// the upstream as a POST with a JSON body, through a tuned
-// httputil.ReverseProxy, and streams the answer back.
+// the upstream as a POST with a JSON body (a multipart/form-data body for a
+// file upload), through a tuned httputil.ReverseProxy, and streams the
+// answer back.
 package proxy
 
 import (
@@ -142,11 +143,24 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		envelope.WriteError(w, r, errors.New("proxy: no parsed request in context"))
 		return
 	}
-	body := encodeBatch(b)
 	// r is this chain's own shallow copy of the server's request (stages
 	// attached context values), so its fields may be set here; ReverseProxy
 	// clones it once more for the upstream, and rewrite fixes the headers on
 	// that clone.
+	var body []byte
+	if b.Uploads == nil {
+		body = encodeBatch(b)
+	} else {
+		var contentType string
+		var err error
+		if body, contentType, err = encodeUploads(b); err != nil {
+			envelope.WriteError(w, r, err)
+			return
+		}
+		// The header map is the server's; this request gets its own.
+		r.Header = r.Header.Clone()
+		r.Header["Content-Type"] = []string{contentType}
+	}
 	r.Method = http.MethodPost
 	r.Body = newBodyReader(body)
 	r.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
@@ -170,7 +184,10 @@ func newBodyReader(b []byte) *bodyReader {
 func (*bodyReader) Close() error { return nil }
 
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
-	pr.Out.Header["Content-Type"] = jsonType
+	// A file upload keeps the multipart Content-Type ServeHTTP set.
+	if b := envelope.BatchFrom(pr.In.Context()); b == nil || b.Uploads == nil {
+		pr.Out.Header["Content-Type"] = jsonType
+	}
 	// The transport writes Content-Length from the request's ContentLength
 	// (the re-encoded body's); the client's own header has no meaning here.
 	delete(pr.Out.Header, "Content-Length")

@@ -113,8 +113,12 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		return nil, err
 	}
 	s.docs = docs
+	limits := envelope.Limits{MaxBodyBytes: cfg.GraphQL.MaxBodyBytes, MaxBatch: maxBatch}
+	if u := cfg.GraphQL.Uploads; u.Enabled {
+		limits.MaxUploadFiles, limits.MaxUploadBytes = u.MaxFiles, u.MaxBytes
+	}
 	envelopeStage := &envelope.Handler{
-		Limits:      envelope.Limits{MaxBodyBytes: cfg.GraphQL.MaxBodyBytes, MaxBatch: maxBatch},
+		Limits:      limits,
 		CachePrefix: strings.TrimSuffix(cfg.GraphQL.Path, "/") + "/",
 		Next:        docs.resolver,
 	}
