@@ -129,8 +129,16 @@ func (a *Authenticator) token(r *http.Request) (string, error) {
 }
 
 // refuse answers 401 with the RFC 6750 challenge (or 429 once the client
-// has failed too often).
+// has failed too often), or 503 while the signing keys are not loaded.
 func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrKeysUnavailable) {
+		// The token may well be good: invalid_token would make clients
+		// throw it away, and counting a failure would push every client
+		// behind one NAT towards 429 during a provider outage. Nothing is
+		// let through either way.
+		envelope.WriteError(w, r, keysUnavailable(err))
+		return
+	}
 	if !errors.Is(err, errNoToken) && a.Limiter != nil {
 		if info := envelope.InfoFrom(r.Context()); info != nil {
 			if ok, wait := a.Limiter.Fail(info.ClientIP); !ok {
@@ -146,6 +154,21 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 		}
 	}
 	envelope.WriteError(w, r, Unauthenticated(err))
+}
+
+// keysRetryAfter is the Retry-After of a refusal for want of signing keys:
+// the Verifier retries a failed first fetch within seconds.
+const keysRetryAfter = "5"
+
+// keysUnavailable is the 503 for a token that cannot be checked because its
+// issuer's signing keys have not been fetched yet.
+func keysUnavailable(err error) *envelope.Error {
+	return &envelope.Error{
+		Code:    envelope.CodeAuthUnavailable,
+		Message: "the identity provider's signing keys are not available yet, so the token cannot be checked; retry in " + keysRetryAfter + " s",
+		Header:  http.Header{"Retry-After": {keysRetryAfter}},
+		Err:     err,
+	}
 }
 
 // Unauthenticated returns the 401 for err: with no token, a bare challenge;

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 type fakeVerifier struct{ calls int }
@@ -164,5 +165,40 @@ func TestClientCertificateInPlaceOfToken(t *testing.T) {
 		if called != accept || (!accept && w.Code != 401) {
 			t.Errorf("client_certificates=%v: called=%v status %d", accept, called, w.Code)
 		}
+	}
+}
+
+func TestMissingSigningKeysAreUnavailableNotUnauthenticated(t *testing.T) {
+	clock := newTestClock()
+	k1 := rsaKey(t, "k1")
+	p := newTestProvider(t, k1)
+	p.down.Store(true)
+	v := newVerifier(t, testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
+	lim := &countingLimiter{allow: 1}
+	called := false
+	a := &Authenticator{Verifier: v, Limiter: lim, Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })}
+	token := sign(t, k1, p.claims(clock))
+	for i := range 5 {
+		r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		r.Header.Set("Accept", envelope.MediaTypeGraphQLResponse)
+		r = r.WithContext(envelope.WithInfo(r.Context(), &envelope.Info{ClientIP: netip.MustParseAddr("192.0.2.9")}))
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, r)
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), string(envelope.CodeAuthUnavailable)) {
+			t.Fatalf("request %d: %d %s, want 503 %s", i, w.Code, w.Body, envelope.CodeAuthUnavailable)
+		}
+		if w.Header().Get("Retry-After") == "" {
+			t.Errorf("request %d: no Retry-After", i)
+		}
+		if c := w.Header().Get("WWW-Authenticate"); c != "" {
+			t.Errorf("request %d: WWW-Authenticate %q tells the client its token is bad", i, c)
+		}
+	}
+	if called {
+		t.Error("a token was let through without signing keys")
+	}
+	if lim.fails != 0 {
+		t.Errorf("%d failed authentications counted for a provider outage", lim.fails)
 	}
 }

@@ -204,6 +204,34 @@ func TestUnreachableJWKSMeansNotReady(t *testing.T) {
 	}
 }
 
+func TestProviderOutageAtStartIsUnavailable(t *testing.T) {
+	base, login := tokenIssuer(t)
+	up, ts := newUpstream(t)
+	cfg, ca := testConfig(t, ts.URL)
+	cfg.Documents.Mode = "strict"
+	writeDoc(t, cfg.Documents.Dir, invoiceDoc)
+	// The tokens are the issuer's own, but its key set cannot be fetched.
+	cfg.Auth.JWT.Issuers = []config.Issuer{{Issuer: base, JWKSURL: "http://" + listenAddrDead(t) + "/jwks.json"}}
+	cfg.Auth.JWT.Audiences = []string{"billing-api"}
+	cfg.Auth.FailureLimit = config.RateLimit{Rate: 0.01, Burst: 3}
+	g := startGateway(t, cfg, ca)
+	token := login("ada")
+	body := `{"documentId":"` + string(documents.SHA256(invoiceDoc)) + `"}`
+	for i := range 6 {
+		res := g.post(t, body, "Authorization", "Bearer "+token)
+		got := readBody(t, res)
+		if res.StatusCode != 503 || !strings.Contains(got, "AUTH_UNAVAILABLE") || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("request %d: %d Retry-After %q %s, want 503 AUTH_UNAVAILABLE with Retry-After", i, res.StatusCode, res.Header.Get("Retry-After"), got)
+		}
+		if c := res.Header.Get("WWW-Authenticate"); c != "" {
+			t.Errorf("request %d: WWW-Authenticate %q", i, c)
+		}
+	}
+	if up.count() != 0 {
+		t.Error("a request reached the upstream without a verified token")
+	}
+}
+
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
