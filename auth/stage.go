@@ -18,9 +18,25 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (*envelope.Principal, error)
 }
 
-// FailureLimiter rate-limits failed authentications per client address.
+// CachedVerifier is a TokenVerifier that can also tell, without checking a
+// signature, that a token was verified before and is still valid; *Verifier
+// is one.
+type CachedVerifier interface {
+	TokenVerifier
+	// Cached returns the principal of a token verified before and not yet
+	// expired, or nil.
+	Cached(token string) *envelope.Principal
+}
+
+// FailureLimiter rate-limits failed authentications per client address;
+// *limits.FailureLimiter is one.
 type FailureLimiter interface {
+	// Fail counts a failure from addr and reports whether it is within
+	// the limit, and if not, how long until the next one would be.
 	Fail(addr netip.Addr) (ok bool, retryAfter time.Duration)
+	// Blocked reports whether addr has used up its failures, without
+	// counting one.
+	Blocked(addr netip.Addr) (blocked bool, retryAfter time.Duration)
 }
 
 // Authenticator is the authenticate stage. It runs before the request body
@@ -42,7 +58,9 @@ type Authenticator struct {
 	// Anonymous lets requests without a token continue (strict document
 	// mode: public documents may run).
 	Anonymous bool
-	// Limiter slows down clients whose authentications fail.
+	// Limiter slows down clients whose authentications fail. A blocked
+	// address is refused before its tokens are verified, unless the
+	// Verifier is a CachedVerifier that verified the token before.
 	Limiter FailureLimiter
 	// Next receives authenticated and anonymous requests.
 	Next http.Handler
@@ -71,6 +89,17 @@ func (a *Authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, &requestError{"this API accepts client certificates, not bearer tokens"})
 		return
 	}
+	if blocked, wait := a.blocked(r); blocked {
+		// Signature checks are what a brute force costs the gateway, so a
+		// blocked address gets none. Tokens verified before still pass:
+		// good clients behind the same address are not held up.
+		if p := a.cached(token); p != nil {
+			a.Next.ServeHTTP(w, envelope.AttachPrincipal(r, p))
+			return
+		}
+		a.rateLimited(w, r, wait, errBlocked)
+		return
+	}
 	p, err := a.Verifier.Verify(r.Context(), token)
 	if err != nil {
 		a.refuse(w, r, err)
@@ -79,7 +108,31 @@ func (a *Authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.Next.ServeHTTP(w, envelope.AttachPrincipal(r, p))
 }
 
-var errNoToken = errors.New("no token")
+var (
+	errNoToken = errors.New("no token")
+	errBlocked = errors.New("too many failed authentications; the token was not checked")
+)
+
+// blocked reports whether the request's client address has used up its
+// failed authentications.
+func (a *Authenticator) blocked(r *http.Request) (bool, time.Duration) {
+	if a.Limiter == nil {
+		return false, 0
+	}
+	info := envelope.InfoFrom(r.Context())
+	if info == nil {
+		return false, 0
+	}
+	return a.Limiter.Blocked(info.ClientIP)
+}
+
+// cached returns the principal of token if the Verifier verified it before.
+func (a *Authenticator) cached(token string) *envelope.Principal {
+	if cv, ok := a.Verifier.(CachedVerifier); ok {
+		return cv.Cached(token)
+	}
+	return nil
+}
 
 // requestError is a malformed request (RFC 6750 invalid_request).
 type requestError struct{ description string }
@@ -142,18 +195,24 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 	if !errors.Is(err, errNoToken) && a.Limiter != nil {
 		if info := envelope.InfoFrom(r.Context()); info != nil {
 			if ok, wait := a.Limiter.Fail(info.ClientIP); !ok {
-				secs := max(int(wait.Seconds()+0.999), 1)
-				envelope.WriteError(w, r, &envelope.Error{
-					Code:    envelope.CodeRateLimited,
-					Message: "too many failed authentications from this address; retry in " + strconv.Itoa(secs) + " s",
-					Header:  http.Header{"Retry-After": {strconv.Itoa(secs)}},
-					Err:     err,
-				})
+				a.rateLimited(w, r, wait, err)
 				return
 			}
 		}
 	}
 	envelope.WriteError(w, r, Unauthenticated(err))
+}
+
+// rateLimited answers 429 with Retry-After: the client address has failed
+// to authenticate too often.
+func (a *Authenticator) rateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration, err error) {
+	secs := strconv.Itoa(max(int(wait.Seconds()+0.999), 1))
+	envelope.WriteError(w, r, &envelope.Error{
+		Code:    envelope.CodeRateLimited,
+		Message: "too many failed authentications from this address; retry in " + secs + " s",
+		Header:  http.Header{"Retry-After": {secs}},
+		Err:     err,
+	})
 }
 
 // keysRetryAfter is the Retry-After of a refusal for want of signing keys:

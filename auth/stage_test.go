@@ -15,21 +15,42 @@ import (
 	"github.com/gqlguard/gqlguard/internal/config"
 )
 
-type fakeVerifier struct{ calls int }
+// fakeVerifier accepts the tokens "good" and "good2", and remembers the
+// tokens it accepted as a cache would.
+type fakeVerifier struct {
+	calls    int
+	verified map[string]bool
+}
 
 func (f *fakeVerifier) Verify(_ context.Context, token string) (*envelope.Principal, error) {
 	f.calls++
-	if token == "good" {
+	if token == "good" || token == "good2" {
+		if f.verified == nil {
+			f.verified = map[string]bool{}
+		}
+		f.verified[token] = true
 		return &envelope.Principal{Method: "jwt", Subject: "c1"}, nil
 	}
 	return nil, &TokenError{Description: "the token has expired", Err: errors.New("exp")}
 }
 
+func (f *fakeVerifier) Cached(token string) *envelope.Principal {
+	if f.verified[token] {
+		return &envelope.Principal{Method: "jwt", Subject: "c1"}
+	}
+	return nil
+}
+
+// countingLimiter allows allow failures, then blocks.
 type countingLimiter struct{ fails, allow int }
 
 func (l *countingLimiter) Fail(netip.Addr) (bool, time.Duration) {
 	l.fails++
 	return l.fails <= l.allow, 1500 * time.Millisecond
+}
+
+func (l *countingLimiter) Blocked(netip.Addr) (bool, time.Duration) {
+	return l.fails > l.allow, 1500 * time.Millisecond
 }
 
 func TestAuthenticator(t *testing.T) {
@@ -102,16 +123,22 @@ func TestCookieToken(t *testing.T) {
 	}
 }
 
+// authenticate sends token to a from one client address.
+func authenticate(a *Authenticator, token string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	r = r.WithContext(envelope.WithInfo(r.Context(), &envelope.Info{ClientIP: netip.MustParseAddr("192.0.2.9")}))
+	w := httptest.NewRecorder()
+	a.ServeHTTP(w, r)
+	return w
+}
+
 func TestFailedAuthenticationsAreRateLimited(t *testing.T) {
 	lim := &countingLimiter{allow: 2}
 	a := &Authenticator{Verifier: &fakeVerifier{}, Limiter: lim, Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
-	do := func(token string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
-		r.Header.Set("Authorization", "Bearer "+token)
-		r = r.WithContext(envelope.WithInfo(r.Context(), &envelope.Info{ClientIP: netip.MustParseAddr("192.0.2.9")}))
-		w := httptest.NewRecorder()
-		a.ServeHTTP(w, r)
-		return w
+	do := func(token string) *httptest.ResponseRecorder { return authenticate(a, token) }
+	if w := do("good"); w.Code != 200 {
+		t.Fatalf("valid token: %d", w.Code)
 	}
 	for i := range 2 {
 		if w := do("bad"); w.Code != 401 {
@@ -124,6 +151,65 @@ func TestFailedAuthenticationsAreRateLimited(t *testing.T) {
 	}
 	if w := do("good"); w.Code != 200 {
 		t.Errorf("a valid token was slowed down: %d", w.Code)
+	}
+}
+
+func TestBlockedAddressGetsNoSignatureCheck(t *testing.T) {
+	v := &fakeVerifier{}
+	lim := &countingLimiter{allow: 1}
+	a := &Authenticator{Verifier: v, Limiter: lim, Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	if w := authenticate(a, "good"); w.Code != 200 {
+		t.Fatalf("valid token: %d", w.Code)
+	}
+	authenticate(a, "bad")
+	authenticate(a, "bad") // the second failure blocks the address
+	v.calls = 0
+	tests := []struct {
+		name   string
+		token  string
+		status int
+	}{
+		{"a new bad token is refused unchecked", "forged", 429},
+		{"a new good token waits like any other", "good2", 429},
+		{"a token verified before still passes", "good", 200},
+	}
+	for _, tt := range tests {
+		w := authenticate(a, tt.token)
+		if w.Code != tt.status {
+			t.Errorf("%s: %d, want %d", tt.name, w.Code, tt.status)
+		}
+		if tt.status == 429 && (w.Header().Get("Retry-After") != "2" || !strings.Contains(w.Body.String(), "RATE_LIMITED")) {
+			t.Errorf("%s: Retry-After %q %s", tt.name, w.Header().Get("Retry-After"), w.Body)
+		}
+	}
+	if v.calls != 0 {
+		t.Errorf("%d tokens verified from a blocked address", v.calls)
+	}
+}
+
+func TestBlockedAddressIsNotVerifiedByTheVerifier(t *testing.T) {
+	clock := newTestClock()
+	k1 := rsaKey(t, "k1")
+	p := newTestProvider(t, k1)
+	v := startVerifier(t, testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
+	lim := &countingLimiter{allow: 0}
+	a := &Authenticator{Verifier: v, Limiter: lim, Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	seen := sign(t, k1, p.claims(clock))
+	if w := authenticate(a, seen); w.Code != 200 {
+		t.Fatalf("valid token: %d %s", w.Code, w.Body)
+	}
+	authenticate(a, seen[:len(seen)-4]+"AAAA") // blocks the address
+	checks := v.signatureChecks.Load()
+	claims := p.claims(clock)
+	claims["sub"] = "user-2"
+	if w := authenticate(a, sign(t, k1, claims)); w.Code != 429 {
+		t.Errorf("new token from a blocked address: %d", w.Code)
+	}
+	if w := authenticate(a, seen); w.Code != 200 {
+		t.Errorf("cached token from a blocked address: %d", w.Code)
+	}
+	if n := v.signatureChecks.Load() - checks; n != 0 {
+		t.Errorf("%d signatures checked for a blocked address", n)
 	}
 }
 

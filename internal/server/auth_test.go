@@ -167,6 +167,10 @@ func TestBruteForceIsRateLimited(t *testing.T) {
 	g, _, login := authGateway(t, nil)
 	good := login("ada")
 	body := `{"documentId":"` + string(documents.SHA256(invoiceDoc)) + `"}`
+	first := g.post(t, body, "Authorization", "Bearer "+good)
+	if readBody(t, first); first.StatusCode != 200 {
+		t.Fatalf("valid token: %d", first.StatusCode)
+	}
 	var last *http.Response
 	for range 4 {
 		last = g.post(t, body, "Authorization", "Bearer "+good[:len(good)-4]+"AAAA")
@@ -178,6 +182,12 @@ func TestBruteForceIsRateLimited(t *testing.T) {
 	res := g.post(t, body, "Authorization", "Bearer "+good)
 	if readBody(t, res); res.StatusCode != 200 {
 		t.Errorf("a valid token from the same client was slowed down: %d", res.StatusCode)
+	}
+	// A token not verified before is not checked while the address is
+	// blocked: that is the work the limit sheds.
+	res = g.post(t, body, "Authorization", "Bearer "+login("grace"))
+	if readBody(t, res); res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("a new token from a blocked address: %d Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
 	}
 }
 
