@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -110,7 +111,10 @@ func (a *Authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var (
 	errNoToken = errors.New("no token")
-	errBlocked = errors.New("too many failed authentications; the token was not checked")
+	// errOtherScheme is an Authorization header of another scheme (Basic,
+	// …): like no token at all, it gets a bare challenge (RFC 6750 §3).
+	errOtherScheme = errors.New("authorization scheme other than Bearer")
+	errBlocked     = errors.New("too many failed authentications; the token was not checked")
 )
 
 // blocked reports whether the request's client address has used up its
@@ -166,17 +170,22 @@ func (a *Authenticator) token(r *http.Request) (string, error) {
 		case len(values) > 1:
 			return "", &requestError{"send exactly one Authorization header"}
 		}
-		scheme, t, ok := strings.Cut(values[0], " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return "", &requestError{"use the Bearer authentication scheme"}
+		// The scheme is case-insensitive (RFC 7235); "Bearer" alone is a
+		// token that was sent empty.
+		scheme, t, _ := strings.Cut(values[0], " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return "", errOtherScheme
 		}
 		token = strings.TrimSpace(t)
 	}
+	// A token was sent, so these are invalid_token (RFC 6750 §3.1). An
+	// oversized one is refused unread: parsing and hashing cost grows with
+	// the size.
 	if len(token) > max {
-		return "", &requestError{"the token is longer than " + strconv.Itoa(max) + " bytes"}
+		return "", &TokenError{Description: descTooLarge, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTokenTooLarge, len(token), max)}
 	}
 	if token == "" {
-		return "", &requestError{"the token is empty"}
+		return "", &TokenError{Description: descEmpty, Err: errEmptyToken}
 	}
 	return token, nil
 }
@@ -192,7 +201,7 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 		envelope.WriteError(w, r, keysUnavailable(err))
 		return
 	}
-	if !errors.Is(err, errNoToken) && a.Limiter != nil {
+	if !errors.Is(err, errNoToken) && !errors.Is(err, errOtherScheme) && a.Limiter != nil {
 		if info := envelope.InfoFrom(r.Context()); info != nil {
 			if ok, wait := a.Limiter.Fail(info.ClientIP); !ok {
 				a.rateLimited(w, r, wait, err)
@@ -230,15 +239,19 @@ func keysUnavailable(err error) *envelope.Error {
 	}
 }
 
-// Unauthenticated returns the 401 for err: with no token, a bare challenge;
-// with a malformed request, invalid_request; with a bad token,
-// invalid_token and a description of what was wrong.
+// Unauthenticated returns the 401 for err: with no token (or credentials
+// of another scheme), a bare challenge; with a malformed request,
+// invalid_request; with a bad token, invalid_token and a description of
+// what was wrong. RFC 6750 §3.1 suggests 400 for invalid_request; the
+// gateway's error contract answers every authentication failure 401.
 func Unauthenticated(err error) *envelope.Error {
 	challenge := `Bearer realm="GraphQL"`
 	msg := "authentication required: send Authorization: Bearer <token> from the identity provider"
 	var reqErr *requestError
 	var tokErr *TokenError
 	switch {
+	case errors.Is(err, errOtherScheme):
+		msg = "this API accepts only bearer tokens: send Authorization: Bearer <token> from the identity provider"
 	case errors.As(err, &reqErr):
 		challenge += `, error="invalid_request", error_description="` + quoteSafe(reqErr.description) + `"`
 		msg = reqErr.description

@@ -127,7 +127,7 @@ func TestAuthenticatedRequestCarriesIdentity(t *testing.T) {
 }
 
 func TestAuthenticationRefusals(t *testing.T) {
-	g, up, login := authGateway(t, nil)
+	g, up, login := authGateway(t, func(c *config.Config) { c.Auth.FailureLimit.Burst = 20 })
 	private := string(documents.SHA256(invoiceDoc))
 	tests := []struct {
 		name      string
@@ -140,6 +140,8 @@ func TestAuthenticationRefusals(t *testing.T) {
 		{"operationName of a public operation does not open a private document", `{"documentId":"` + private + `","operationName":"Status"}`, nil, 401, `Bearer realm="GraphQL"`},
 		{"a bad token is refused before the body is read", `{"documentId":`, []string{"Authorization", "Bearer not.a.token"}, 401, `error="invalid_token"`},
 		{"a tampered token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer " + login("grace") + "x"}, 401, `error="invalid_token"`},
+		{"an oversized token was sent, so it is an invalid token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer " + strings.Repeat("a", 9000)}, 401, `error="invalid_token", error_description="the token is too large"`},
+		{"an empty token was sent, so it is an invalid token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer "}, 401, `error="invalid_token", error_description="the token is empty"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
