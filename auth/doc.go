@@ -7,7 +7,8 @@
 //     issuer, audience, expiry and required claims; verified tokens cached
 //     until they expire.
 //   - Authenticator is the HTTP stage: 401 with an RFC 6750 challenge for a
-//     missing or bad token, failures rate-limited per client address.
+//     missing or bad token, failures rate-limited per client address, 503
+//     while an issuer's signing keys are not loaded.
 //   - ClientCertificate turns a verified client certificate into the caller.
 //   - PublicOnly lets anonymous callers run only trusted documents marked
 //     public.

@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -272,6 +274,16 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*envelope.Principa
 	return p, nil
 }
 
+// Cached returns the principal of token when Verify accepted it before and
+// it has not expired, without checking anything again; nil when it is not
+// in the cache (or the cache is off).
+func (v *Verifier) Cached(token string) *envelope.Principal {
+	if v.cache == nil || token == "" || len(token) > v.maxBytes {
+		return nil
+	}
+	return v.cache.get(tokenSum(token), v.now())
+}
+
 // verify parses and checks token with the library, then builds its
 // principal.
 func (v *Verifier) verify(ctx context.Context, token string) (*envelope.Principal, *keyChoice, error) {
@@ -295,6 +307,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (*envelope.Principa
 		return nil, nil, &TokenError{Description: descMissingClaim, Err: fmt.Errorf("%w: exp", errMissingClaim)}
 	}
 	payload, err := v.payload(token)
+	if err == nil {
+		payload, err = compactClaims(payload)
+	}
 	if err != nil {
 		return nil, nil, &TokenError{Description: descMalformed, Err: err}
 	}
@@ -309,11 +324,30 @@ func (v *Verifier) verify(ctx context.Context, token string) (*envelope.Principa
 }
 
 // payload returns the token's second segment decoded: the claims JSON
-// exactly as signed.
+// as signed.
 func (v *Verifier) payload(token string) ([]byte, error) {
 	_, rest, _ := strings.Cut(token, ".")
 	seg, _, _ := strings.Cut(rest, ".")
 	return v.parser.DecodeSegment(seg)
+}
+
+// compactClaims returns the payload JSON on one line, fit for a header
+// value: json.Compact drops the whitespace a provider may put between
+// tokens (a newline would make the header invalid and fail the request),
+// and DEL, which JSON allows unescaped inside strings but a header does
+// not, is escaped. Done once per verification, the cache keeps the result.
+func compactClaims(payload []byte) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(payload))
+	if err := json.Compact(&b, payload); err != nil {
+		return nil, err
+	}
+	out := b.Bytes()
+	if bytes.IndexByte(out, 0x7f) < 0 {
+		return out, nil
+	}
+	// Valid JSON holds DEL only inside strings, where \u007f means the same.
+	return bytes.ReplaceAll(out, []byte{0x7f}, []byte(`\u007f`)), nil
 }
 
 // Ready reports whether every issuer has a key set: nil once each has been
@@ -341,3 +375,5 @@ func asymmetric(alg string) bool {
 	}
 	return false
 }
+
+var _ CachedVerifier = (*Verifier)(nil)

@@ -51,12 +51,14 @@ var (
 	errCritical     = errors.New("token has critical header parameters (crit)")
 	errMissingClaim = errors.New("required claim missing")
 	errAlgorithm    = errors.New("signing algorithm not allowed")
+	errEmptyToken   = errors.New("empty bearer token")
 )
 
 // The descriptions a TokenError carries.
 const (
 	descMalformed    = "the token is malformed"
 	descTooLarge     = "the token is too large"
+	descEmpty        = "the token is empty"
 	descAlgorithm    = "the token's signing algorithm is not allowed"
 	descSignature    = "the token's signature is invalid"
 	descIssuer       = "the token's issuer is not trusted"

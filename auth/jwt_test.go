@@ -89,12 +89,16 @@ func TestVerifyAcceptsEachKeyType(t *testing.T) {
 	}
 }
 
-func TestPrincipalCarriesThePayloadExactlyAsSigned(t *testing.T) {
+func TestPrincipalCarriesThePayloadAsSignedOnOneLine(t *testing.T) {
 	f := newFixture(t)
-	// Spacing, key order and a large integer that a float64 would round:
-	// what the upstream receives is what the provider signed.
-	payload := `{ "sub":"user-7",  "iss":"` + f.a.URL() + `", "aud":["other","api"],` +
-		` "exp":` + jsonNumber(f.clock.In(time.Hour)) + `, "account":9007199254740993 }`
+	// Key order and a large integer that a float64 would round: what the
+	// upstream receives is what the provider signed. Whitespace between
+	// tokens, newlines included, is dropped so that the claims fit in one
+	// header; DEL inside a string is escaped.
+	payload := "{ \"sub\":\"user-7\",\n\t\"iss\":\"" + f.a.URL() + "\", \"aud\":[\"other\",\r\n \"api\"]," +
+		" \"exp\":" + jsonNumber(f.clock.In(time.Hour)) + ", \"account\":9007199254740993, \"note\":\"a b\x7f\" }\n"
+	want := `{"sub":"user-7","iss":"` + f.a.URL() + `","aud":["other","api"],"exp":` + jsonNumber(f.clock.In(time.Hour)) +
+		`,"account":9007199254740993,"note":"a b\u007f"}`
 	header := `{"alg":"RS256","kid":"rsa-a","typ":"JWT"}`
 	signing := b64(header) + "." + b64(payload)
 	sig, err := jwt.SigningMethodRS256.Sign(signing, f.rsaA.private)
@@ -105,8 +109,8 @@ func TestPrincipalCarriesThePayloadExactlyAsSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(p.ClaimsJSON) != payload {
-		t.Errorf("ClaimsJSON = %s, want %s", p.ClaimsJSON, payload)
+	if string(p.ClaimsJSON) != want {
+		t.Errorf("ClaimsJSON = %q, want %q", p.ClaimsJSON, want)
 	}
 	if p.Subject != "user-7" {
 		t.Errorf("Subject = %q", p.Subject)

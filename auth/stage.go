@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -18,9 +19,25 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (*envelope.Principal, error)
 }
 
-// FailureLimiter rate-limits failed authentications per client address.
+// CachedVerifier is a TokenVerifier that can also tell, without checking a
+// signature, that a token was verified before and is still valid; *Verifier
+// is one.
+type CachedVerifier interface {
+	TokenVerifier
+	// Cached returns the principal of a token verified before and not yet
+	// expired, or nil.
+	Cached(token string) *envelope.Principal
+}
+
+// FailureLimiter rate-limits failed authentications per client address;
+// *limits.FailureLimiter is one.
 type FailureLimiter interface {
+	// Fail counts a failure from addr and reports whether it is within
+	// the limit, and if not, how long until the next one would be.
 	Fail(addr netip.Addr) (ok bool, retryAfter time.Duration)
+	// Blocked reports whether addr has used up its failures, without
+	// counting one.
+	Blocked(addr netip.Addr) (blocked bool, retryAfter time.Duration)
 }
 
 // Authenticator is the authenticate stage. It runs before the request body
@@ -42,7 +59,9 @@ type Authenticator struct {
 	// Anonymous lets requests without a token continue (strict document
 	// mode: public documents may run).
 	Anonymous bool
-	// Limiter slows down clients whose authentications fail.
+	// Limiter slows down clients whose authentications fail. A blocked
+	// address is refused before its tokens are verified, unless the
+	// Verifier is a CachedVerifier that verified the token before.
 	Limiter FailureLimiter
 	// Next receives authenticated and anonymous requests.
 	Next http.Handler
@@ -71,6 +90,17 @@ func (a *Authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, &requestError{"this API accepts client certificates, not bearer tokens"})
 		return
 	}
+	if blocked, wait := a.blocked(r); blocked {
+		// Signature checks are what a brute force costs the gateway, so a
+		// blocked address gets none. Tokens verified before still pass:
+		// good clients behind the same address are not held up.
+		if p := a.cached(token); p != nil {
+			a.Next.ServeHTTP(w, envelope.AttachPrincipal(r, p))
+			return
+		}
+		a.rateLimited(w, r, wait, errBlocked)
+		return
+	}
 	p, err := a.Verifier.Verify(r.Context(), token)
 	if err != nil {
 		a.refuse(w, r, err)
@@ -79,7 +109,34 @@ func (a *Authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.Next.ServeHTTP(w, envelope.AttachPrincipal(r, p))
 }
 
-var errNoToken = errors.New("no token")
+var (
+	errNoToken = errors.New("no token")
+	// errOtherScheme is an Authorization header of another scheme (Basic,
+	// …): like no token at all, it gets a bare challenge (RFC 6750 §3).
+	errOtherScheme = errors.New("authorization scheme other than Bearer")
+	errBlocked     = errors.New("too many failed authentications; the token was not checked")
+)
+
+// blocked reports whether the request's client address has used up its
+// failed authentications.
+func (a *Authenticator) blocked(r *http.Request) (bool, time.Duration) {
+	if a.Limiter == nil {
+		return false, 0
+	}
+	info := envelope.InfoFrom(r.Context())
+	if info == nil {
+		return false, 0
+	}
+	return a.Limiter.Blocked(info.ClientIP)
+}
+
+// cached returns the principal of token if the Verifier verified it before.
+func (a *Authenticator) cached(token string) *envelope.Principal {
+	if cv, ok := a.Verifier.(CachedVerifier); ok {
+		return cv.Cached(token)
+	}
+	return nil
+}
 
 // requestError is a malformed request (RFC 6750 invalid_request).
 type requestError struct{ description string }
@@ -113,34 +170,41 @@ func (a *Authenticator) token(r *http.Request) (string, error) {
 		case len(values) > 1:
 			return "", &requestError{"send exactly one Authorization header"}
 		}
-		scheme, t, ok := strings.Cut(values[0], " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return "", &requestError{"use the Bearer authentication scheme"}
+		// The scheme is case-insensitive (RFC 7235); "Bearer" alone is a
+		// token that was sent empty.
+		scheme, t, _ := strings.Cut(values[0], " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return "", errOtherScheme
 		}
 		token = strings.TrimSpace(t)
 	}
+	// A token was sent, so these are invalid_token (RFC 6750 §3.1). An
+	// oversized one is refused unread: parsing and hashing cost grows with
+	// the size.
 	if len(token) > max {
-		return "", &requestError{"the token is longer than " + strconv.Itoa(max) + " bytes"}
+		return "", &TokenError{Description: descTooLarge, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTokenTooLarge, len(token), max)}
 	}
 	if token == "" {
-		return "", &requestError{"the token is empty"}
+		return "", &TokenError{Description: descEmpty, Err: errEmptyToken}
 	}
 	return token, nil
 }
 
 // refuse answers 401 with the RFC 6750 challenge (or 429 once the client
-// has failed too often).
+// has failed too often), or 503 while the signing keys are not loaded.
 func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	if !errors.Is(err, errNoToken) && a.Limiter != nil {
+	if errors.Is(err, ErrKeysUnavailable) {
+		// The token may well be good: invalid_token would make clients
+		// throw it away, and counting a failure would push every client
+		// behind one NAT towards 429 during a provider outage. Nothing is
+		// let through either way.
+		envelope.WriteError(w, r, keysUnavailable(err))
+		return
+	}
+	if !errors.Is(err, errNoToken) && !errors.Is(err, errOtherScheme) && a.Limiter != nil {
 		if info := envelope.InfoFrom(r.Context()); info != nil {
 			if ok, wait := a.Limiter.Fail(info.ClientIP); !ok {
-				secs := max(int(wait.Seconds()+0.999), 1)
-				envelope.WriteError(w, r, &envelope.Error{
-					Code:    envelope.CodeRateLimited,
-					Message: "too many failed authentications from this address; retry in " + strconv.Itoa(secs) + " s",
-					Header:  http.Header{"Retry-After": {strconv.Itoa(secs)}},
-					Err:     err,
-				})
+				a.rateLimited(w, r, wait, err)
 				return
 			}
 		}
@@ -148,15 +212,46 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 	envelope.WriteError(w, r, Unauthenticated(err))
 }
 
-// Unauthenticated returns the 401 for err: with no token, a bare challenge;
-// with a malformed request, invalid_request; with a bad token,
-// invalid_token and a description of what was wrong.
+// rateLimited answers 429 with Retry-After: the client address has failed
+// to authenticate too often.
+func (a *Authenticator) rateLimited(w http.ResponseWriter, r *http.Request, wait time.Duration, err error) {
+	secs := strconv.Itoa(max(int(wait.Seconds()+0.999), 1))
+	envelope.WriteError(w, r, &envelope.Error{
+		Code:    envelope.CodeRateLimited,
+		Message: "too many failed authentications from this address; retry in " + secs + " s",
+		Header:  http.Header{"Retry-After": {secs}},
+		Err:     err,
+	})
+}
+
+// keysRetryAfter is the Retry-After of a refusal for want of signing keys:
+// the Verifier retries a failed first fetch within seconds.
+const keysRetryAfter = "5"
+
+// keysUnavailable is the 503 for a token that cannot be checked because its
+// issuer's signing keys have not been fetched yet.
+func keysUnavailable(err error) *envelope.Error {
+	return &envelope.Error{
+		Code:    envelope.CodeAuthUnavailable,
+		Message: "the identity provider's signing keys are not available yet, so the token cannot be checked; retry in " + keysRetryAfter + " s",
+		Header:  http.Header{"Retry-After": {keysRetryAfter}},
+		Err:     err,
+	}
+}
+
+// Unauthenticated returns the 401 for err: with no token (or credentials
+// of another scheme), a bare challenge; with a malformed request,
+// invalid_request; with a bad token, invalid_token and a description of
+// what was wrong. RFC 6750 §3.1 suggests 400 for invalid_request; the
+// gateway's error contract answers every authentication failure 401.
 func Unauthenticated(err error) *envelope.Error {
 	challenge := `Bearer realm="GraphQL"`
 	msg := "authentication required: send Authorization: Bearer <token> from the identity provider"
 	var reqErr *requestError
 	var tokErr *TokenError
 	switch {
+	case errors.Is(err, errOtherScheme):
+		msg = "this API accepts only bearer tokens: send Authorization: Bearer <token> from the identity provider"
 	case errors.As(err, &reqErr):
 		challenge += `, error="invalid_request", error_description="` + quoteSafe(reqErr.description) + `"`
 		msg = reqErr.description

@@ -127,7 +127,9 @@ type Principal struct {
 	Subject string
 	// Claims are a token's verified claims; nil for a certificate.
 	Claims map[string]any
-	// ClaimsJSON is the token's verified payload as sent (a JSON object).
+	// ClaimsJSON is the token's verified payload, a JSON object in compact
+	// form on one line (keys, order and numbers as signed), fit for a
+	// header value.
 	ClaimsJSON []byte
 	// Expires is when the token expires; zero for a certificate.
 	Expires time.Time

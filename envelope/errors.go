@@ -35,6 +35,7 @@ const (
 	CodeGraphQLParseFailed        Code = "GRAPHQL_PARSE_FAILED"
 	CodePersistedQueryUnsupported Code = "PERSISTED_QUERY_NOT_SUPPORTED"
 	CodeDocumentStoreUnavailable  Code = "DOCUMENT_STORE_UNAVAILABLE"
+	CodeAuthUnavailable           Code = "AUTH_UNAVAILABLE"
 )
 
 // contract maps each code to its status for clients that accept
@@ -66,6 +67,7 @@ var contract = map[Code]struct {
 	CodeGraphQLParseFailed:        {http.StatusBadRequest, true},
 	CodePersistedQueryUnsupported: {http.StatusBadRequest, true},
 	CodeDocumentStoreUnavailable:  {http.StatusServiceUnavailable, false},
+	CodeAuthUnavailable:           {http.StatusServiceUnavailable, false},
 }
 
 // Error is a refusal by the gateway. Its Message is shown to the client, so it

@@ -3,12 +3,18 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -209,6 +215,112 @@ func TestDocsPushRegistersWithARunningGateway(t *testing.T) {
 	if n := len(up.received()); n != 2 {
 		t.Errorf("upstream received %d documents, want the 2 trusted ones", n)
 	}
+}
+
+func TestDocsPushWithAClientCertificate(t *testing.T) {
+	up := newQueryUpstream(t)
+	ca := newDevCA(t)
+	dir := t.TempDir()
+	pushCA := writeClientCA(t, dir, "push client CA")
+	ciCert, ciKey := pushCA.issue(t, dir, "ci-pipeline")
+	laptopCert, laptopKey := pushCA.issue(t, dir, "laptop")
+	// The admin listener serves HTTPS with the dev CA's certificate and
+	// accepts client certificates of pushCA.
+	g := startDocsGateway(t, ca, up, fmt.Sprintf("documents: {mode: strict, dir: %q}\n", t.TempDir())+
+		fmt.Sprintf("admin: {token: %q, tls: {cert_file: %q, key_file: %q, client_ca_file: %q}, client_names: [ci-pipeline]}\n",
+			adminToken, ca.CertFile, ca.KeyFile, pushCA.file))
+	url := "https://" + g.admin + "/v1/documents"
+	env := envWithout("GQLGUARD_ADMIN_TOKEN")
+	invoices := fileHash(t, invoicesFile)
+
+	res := runCommand(t, env, "docs", "push", "--url", url, "--cacert", ca.CAFile, "--cert", laptopCert, "--key", laptopKey, billingDir)
+	if res.code != 1 || !strings.Contains(res.stderr, "403") {
+		t.Errorf("push with a certificate whose name is not allowed: exit %d, stderr %q; want 1 and 403", res.code, res.stderr)
+	}
+	res = runCommand(t, env, "docs", "push", "--url", url, "--token", adminToken, billingDir)
+	if res.code != 1 || !strings.Contains(res.stderr, "certificate") {
+		t.Errorf("push without --cacert to a private CA: exit %d, stderr %q; want 1 and a certificate error", res.code, res.stderr)
+	}
+	if status, body, code := g.post(t, byID(invoices)); status != http.StatusBadRequest || code != "PERSISTED_DOCUMENT_NOT_FOUND" {
+		t.Errorf("after refused pushes, Invoices answers %d %s; want 400 PERSISTED_DOCUMENT_NOT_FOUND", status, body)
+	}
+
+	res = runCommand(t, env, "docs", "push", "--url", url, "--cacert", ca.CAFile, "--cert", ciCert, "--key", ciKey, billingDir)
+	if res.code != 0 || res.stdout != "registered 3 documents\n" {
+		t.Fatalf("push with an allowed certificate: exit %d, stdout %q, stderr %q; want 0", res.code, res.stdout, res.stderr)
+	}
+	if status, body, _ := g.post(t, byID(invoices)); status != http.StatusOK {
+		t.Errorf("pushed document: %d %s, want 200", status, body)
+	}
+	res = runCommand(t, env, "docs", "push", "--url", url, "--cacert", ca.CAFile, "--token", adminToken, billingDir)
+	if res.code != 0 {
+		t.Errorf("push with the token over admin TLS: exit %d, stderr %q; want 0", res.code, res.stderr)
+	}
+}
+
+// clientCA issues client certificates for tests.
+type clientCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	file string // the CA certificate, PEM
+}
+
+// writeClientCA makes a CA and writes its certificate into dir.
+func writeClientCA(t *testing.T, dir, name string) *clientCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &clientCA{cert: cert, key: key, file: filepath.Join(dir, "client-ca.pem")}
+	writePEM(t, ca.file, "CERTIFICATE", der)
+	return ca
+}
+
+// issue writes a client certificate named cn and its key into dir.
+func (ca *clientCA) issue(t *testing.T, dir, cn string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, cn+".pem"), filepath.Join(dir, cn+"-key.pem")
+	writePEM(t, certFile, "CERTIFICATE", der)
+	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
+	return certFile, keyFile
 }
 
 // The free-form documents the capture tests send.

@@ -1,5 +1,6 @@
-// Package admin serves the admin listener: liveness and readiness for
-// orchestrators. It never serves GraphQL.
+// Package admin serves the admin listener: liveness, readiness and metrics
+// for orchestrators, and the document registration API, which takes the
+// admin token or an allowed client certificate. It never serves GraphQL.
 package admin
 
 import (

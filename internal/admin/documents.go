@@ -3,11 +3,13 @@ package admin
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gqlguard/gqlguard/documents"
@@ -20,9 +22,16 @@ import (
 type Registration struct {
 	// Store receives the documents.
 	Store documents.Store
-	// Token is the bearer token callers must present. Empty refuses every
-	// call.
+	// Token is the bearer token callers may present. Empty refuses every
+	// token.
 	Token string
+	// ClientCertificates lets a client certificate verified in the TLS
+	// handshake register documents in place of the token.
+	ClientCertificates bool
+	// ClientNames are the certificate names allowed to register: the
+	// subject common name or any subject alternative name (DNS name, URI,
+	// email address, IP address). Empty allows every verified certificate.
+	ClientNames []string
 	// Decode reads a request body into entries, verifying every id.
 	Decode func(io.Reader) ([]documents.Entry, error)
 	// Check refuses documents that break the safety rules; nil checks
@@ -50,7 +59,8 @@ func (reg *Registration) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, apiError{"use PUT with a manifest body"})
 		return
 	}
-	if status, msg := reg.authenticate(r); status != 0 {
+	by, status, msg := reg.authenticate(r)
+	if status != 0 {
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gqlguard-admin"`)
 		}
@@ -89,29 +99,90 @@ func (reg *Registration) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for i, e := range entries {
 		ids[i] = e.ID
 	}
-	reg.Logger.Info("documents registered", "count", len(entries), "remote", r.RemoteAddr)
+	reg.Logger.Info("documents registered", "count", len(entries), "remote", r.RemoteAddr, "by", by)
 	writeJSON(w, http.StatusOK, registrationResult{Stored: len(entries), IDs: ids})
 }
 
-// authenticate compares the bearer token in constant time (of hashes, so
-// that not even the token's length leaks through timing).
-func (reg *Registration) authenticate(r *http.Request) (int, string) {
+// authenticate accepts either credential: an allowed, verified client
+// certificate or the admin token, and says which (for the log). Otherwise
+// it returns 401 when neither was sent and 403 when one was sent but is
+// not good enough, with a message for the caller.
+func (reg *Registration) authenticate(r *http.Request) (by string, status int, msg string) {
+	cert := reg.verifiedCertificate(r)
+	if cert != nil && reg.allows(cert) {
+		return "client certificate " + cert.Subject.String(), 0, ""
+	}
+	status, msg = reg.checkToken(r, cert != nil)
+	return "admin token", status, msg
+}
+
+// checkToken checks the Authorization header against the admin token;
+// hadCert says a verified but not allowed certificate was sent.
+func (reg *Registration) checkToken(r *http.Request, hadCert bool) (int, string) {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
+		if hadCert {
+			return http.StatusForbidden, "the client certificate is not allowed to register documents: add one of its names to admin.client_names"
+		}
+		if reg.ClientCertificates {
+			return http.StatusUnauthorized, "send Authorization: Bearer <admin token> or an allowed client certificate"
+		}
 		return http.StatusUnauthorized, "send Authorization: Bearer <admin token>"
 	}
-	token, ok := strings.CutPrefix(values[0], "Bearer ")
-	if len(values) > 1 || !ok || token == "" {
+	// RFC 7235: the scheme name is case-insensitive.
+	scheme, token, _ := strings.Cut(values[0], " ")
+	if len(values) > 1 || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return http.StatusUnauthorized, "send exactly one Authorization: Bearer <admin token> header"
 	}
 	if reg.Token == "" {
-		return http.StatusForbidden, "document registration is disabled: set admin.token"
+		return http.StatusForbidden, "document registration by token is disabled: set admin.token"
 	}
+	// Hashes are compared in constant time, so that not even the token's
+	// length leaks through timing.
 	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(reg.Token))
 	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 		return http.StatusForbidden, "the admin token is not valid"
 	}
 	return 0, ""
+}
+
+// verifiedCertificate returns the client certificate the TLS handshake
+// verified, or nil. An unverified certificate is never looked at.
+func (reg *Registration) verifiedCertificate(r *http.Request) *x509.Certificate {
+	if !reg.ClientCertificates || r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return r.TLS.VerifiedChains[0][0]
+}
+
+// allows reports whether c names one of ClientNames (any name, when the
+// list is empty).
+func (reg *Registration) allows(c *x509.Certificate) bool {
+	if len(reg.ClientNames) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(certificateNames(c), func(n string) bool {
+		return slices.Contains(reg.ClientNames, n)
+	})
+}
+
+// certificateNames lists the names c is known by: its subject common name
+// and every subject alternative name (DNS names, URIs, email addresses, IP
+// addresses), as written.
+func certificateNames(c *x509.Certificate) []string {
+	var names []string
+	if c.Subject.CommonName != "" {
+		names = append(names, c.Subject.CommonName)
+	}
+	names = append(names, c.DNSNames...)
+	for _, u := range c.URIs {
+		names = append(names, u.String())
+	}
+	names = append(names, c.EmailAddresses...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return names
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -2,12 +2,16 @@ package admin
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -55,11 +59,13 @@ func decode(r io.Reader) ([]documents.Entry, error) {
 	return out, nil
 }
 
+const testToken = "0123456789abcdef0123456789abcdef"
+
 func TestRegistration(t *testing.T) {
 	good := "query Q { a }"
 	body := `{"` + string(documents.SHA256(good)) + `": "` + good + `"}`
 	tampered := `{"` + string(documents.SHA256(good)) + `": "mutation { drop }"}`
-	const token = "0123456789abcdef0123456789abcdef"
+	const token = testToken
 	tests := []struct {
 		name   string
 		method string
@@ -109,5 +115,65 @@ func TestRegistrationDisabledWithoutToken(t *testing.T) {
 	reg.ServeHTTP(w, r)
 	if w.Code != 403 {
 		t.Errorf("got %d", w.Code)
+	}
+}
+
+// withCertificate returns r as if the TLS handshake had verified a client
+// certificate with the given names.
+func withCertificate(r *http.Request, cn string, dns []string, uris ...string) *http.Request {
+	c := &x509.Certificate{Subject: pkix.Name{CommonName: cn}, DNSNames: dns}
+	for _, u := range uris {
+		pu, _ := url.Parse(u)
+		c.URIs = append(c.URIs, pu)
+	}
+	r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{c}, VerifiedChains: [][]*x509.Certificate{{c}}}
+	return r
+}
+
+func TestRegistrationByClientCertificate(t *testing.T) {
+	good := "query Q { a }"
+	body := `{"` + string(documents.SHA256(good)) + `": "` + good + `"}`
+	tests := []struct {
+		name    string
+		enabled bool
+		names   []string
+		cert    func(*http.Request) *http.Request
+		auth    string
+		status  int
+	}{
+		{"an allowed common name", true, []string{"ci"}, func(r *http.Request) *http.Request { return withCertificate(r, "ci", nil) }, "", 200},
+		{"an allowed DNS name", true, []string{"ci.example.com"}, func(r *http.Request) *http.Request { return withCertificate(r, "x", []string{"ci.example.com"}) }, "", 200},
+		{"an allowed URI", true, []string{"spiffe://example.org/ci"}, func(r *http.Request) *http.Request {
+			return withCertificate(r, "x", nil, "spiffe://example.org/ci")
+		}, "", 200},
+		{"any verified certificate when no names are listed", true, nil, func(r *http.Request) *http.Request { return withCertificate(r, "anyone", nil) }, "", 200},
+		{"a name not listed is forbidden", true, []string{"ci"}, func(r *http.Request) *http.Request {
+			return withCertificate(r, "laptop", []string{"laptop.example.com"})
+		}, "", 403},
+		{"names match exactly, not by prefix", true, []string{"ci"}, func(r *http.Request) *http.Request { return withCertificate(r, "ci-evil", nil) }, "", 403},
+		{"an unverified certificate counts for nothing", true, nil, func(r *http.Request) *http.Request {
+			r = withCertificate(r, "ci", nil)
+			r.TLS.VerifiedChains = nil
+			return r
+		}, "", 401},
+		{"certificates are ignored unless enabled", false, nil, func(r *http.Request) *http.Request { return withCertificate(r, "ci", nil) }, "", 401},
+		{"the token works beside a forbidden certificate", true, []string{"ci"}, func(r *http.Request) *http.Request { return withCertificate(r, "laptop", nil) }, "Bearer " + testToken, 200},
+		{"lower-case bearer scheme", false, nil, func(r *http.Request) *http.Request { return r }, "bearer " + testToken, 200},
+		{"upper-case bearer scheme", false, nil, func(r *http.Request) *http.Request { return r }, "BEARER " + testToken, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &store{m: map[documents.ID]string{}}
+			reg := &Registration{Store: st, Token: testToken, ClientCertificates: tt.enabled, ClientNames: tt.names, Decode: decode, Logger: slog.New(slog.DiscardHandler)}
+			r := tt.cert(httptest.NewRequest(http.MethodPut, "/v1/documents", strings.NewReader(body)))
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			w := httptest.NewRecorder()
+			reg.ServeHTTP(w, r)
+			if w.Code != tt.status || (len(st.m) > 0) != (tt.status == 200) {
+				t.Errorf("got %d stored=%v (%s), want %d", w.Code, len(st.m) > 0, w.Body, tt.status)
+			}
+		})
 	}
 }

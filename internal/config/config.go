@@ -201,8 +201,29 @@ type Pagination = limits.Pagination
 // Admin configures the admin API on the admin listener.
 type Admin struct {
 	// Token is the bearer token of the admin API (document registration);
-	// empty disables the API.
+	// empty disables registration by token.
 	Token Secret `yaml:"token"`
+	// TLS makes the admin listener serve HTTPS, and optionally accept
+	// client certificates for document registration.
+	TLS AdminTLS `yaml:"tls"`
+	// ClientNames are the client certificate names (subject common name or
+	// a subject alternative name) that may register documents; empty
+	// allows any certificate verified by tls.client_ca_file.
+	ClientNames []string `yaml:"client_names"`
+}
+
+// AdminTLS configures HTTPS on the admin listener. Empty CertFile means
+// plain HTTP.
+type AdminTLS struct {
+	// CertFile is the PEM certificate chain of the admin listener.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is its PEM private key.
+	KeyFile string `yaml:"key_file"`
+	// ClientCAFile holds the PEM CAs that client certificates must chain
+	// to; set, a verified certificate may register documents in place of
+	// admin.token. Clients without a certificate still reach /healthz,
+	// /readyz and /metrics.
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // Listen holds the three listener addresses.
@@ -211,8 +232,8 @@ type Listen struct {
 	HTTPS string `yaml:"https"`
 	// HTTP only redirects to HTTPS with 308; "" disables it. Default ":8080".
 	HTTP string `yaml:"http"`
-	// Admin serves /healthz and /readyz; "" disables it. Default
-	// "127.0.0.1:9090".
+	// Admin serves /healthz, /readyz, /metrics and the admin API (over
+	// HTTPS with admin.tls); "" disables it. Default "127.0.0.1:9090".
 	Admin string `yaml:"admin"`
 	// HTTPSPort is the port named in redirects when HTTPS listens on one port
 	// but is reached on another (behind NAT); 0 means the port of HTTPS.

@@ -221,6 +221,17 @@ func TestValidateNamesKeys(t *testing.T) {
 		{"CORS null origin", func(c *Config) { c.CORS.AllowedOrigins = []string{"null"} }, "never allowed"},
 		{"CORS origin with a path", func(c *Config) { c.CORS.AllowedOrigins = []string{"https://app.example.com/"} }, "cors.allowed_origins[0]"},
 		{"CORS bare wildcard pattern", func(c *Config) { c.CORS.AllowedOrigins = []string{"https://*.com"} }, "registrable domain"},
+		{"admin certificate without key", func(c *Config) { c.Admin.TLS.CertFile = "admin.pem" }, "admin.tls: cert_file and key_file go together"},
+		{"admin key without certificate", func(c *Config) { c.Admin.TLS.KeyFile = "admin-key.pem" }, "admin.tls: cert_file and key_file go together"},
+		{"admin client CA without a certificate", func(c *Config) { c.Admin.TLS.ClientCAFile = "ca.pem" }, "admin.tls.client_ca_file"},
+		{"admin client names without a client CA", func(c *Config) {
+			c.Admin.TLS = AdminTLS{CertFile: "c", KeyFile: "k"}
+			c.Admin.ClientNames = []string{"ci"}
+		}, "admin.client_names"},
+		{"empty admin client name", func(c *Config) {
+			c.Admin.TLS = AdminTLS{CertFile: "c", KeyFile: "k", ClientCAFile: "ca"}
+			c.Admin.ClientNames = []string{"ci", " "}
+		}, "admin.client_names[1]"},
 		{"second certificate without key", func(c *Config) {
 			c.TLS.CertFile, c.TLS.KeyFile, c.TLS.Certificates = "c", "k", []CertPair{{CertFile: "rsa.pem"}}
 		}, "tls.certificates[0]"},
@@ -306,6 +317,35 @@ func TestWarnings(t *testing.T) {
 	c.Auth.JWT.Issuers, c.Auth.JWT.Audiences = []Issuer{{Issuer: "https://id.example.com/"}}, []string{"api"}
 	if w := c.Warnings(); len(w) != 0 {
 		t.Errorf("strong config warned: %v", w)
+	}
+}
+
+func TestAdminListenerOffLoopbackWarns(t *testing.T) {
+	tests := []struct {
+		name, listen string
+		tls          AdminTLS
+		want         string
+	}{
+		{"plain HTTP off loopback", "0.0.0.0:9090", AdminTLS{}, "listen.admin: the admin listener is reachable from other hosts over plain HTTP"},
+		{"plain HTTP on every interface", ":9090", AdminTLS{}, "set admin.tls"},
+		{"HTTPS off loopback", "10.0.0.5:9090", AdminTLS{CertFile: "c", KeyFile: "k"}, "/metrics answer without credentials"},
+		{"plain HTTP on loopback", "127.0.0.1:9090", AdminTLS{}, ""},
+	}
+	for _, tt := range tests {
+		c := Default()
+		c.Listen.Admin, c.Admin.TLS = tt.listen, tt.tls
+		var got []string
+		for _, w := range c.Warnings() {
+			if strings.HasPrefix(w, "listen.admin") {
+				got = append(got, w)
+			}
+		}
+		if tt.want == "" && len(got) > 0 || tt.want != "" && (len(got) != 1 || !strings.Contains(got[0], tt.want)) {
+			t.Errorf("%s: listen.admin warnings %q, want one with %q", tt.name, got, tt.want)
+		}
+		if tt.tls.CertFile != "" && len(got) == 1 && strings.Contains(got[0], "plain HTTP") {
+			t.Errorf("%s: warned about plain HTTP with admin.tls set", tt.name)
+		}
 	}
 }
 

@@ -37,6 +37,9 @@ func (c *Config) CheckFiles() error {
 	check("upstream.tls.cert_file", c.Upstream.TLS.CertFile)
 	check("upstream.tls.key_file", c.Upstream.TLS.KeyFile)
 	check("documents.schema", c.Documents.Schema)
+	check("admin.tls.cert_file", c.Admin.TLS.CertFile)
+	check("admin.tls.key_file", c.Admin.TLS.KeyFile)
+	check("admin.tls.client_ca_file", c.Admin.TLS.ClientCAFile)
 	for i, is := range c.Auth.JWT.Issuers {
 		check(fmt.Sprintf("auth.jwt.issuers[%d].ca_file", i), is.CAFile)
 	}

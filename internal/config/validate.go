@@ -54,6 +54,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateClientAuth(bad)
 	c.validateACME(bad)
+	c.validateAdmin(bad)
 	if c.TLS.MinVersion != "1.2" && c.TLS.MinVersion != "1.3" {
 		bad("tls.min_version", "%q is not \"1.2\" or \"1.3\"", c.TLS.MinVersion)
 	}
@@ -234,6 +235,24 @@ func (c *Config) validateClientAuth(bad func(key, format string, args ...any)) {
 		}
 	default:
 		bad("tls.client_auth.mode", "%q is not off, optional or require", c.TLS.ClientAuth.Mode)
+	}
+}
+
+func (c *Config) validateAdmin(bad func(key, format string, args ...any)) {
+	t := c.Admin.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		bad("admin.tls", "cert_file and key_file go together; set both")
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		bad("admin.tls.client_ca_file", "needs admin.tls.cert_file and key_file: client certificates are only asked for over HTTPS")
+	}
+	if len(c.Admin.ClientNames) > 0 && t.ClientCAFile == "" {
+		bad("admin.client_names", "needs admin.tls.client_ca_file: without it no client certificate is verified")
+	}
+	for i, n := range c.Admin.ClientNames {
+		if strings.TrimSpace(n) == "" {
+			bad(fmt.Sprintf("admin.client_names[%d]", i), "is empty")
+		}
 	}
 }
 

@@ -90,7 +90,11 @@ func (c *Config) Warnings() []string {
 		w = append(w, "graphql.max_body_bytes: above 10 MiB; large bodies make parsing a denial-of-service vector")
 	}
 	if host, _, err := net.SplitHostPort(c.Listen.Admin); err == nil && !isLoopback(host) {
-		w = append(w, "listen.admin: the admin listener is reachable from other hosts; keep it on loopback or a private network")
+		if c.Admin.TLS.CertFile == "" {
+			w = append(w, "listen.admin: the admin listener is reachable from other hosts over plain HTTP, so the admin token and metrics cross the network in clear text; set admin.tls or keep it on loopback")
+		} else {
+			w = append(w, "listen.admin: the admin listener is reachable from other hosts; /healthz, /readyz and /metrics answer without credentials, so keep it on a private network")
+		}
 	}
 	return w
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/clientip"
@@ -313,9 +314,18 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 		}
 	case "jwt":
 		for claim, name := range id.ClaimHeaders {
-			if v, ok := claimString(p.Claims[claim]); ok {
-				h[name] = []string{v}
+			v, ok := claimString(p.Claims[claim])
+			if !ok {
+				continue
 			}
+			if hasControl(v) {
+				// A control character would make the header invalid (and
+				// the request fail) or let the value be read as more than
+				// one header; the value itself is not logged.
+				px.log.Debug("claim not forwarded: its value holds a control character", "claim", claim, "header", name)
+				continue
+			}
+			h[name] = []string{v}
 		}
 		if id.ClaimsHeader != "" && len(p.ClaimsJSON) > 0 {
 			h[id.ClaimsHeader] = []string{string(p.ClaimsJSON)}
@@ -350,7 +360,7 @@ func dropCookie(h http.Header, name string) {
 func claimString(v any) (string, bool) {
 	switch c := v.(type) {
 	case string:
-		return c, !strings.ContainsAny(c, "\r\n")
+		return c, true
 	case float64:
 		return strconv.FormatFloat(c, 'f', -1, 64), true
 	case json.Number:
@@ -359,6 +369,17 @@ func claimString(v any) (string, bool) {
 		return strconv.FormatBool(c), true
 	}
 	return "", false
+}
+
+// hasControl reports whether s holds a control character: C0 (CR, LF, NUL,
+// tab, …), DEL or C1.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Proxy) modifyResponse(res *http.Response) error {

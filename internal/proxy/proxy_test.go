@@ -12,6 +12,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
 )
 
 func TestEncodeBatchIsTheRequestAsJSON(t *testing.T) {
@@ -145,5 +146,40 @@ func TestTokenCookieIsNotForwarded(t *testing.T) {
 	(&Proxy{identity: Identity{Enabled: true, Cookie: "session", ForwardToken: true}}).setIdentity(h, nil)
 	if h.Get("Cookie") != "session=secret-token" {
 		t.Error("forward_token did not forward the cookie")
+	}
+}
+
+func TestClaimsWithControlCharactersAreNotForwarded(t *testing.T) {
+	tests := []struct {
+		name  string
+		value string
+		sent  bool
+	}{
+		{"plain value", "Ada Lovelace", true},
+		{"non-ASCII letters", "Zoë Ĳssel", true},
+		{"carriage return and line feed", "ada\r\nX-Admin: 1", false},
+		{"NUL", "ada\x00", false},
+		{"tab", "ada\tlovelace", false},
+		{"DEL", "ada\x7f", false},
+		{"C1 control", "ada\u0085", false},
+	}
+	for _, tt := range tests {
+		logs := &logbuf.Buffer{}
+		px := &Proxy{
+			identity: Identity{Enabled: true, ClaimHeaders: map[string]string{"sub": "X-User-Id", "name": "X-User-Name"}},
+			log:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		}
+		h := http.Header{}
+		px.setIdentity(h, &envelope.Principal{Method: "jwt", Subject: "c1", Claims: map[string]any{"sub": "c1", "name": tt.value}})
+		got, ok := h["X-User-Name"]
+		if ok != tt.sent || (ok && got[0] != tt.value) {
+			t.Errorf("%s: X-User-Name %q, want sent=%v", tt.name, got, tt.sent)
+		}
+		if h.Get("X-User-Id") != "c1" {
+			t.Errorf("%s: the other claim was dropped too", tt.name)
+		}
+		if logged := strings.Contains(logs.String(), "control character"); logged == tt.sent {
+			t.Errorf("%s: logged=%v\n%s", tt.name, logged, logs)
+		}
 	}
 }

@@ -127,7 +127,7 @@ func TestAuthenticatedRequestCarriesIdentity(t *testing.T) {
 }
 
 func TestAuthenticationRefusals(t *testing.T) {
-	g, up, login := authGateway(t, nil)
+	g, up, login := authGateway(t, func(c *config.Config) { c.Auth.FailureLimit.Burst = 20 })
 	private := string(documents.SHA256(invoiceDoc))
 	tests := []struct {
 		name      string
@@ -140,6 +140,8 @@ func TestAuthenticationRefusals(t *testing.T) {
 		{"operationName of a public operation does not open a private document", `{"documentId":"` + private + `","operationName":"Status"}`, nil, 401, `Bearer realm="GraphQL"`},
 		{"a bad token is refused before the body is read", `{"documentId":`, []string{"Authorization", "Bearer not.a.token"}, 401, `error="invalid_token"`},
 		{"a tampered token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer " + login("grace") + "x"}, 401, `error="invalid_token"`},
+		{"an oversized token was sent, so it is an invalid token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer " + strings.Repeat("a", 9000)}, 401, `error="invalid_token", error_description="the token is too large"`},
+		{"an empty token was sent, so it is an invalid token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer "}, 401, `error="invalid_token", error_description="the token is empty"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,6 +169,10 @@ func TestBruteForceIsRateLimited(t *testing.T) {
 	g, _, login := authGateway(t, nil)
 	good := login("ada")
 	body := `{"documentId":"` + string(documents.SHA256(invoiceDoc)) + `"}`
+	first := g.post(t, body, "Authorization", "Bearer "+good)
+	if readBody(t, first); first.StatusCode != 200 {
+		t.Fatalf("valid token: %d", first.StatusCode)
+	}
 	var last *http.Response
 	for range 4 {
 		last = g.post(t, body, "Authorization", "Bearer "+good[:len(good)-4]+"AAAA")
@@ -178,6 +184,12 @@ func TestBruteForceIsRateLimited(t *testing.T) {
 	res := g.post(t, body, "Authorization", "Bearer "+good)
 	if readBody(t, res); res.StatusCode != 200 {
 		t.Errorf("a valid token from the same client was slowed down: %d", res.StatusCode)
+	}
+	// A token not verified before is not checked while the address is
+	// blocked: that is the work the limit sheds.
+	res = g.post(t, body, "Authorization", "Bearer "+login("grace"))
+	if readBody(t, res); res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("a new token from a blocked address: %d Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
 	}
 }
 
@@ -201,6 +213,34 @@ func TestUnreachableJWKSMeansNotReady(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if body := g.adminGet(t, "/readyz"); !strings.Contains(body, "auth: not ready") {
 		t.Errorf("readyz with the provider down: %s", body)
+	}
+}
+
+func TestProviderOutageAtStartIsUnavailable(t *testing.T) {
+	base, login := tokenIssuer(t)
+	up, ts := newUpstream(t)
+	cfg, ca := testConfig(t, ts.URL)
+	cfg.Documents.Mode = "strict"
+	writeDoc(t, cfg.Documents.Dir, invoiceDoc)
+	// The tokens are the issuer's own, but its key set cannot be fetched.
+	cfg.Auth.JWT.Issuers = []config.Issuer{{Issuer: base, JWKSURL: "http://" + listenAddrDead(t) + "/jwks.json"}}
+	cfg.Auth.JWT.Audiences = []string{"billing-api"}
+	cfg.Auth.FailureLimit = config.RateLimit{Rate: 0.01, Burst: 3}
+	g := startGateway(t, cfg, ca)
+	token := login("ada")
+	body := `{"documentId":"` + string(documents.SHA256(invoiceDoc)) + `"}`
+	for i := range 6 {
+		res := g.post(t, body, "Authorization", "Bearer "+token)
+		got := readBody(t, res)
+		if res.StatusCode != 503 || !strings.Contains(got, "AUTH_UNAVAILABLE") || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("request %d: %d Retry-After %q %s, want 503 AUTH_UNAVAILABLE with Retry-After", i, res.StatusCode, res.Header.Get("Retry-After"), got)
+		}
+		if c := res.Header.Get("WWW-Authenticate"); c != "" {
+			t.Errorf("request %d: WWW-Authenticate %q", i, c)
+		}
+	}
+	if up.count() != 0 {
+		t.Error("a request reached the upstream without a verified token")
 	}
 }
 

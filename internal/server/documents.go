@@ -90,11 +90,15 @@ func (d *documentStages) run(ctx context.Context) {
 	wg.Wait()
 }
 
-// registration is the admin API that stores checked documents.
-func (d *documentStages) registration(token string, rules check.Rules, logger *slog.Logger) *admin.Registration {
+// registration is the admin API that stores checked documents. Callers
+// present admin.token or, with admin.tls.client_ca_file, an allowed client
+// certificate.
+func (d *documentStages) registration(cfg config.Admin, rules check.Rules, logger *slog.Logger) *admin.Registration {
 	return &admin.Registration{
-		Store: d.store,
-		Token: token,
+		Store:              d.store,
+		Token:              cfg.Token.Reveal(),
+		ClientCertificates: cfg.TLS.ClientCAFile != "",
+		ClientNames:        cfg.ClientNames,
 		Decode: func(r io.Reader) ([]documents.Entry, error) {
 			entries, _, err := manifest.Read(r)
 			return entries, err

@@ -46,6 +46,7 @@ type Server struct {
 	log     *slog.Logger
 	health  *proxy.Health
 	tls     *tlsSetup
+	admTLS  *adminTLS // nil: the admin listener is plain HTTP
 	docs    *documentStages
 	authn   *authentication
 	metrics *telemetry.Metrics
@@ -92,7 +93,11 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: logger, health: fwd.Health(cfg.Upstream.HealthInterval), tls: tlsSet, opts: o}
+	admTLS, err := newAdminTLS(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: logger, health: fwd.Health(cfg.Upstream.HealthInterval), tls: tlsSet, admTLS: admTLS, opts: o}
 	s.metrics = telemetry.NewMetrics(o.registry, tlsSet.certInfo)
 
 	maxBatch := 0
@@ -187,7 +192,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	s.admin = &http.Server{
 		Handler: admin.Handler(o.registry,
-			map[string]http.Handler{"/v1/documents": docs.registration(cfg.Admin.Token.Reveal(), RegistrationRules(cfg), logger)},
+			map[string]http.Handler{"/v1/documents": docs.registration(cfg.Admin, RegistrationRules(cfg), logger)},
 			s.checks()...),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       cfg.Server.ReadTimeout,
@@ -289,7 +294,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	go s.health.Run(bgCtx)
-	go s.tls.run(bgCtx, s.opts.reload, s.opts.expiryCheck)
+	hup := s.opts.reload
+	if s.admTLS != nil {
+		hups := fanOut(bgCtx, s.opts.reload, 2)
+		hup = hups[0]
+		go s.admTLS.run(bgCtx, hups[1])
+	}
+	go s.tls.run(bgCtx, hup, s.opts.expiryCheck)
 	if s.authn != nil && s.authn.verifier != nil {
 		go s.authn.verifier.Run(bgCtx)
 	}
@@ -311,7 +322,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.lnHTTP != nil {
 		go serve("http", s.redirect, s.lnHTTP)
 	}
-	if s.lnAdm != nil {
+	switch {
+	case s.lnAdm != nil && s.admTLS != nil:
+		go serve("admin", s.admin, tls.NewListener(s.lnAdm, s.admTLS.config))
+	case s.lnAdm != nil:
 		go serve("admin", s.admin, s.lnAdm)
 	}
 	if s.tls.acme != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,13 +97,9 @@ func clientAuth(tc *tls.Config, ca config.ClientAuth) error {
 	default:
 		return nil
 	}
-	pem, err := os.ReadFile(ca.CAFile)
+	pool, err := readCAFile(ca.CAFile)
 	if err != nil {
 		return fmt.Errorf("tls.client_auth.ca_file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("tls.client_auth.ca_file: %s holds no PEM certificate", ca.CAFile)
 	}
 	tc.ClientCAs = pool
 	return nil

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -263,6 +265,43 @@ func TestSchemaIsTheServedSDL(t *testing.T) {
 	for _, want := range []string{"type Query", "type Mutation", "enum InvoiceStatus", "input CreateInvoiceInput"} {
 		if !strings.Contains(sdl, want) {
 			t.Errorf("Schema() lacks %q", want)
+		}
+	}
+}
+
+func TestFirstMayBeLeftOut(t *testing.T) {
+	srv := newServer(t)
+	ada := `{"invoices":[{"number":"INV-0001"},{"number":"INV-0003"},{"number":"INV-0006"}]}`
+	tests := []struct {
+		name, query string
+		vars        map[string]any
+		want        string
+	}{
+		{"an omitted $first means the default", `query Invoices($first: Int) { invoices(first: $first) { number } }`, nil, ada},
+		{"a null $first means the default", `query Invoices($first: Int) { invoices(first: $first) { number } }`, map[string]any{"first": nil}, ada},
+		{"an omitted $first on customers", `query C($first: Int) { customers(first: $first) { id } }`, nil, `{"customers":[{"id":"c1"},{"id":"c2"},{"id":"c3"}]}`},
+		{"an omitted $first on a customer's invoices", `query C($first: Int) { customer(id: "c1") { invoices(first: $first) { number } } }`, nil, `{"customer":` + ada + `}`},
+		{"first: 0 is an empty list, not null", `{ invoices(first: 0) { number } customer(id: "c1") { invoices(first: 0) { number } } }`, nil, `{"invoices":[],"customer":{"invoices":[]}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := post(t, srv, "c1", tt.query, tt.vars)
+			if res.status != http.StatusOK || len(res.Errors) > 0 {
+				t.Fatalf("status %d, errors %+v", res.status, res.Errors)
+			}
+			assertJSON(t, res.Data, tt.want)
+		})
+	}
+}
+
+func TestDefaultFirstIsTheSchemaDefault(t *testing.T) {
+	defaults := regexp.MustCompile(`first: Int = (\d+)`).FindAllStringSubmatch(Schema(), -1)
+	if len(defaults) != 3 {
+		t.Fatalf("%d first arguments with a default in the schema, want 3", len(defaults))
+	}
+	for _, d := range defaults {
+		if d[1] != strconv.Itoa(defaultFirst) {
+			t.Errorf("schema default first: %s, resolvers use %d", d[1], defaultFirst)
 		}
 	}
 }

@@ -25,14 +25,23 @@ type idArgs struct {
 	ID graphql.ID
 }
 
+// A `first` argument is a graphql.NullInt: a variable the client left out
+// reaches the resolver as null (graphql-go does not fall back on the
+// schema's default then, and refuses null for an int32), and count applies
+// the default instead.
+
 type customersArgs struct {
-	First int32
+	First graphql.NullInt
 	After *string
 }
 
 type invoicesArgs struct {
-	First  int32
+	First  graphql.NullInt
 	Status *string
+}
+
+type firstArgs struct {
+	First graphql.NullInt
 }
 
 type createInvoiceArgs struct {
@@ -134,6 +143,8 @@ func (r *resolver) PayInvoice(ctx context.Context, args payInvoiceArgs) (*paymen
 	return &paymentResolver{s: r.s, p: p}, nil
 }
 
+// invoiceResolvers wraps invs; the result is never nil, since every invoice
+// list in the schema is non-null.
 func invoiceResolvers(s *store, invs []invoice) []*invoiceResolver {
 	out := make([]*invoiceResolver, len(invs))
 	for i, inv := range invs {
@@ -142,13 +153,19 @@ func invoiceResolvers(s *store, invs []invoice) []*invoiceResolver {
 	return out
 }
 
-// count checks a `first` argument. Any size is accepted: capping it is the
-// gateway's job, which the demo shows.
-func count(first int32) (int, error) {
-	if first < 0 {
-		return 0, fmt.Errorf("first must not be negative, got %d: %w", first, errInvalid)
+// defaultFirst is the default of every `first` argument in the schema.
+const defaultFirst = 10
+
+// count checks a `first` argument; null means the schema's default. Any
+// size is accepted: capping it is the gateway's job, which the demo shows.
+func count(first graphql.NullInt) (int, error) {
+	if first.Value == nil {
+		return defaultFirst, nil
 	}
-	return int(first), nil
+	if n := *first.Value; n < 0 {
+		return 0, fmt.Errorf("first must not be negative, got %d: %w", n, errInvalid)
+	}
+	return int(*first.Value), nil
 }
 
 type customerResolver struct {
@@ -160,7 +177,7 @@ func (r *customerResolver) ID() graphql.ID { return graphql.ID(r.c.id) }
 func (r *customerResolver) Name() string   { return r.c.name }
 func (r *customerResolver) Email() string  { return r.c.email }
 
-func (r *customerResolver) Invoices(ctx context.Context, args struct{ First int32 }) ([]*invoiceResolver, error) {
+func (r *customerResolver) Invoices(ctx context.Context, args firstArgs) ([]*invoiceResolver, error) {
 	first, err := count(args.First)
 	if err != nil {
 		return nil, err
