@@ -17,15 +17,13 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 // oneIssuer is a provider found by discovery and a verifier trusting it.
 func oneIssuer(t *testing.T, clock *testClock, published ...*testKey) (*testProvider, *Verifier) {
 	t.Helper()
 	p := newTestProvider(t, published...)
-	v := startVerifier(t, testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
+	v := startVerifier(t, testConfig(Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
 	return p, v
 }
 
@@ -152,7 +150,7 @@ func TestKnownKeysSurviveAProviderOutage(t *testing.T) {
 	k1 := ecKey(t, "k1")
 	p := newTestProvider(t, k1)
 	logs := &logBuffer{}
-	cfg := testConfig(config.Issuer{Issuer: p.URL()})
+	cfg := testConfig(Issuer{Issuer: p.URL()})
 	cfg.CacheSize = 0 // every Verify checks the signature
 	v := newVerifier(t, cfg, VerifierOptions{Now: clock.Now, Logger: logs.logger()})
 	v.refreshEvery = 20 * time.Millisecond
@@ -196,7 +194,7 @@ func TestProviderDownAtStart(t *testing.T) {
 	p := newTestProvider(t, k1)
 	p.down.Store(true)
 	logs := &logBuffer{}
-	v := newVerifier(t, testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now, Logger: logs.logger()})
+	v := newVerifier(t, testConfig(Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now, Logger: logs.logger()})
 	run(t, v)
 	waitFor(t, "retries", func() bool { return p.discoveryHits.Load() >= 3 })
 
@@ -223,7 +221,7 @@ func TestProviderUnreachableAtStart(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	v := newVerifier(t, testConfig(config.Issuer{Issuer: url, JWKSURL: url + "/jwks.json"}), VerifierOptions{})
+	v := newVerifier(t, testConfig(Issuer{Issuer: url, JWKSURL: url + "/jwks.json"}), VerifierOptions{})
 	run(t, v)
 	time.Sleep(50 * time.Millisecond)
 	if err := v.Ready(); err == nil {
@@ -234,7 +232,7 @@ func TestProviderUnreachableAtStart(t *testing.T) {
 func TestDiscoveryMustNameTheConfiguredIssuer(t *testing.T) {
 	p := newTestProvider(t, rsaKey(t, "k1"))
 	p.setIssuer("https://id.example.com")
-	v := newVerifier(t, testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{})
+	v := newVerifier(t, testConfig(Issuer{Issuer: p.URL()}), VerifierOptions{})
 
 	err := v.fetch(context.Background(), v.order[0])
 	if err == nil || !strings.Contains(err.Error(), `names issuer "https://id.example.com"`) {
@@ -257,7 +255,7 @@ func TestDiscoveryRefusesAPlainHTTPKeySet(t *testing.T) {
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "jwks_uri": "http://keys.example.com/jwks.json"})
 	})
-	v := newVerifier(t, testConfig(config.Issuer{Issuer: srv.URL}), VerifierOptions{})
+	v := newVerifier(t, testConfig(Issuer{Issuer: srv.URL}), VerifierOptions{})
 	err := v.fetch(context.Background(), v.order[0])
 	if err == nil || !strings.Contains(err.Error(), "https") {
 		t.Errorf("err = %v, want a refusal of plain http", err)
@@ -275,7 +273,7 @@ func TestFetchRefusesBadAnswersAndKeepsTheLastGoodKeys(t *testing.T) {
 	t.Cleanup(srv.Close)
 	p := &testProvider{t: t, published: []*testKey{good}}
 
-	v := newVerifier(t, testConfig(config.Issuer{Issuer: "https://id.example.com", JWKSURL: srv.URL}), VerifierOptions{})
+	v := newVerifier(t, testConfig(Issuer{Issuer: "https://id.example.com", JWKSURL: srv.URL}), VerifierOptions{})
 	is := v.order[0]
 	status.Store(200)
 	body.Store(p.jwks())

@@ -19,7 +19,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gqlguard/gqlguard/envelope"
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 // Verifier checks bearer tokens against the configured issuers.
@@ -95,7 +94,7 @@ const (
 // NewVerifier builds a Verifier from the auth.jwt configuration. It checks
 // the configuration, reads each issuer's ca_file and builds its HTTP client;
 // it contacts no provider and starts nothing: call Run for that.
-func NewVerifier(cfg config.JWT, opts VerifierOptions) (*Verifier, error) {
+func NewVerifier(cfg JWTConfig, opts VerifierOptions) (*Verifier, error) {
 	if err := validateJWT(cfg); err != nil {
 		return nil, err
 	}
@@ -161,7 +160,7 @@ func NewVerifier(cfg config.JWT, opts VerifierOptions) (*Verifier, error) {
 // each offending key. It repeats the checks of config validation that the
 // Verifier's safety depends on, so that a hand-built config cannot bypass
 // them.
-func validateJWT(cfg config.JWT) error {
+func validateJWT(cfg JWTConfig) error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("auth.jwt.%s: %s", key, fmt.Sprintf(format, args...)))

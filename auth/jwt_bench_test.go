@@ -3,8 +3,6 @@ package auth
 import (
 	"context"
 	"testing"
-
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 // benchVerify measures Verify of one token signed with k, the key set
@@ -12,7 +10,7 @@ import (
 func benchVerify(b *testing.B, k *testKey, cacheSize int) {
 	clock := newTestClock()
 	p := newTestProvider(b, k)
-	cfg := testConfig(config.Issuer{Issuer: p.URL()})
+	cfg := testConfig(Issuer{Issuer: p.URL()})
 	cfg.CacheSize = cacheSize
 	v := startVerifier(b, cfg, VerifierOptions{Now: clock.Now})
 	token := sign(b, k, p.claims(clock))
@@ -44,7 +42,7 @@ func BenchmarkVerifyCachedParallel(b *testing.B) {
 	clock := newTestClock()
 	k := rsaKey(b, "bench-rsa")
 	p := newTestProvider(b, k)
-	v := startVerifier(b, testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
+	v := startVerifier(b, testConfig(Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
 	token := sign(b, k, p.claims(clock))
 	if _, err := v.Verify(context.Background(), token); err != nil {
 		b.Fatal(err)

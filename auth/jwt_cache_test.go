@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 func TestCacheAnswersARepeatedToken(t *testing.T) {
@@ -61,7 +59,7 @@ func TestCachedTokenIsNeverReturnedAfterExp(t *testing.T) {
 }
 
 func TestCacheIsBounded(t *testing.T) {
-	f := newFixture(t, func(c *config.JWT) { c.CacheSize = 2 })
+	f := newFixture(t, func(c *JWTConfig) { c.CacheSize = 2 })
 	var tokens []string
 	for i := range 3 {
 		claims := f.a.claims(f.clock)
@@ -89,7 +87,7 @@ func TestCacheIsBounded(t *testing.T) {
 }
 
 func TestCacheSizeZeroDisablesTheCache(t *testing.T) {
-	f := newFixture(t, func(c *config.JWT) { c.CacheSize = 0 })
+	f := newFixture(t, func(c *JWTConfig) { c.CacheSize = 0 })
 	token := sign(t, f.rsaA, f.a.claims(f.clock))
 	for range 3 {
 		if _, err := f.v.Verify(context.Background(), token); err != nil {

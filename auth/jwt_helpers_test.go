@@ -23,8 +23,6 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 // testKey is a signing key of a test provider.
@@ -215,8 +213,8 @@ func sign(t testing.TB, k *testKey, claims jwt.MapClaims, edit ...func(*jwt.Toke
 }
 
 // testConfig is the default auth.jwt section with the given issuers.
-func testConfig(issuers ...config.Issuer) config.JWT {
-	cfg := config.Default().Auth.JWT
+func testConfig(issuers ...Issuer) JWTConfig {
+	cfg := DefaultJWTConfig()
 	cfg.Issuers = issuers
 	cfg.Audiences = []string{"api"}
 	cfg.UnknownKIDRefresh = time.Second
@@ -225,7 +223,7 @@ func testConfig(issuers ...config.Issuer) config.JWT {
 
 // startVerifier builds a verifier, runs it until the test ends and waits
 // until it is ready.
-func startVerifier(t testing.TB, cfg config.JWT, opts VerifierOptions) *Verifier {
+func startVerifier(t testing.TB, cfg JWTConfig, opts VerifierOptions) *Verifier {
 	t.Helper()
 	v := newVerifier(t, cfg, opts)
 	run(t, v)
@@ -233,7 +231,7 @@ func startVerifier(t testing.TB, cfg config.JWT, opts VerifierOptions) *Verifier
 	return v
 }
 
-func newVerifier(t testing.TB, cfg config.JWT, opts VerifierOptions) *Verifier {
+func newVerifier(t testing.TB, cfg JWTConfig, opts VerifierOptions) *Verifier {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 // fixture is two providers and a verifier trusting both: A by discovery
@@ -32,7 +30,7 @@ type fixture struct {
 	v              *Verifier
 }
 
-func newFixture(t *testing.T, edit ...func(*config.JWT)) *fixture {
+func newFixture(t *testing.T, edit ...func(*JWTConfig)) *fixture {
 	t.Helper()
 	f := &fixture{
 		clock: newTestClock(),
@@ -44,8 +42,8 @@ func newFixture(t *testing.T, edit ...func(*config.JWT)) *fixture {
 	f.a = newTestProvider(t, f.rsaA, f.ecA, f.edA)
 	f.b = newTestProvider(t, f.rsaB)
 	cfg := testConfig(
-		config.Issuer{Issuer: f.a.URL()},
-		config.Issuer{Issuer: f.b.URL(), JWKSURL: f.b.URL() + "/jwks.json"},
+		Issuer{Issuer: f.a.URL()},
+		Issuer{Issuer: f.b.URL(), JWKSURL: f.b.URL() + "/jwks.json"},
 	)
 	for _, e := range edit {
 		e(&cfg)
@@ -327,7 +325,7 @@ func TestTokenWithoutKIDUsesTheOnlyKey(t *testing.T) {
 }
 
 func TestRequiredClaimsAreConfigurable(t *testing.T) {
-	f := newFixture(t, func(c *config.JWT) { c.RequiredClaims = []string{"sub", "tenant"} })
+	f := newFixture(t, func(c *JWTConfig) { c.RequiredClaims = []string{"sub", "tenant"} })
 	claims := f.a.claims(f.clock)
 	_, err := f.v.Verify(context.Background(), sign(t, f.rsaA, claims))
 	if te := tokenError(t, err); te.Description != descMissingClaim || !strings.Contains(err.Error(), "tenant") {
@@ -349,22 +347,22 @@ func TestNewVerifierRefusesUnsafeConfig(t *testing.T) {
 	if err := os.WriteFile(caFile, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	good := func() config.JWT { return testConfig(config.Issuer{Issuer: "https://id.example.com"}) }
+	good := func() JWTConfig { return testConfig(Issuer{Issuer: "https://id.example.com"}) }
 	for _, tc := range []struct {
 		name string
-		edit func(*config.JWT)
+		edit func(*JWTConfig)
 		key  string
 	}{
-		{"no issuer", func(c *config.JWT) { c.Issuers = nil }, "auth.jwt.issuers"},
-		{"no audience", func(c *config.JWT) { c.Audiences = nil }, "auth.jwt.audiences"},
-		{"HMAC allowed", func(c *config.JWT) { c.Algorithms = []string{"RS256", "HS256"} }, "auth.jwt.algorithms[1]"},
-		{"none allowed", func(c *config.JWT) { c.Algorithms = []string{"none"} }, "auth.jwt.algorithms[0]"},
-		{"no algorithm", func(c *config.JWT) { c.Algorithms = nil }, "auth.jwt.algorithms"},
-		{"issuer twice", func(c *config.JWT) { c.Issuers = append(c.Issuers, c.Issuers[0]) }, "auth.jwt.issuers[1].issuer"},
-		{"plain http key set", func(c *config.JWT) { c.Issuers[0].JWKSURL = "http://id.example.com/jwks" }, "auth.jwt.issuers[0].jwks_url"},
-		{"unreadable ca_file", func(c *config.JWT) { c.Issuers[0].CAFile = filepath.Join(t.TempDir(), "missing.pem") }, "auth.jwt.issuers[0].ca_file"},
-		{"ca_file without certificates", func(c *config.JWT) { c.Issuers[0].CAFile = caFile }, "auth.jwt.issuers[0].ca_file"},
-		{"negative cache size", func(c *config.JWT) { c.CacheSize = -1 }, "auth.jwt.cache_size"},
+		{"no issuer", func(c *JWTConfig) { c.Issuers = nil }, "auth.jwt.issuers"},
+		{"no audience", func(c *JWTConfig) { c.Audiences = nil }, "auth.jwt.audiences"},
+		{"HMAC allowed", func(c *JWTConfig) { c.Algorithms = []string{"RS256", "HS256"} }, "auth.jwt.algorithms[1]"},
+		{"none allowed", func(c *JWTConfig) { c.Algorithms = []string{"none"} }, "auth.jwt.algorithms[0]"},
+		{"no algorithm", func(c *JWTConfig) { c.Algorithms = nil }, "auth.jwt.algorithms"},
+		{"issuer twice", func(c *JWTConfig) { c.Issuers = append(c.Issuers, c.Issuers[0]) }, "auth.jwt.issuers[1].issuer"},
+		{"plain http key set", func(c *JWTConfig) { c.Issuers[0].JWKSURL = "http://id.example.com/jwks" }, "auth.jwt.issuers[0].jwks_url"},
+		{"unreadable ca_file", func(c *JWTConfig) { c.Issuers[0].CAFile = filepath.Join(t.TempDir(), "missing.pem") }, "auth.jwt.issuers[0].ca_file"},
+		{"ca_file without certificates", func(c *JWTConfig) { c.Issuers[0].CAFile = caFile }, "auth.jwt.issuers[0].ca_file"},
+		{"negative cache size", func(c *JWTConfig) { c.CacheSize = -1 }, "auth.jwt.cache_size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good()
@@ -379,7 +377,7 @@ func TestNewVerifierRefusesUnsafeConfig(t *testing.T) {
 
 func TestNewVerifierContactsNoProvider(t *testing.T) {
 	p := newTestProvider(t, rsaKey(t, "rsa-a"))
-	v, err := NewVerifier(testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{})
+	v, err := NewVerifier(testConfig(Issuer{Issuer: p.URL()}), VerifierOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +442,7 @@ func FuzzVerify(f *testing.F) {
 	rk := rsaKey(f, "rsa-a")
 	ek := ecKey(f, "ec-a")
 	p := newTestProvider(f, rk, ek)
-	v := startVerifier(f, testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
+	v := startVerifier(f, testConfig(Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
 	claims := p.claims(clock)
 	claims["sub"] = "fuzz-user"
 	f.Add(sign(f, rk, claims))

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/envelope"
-	"github.com/gqlguard/gqlguard/internal/config"
 )
 
 // fakeVerifier accepts the tokens "good" and "good2", and remembers the
@@ -198,7 +197,7 @@ func TestBlockedAddressIsNotVerifiedByTheVerifier(t *testing.T) {
 	clock := newTestClock()
 	k1 := rsaKey(t, "k1")
 	p := newTestProvider(t, k1)
-	v := startVerifier(t, testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
+	v := startVerifier(t, testConfig(Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
 	lim := &countingLimiter{allow: 0}
 	a := &Authenticator{Verifier: v, Limiter: lim, Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
 	seen := sign(t, k1, p.claims(clock))
@@ -266,7 +265,7 @@ func TestMissingSigningKeysAreUnavailableNotUnauthenticated(t *testing.T) {
 	k1 := rsaKey(t, "k1")
 	p := newTestProvider(t, k1)
 	p.down.Store(true)
-	v := newVerifier(t, testConfig(config.Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
+	v := newVerifier(t, testConfig(Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
 	lim := &countingLimiter{allow: 1}
 	called := false
 	a := &Authenticator{Verifier: v, Limiter: lim, Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })}

@@ -7,6 +7,7 @@ package config
 import (
 	"time"
 
+	"github.com/gqlguard/gqlguard/auth"
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/limits"
 )
@@ -43,56 +44,11 @@ type Auth struct {
 	FailureLimit RateLimit `yaml:"failure_limit"`
 }
 
-// JWT configures bearer-token verification. No issuer means authentication
-// is off.
-type JWT struct {
-	// Issuers whose tokens are accepted.
-	Issuers []Issuer `yaml:"issuers"`
-	// Audiences: a token must name at least one. Required with issuers.
-	Audiences []string `yaml:"audiences"`
-	// Algorithms allowed. Default RS256, ES256, EdDSA; never none, never
-	// HMAC.
-	Algorithms []string `yaml:"algorithms"`
-	// ClockSkew tolerated on exp, nbf and iat. Default 60s.
-	ClockSkew time.Duration `yaml:"clock_skew"`
-	// RequiredClaims must be present (besides exp, iss and aud, always
-	// required). Default sub.
-	RequiredClaims []string `yaml:"required_claims"`
-	// Cookie, when set, reads the token from this cookie instead of the
-	// Authorization header; CSRF prevention must then be on.
-	Cookie string `yaml:"cookie"`
-	// MaxTokenBytes refuses longer tokens unread. Default 8192.
-	MaxTokenBytes int `yaml:"max_token_bytes"`
-	// JWKSRefresh is how often key sets are refreshed. Default 15m.
-	JWKSRefresh time.Duration `yaml:"jwks_refresh"`
-	// UnknownKIDRefresh is the least time between refreshes caused by a
-	// token whose kid is not in the key set. Default 30s.
-	UnknownKIDRefresh time.Duration `yaml:"unknown_kid_refresh"`
-	// CacheSize bounds the verified tokens remembered (until their exp).
-	// Default 10000.
-	CacheSize int `yaml:"cache_size"`
-	// Headers maps claims to the request headers the upstream receives
-	// (client copies are removed). Default sub: X-User-Id.
-	Headers map[string]string `yaml:"headers"`
-	// ClaimsHeader, when set, carries the whole verified claim set as JSON.
-	ClaimsHeader string `yaml:"claims_header"`
-	// ForwardToken passes the original Authorization header upstream.
-	// Default false.
-	ForwardToken bool `yaml:"forward_token"`
-}
+// JWT configures bearer-token verification (see auth.JWTConfig).
+type JWT = auth.JWTConfig
 
-// Issuer is one identity provider.
-type Issuer struct {
-	// Issuer is the iss value; its OpenID discovery document
-	// (<issuer>/.well-known/openid-configuration) names the key set unless
-	// JWKSURL is set.
-	Issuer string `yaml:"issuer"`
-	// JWKSURL is the key set's URL, skipping discovery.
-	JWKSURL string `yaml:"jwks_url"`
-	// CAFile holds PEM roots to trust for the provider's HTTPS; default the
-	// system roots.
-	CAFile string `yaml:"ca_file"`
-}
+// Issuer is one identity provider (see auth.Issuer).
+type Issuer = auth.Issuer
 
 // RateLimit is a token bucket: Rate per second, bursts of Burst.
 type RateLimit struct {
@@ -504,16 +460,7 @@ func Default() *Config {
 			MaxVariablesBytes: 64 << 10,
 		},
 		Auth: Auth{
-			JWT: JWT{
-				Algorithms:        []string{"RS256", "ES256", "EdDSA"},
-				ClockSkew:         60 * time.Second,
-				RequiredClaims:    []string{"sub"},
-				MaxTokenBytes:     8192,
-				JWKSRefresh:       15 * time.Minute,
-				UnknownKIDRefresh: 30 * time.Second,
-				CacheSize:         10000,
-				Headers:           map[string]string{"sub": "X-User-Id"},
-			},
+			JWT:          auth.DefaultJWTConfig(),
 			FailureLimit: RateLimit{Rate: 1, Burst: 20},
 		},
 		CORS: CORS{
