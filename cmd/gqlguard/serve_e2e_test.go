@@ -192,7 +192,7 @@ func assertAccessLine(t *testing.T, log string) {
 		if rec["msg"] != "request" || rec["method"] != "POST" {
 			continue
 		}
-		for _, field := range []string{"request_id", "method", "path", "status", "duration_ms", "outcome", "tls_version", "tls_cipher", "upstream_ms"} {
+		for _, field := range []string{"request_id", "method", "path", "status", "duration_us", "outcome", "tls_version", "tls_cipher", "upstream_us"} {
 			if _, ok := rec[field]; !ok {
 				t.Errorf("access line lacks %s: %v", field, rec)
 			}
@@ -204,8 +204,8 @@ func assertAccessLine(t *testing.T, log string) {
 			t.Errorf("access line tls_version = %q, want TLS 1.x", v)
 		}
 		// The upstream held the request for 1.5 s before its headers.
-		if ms, _ := rec["upstream_ms"].(float64); ms < 1000 {
-			t.Errorf("access line upstream_ms = %v, want at least the upstream's 1500 ms delay", rec["upstream_ms"])
+		if us, _ := rec["upstream_us"].(float64); us < 1_000_000 {
+			t.Errorf("access line upstream_us = %v, want at least the upstream's 1500 ms delay", rec["upstream_us"])
 		}
 		return
 	}

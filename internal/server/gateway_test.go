@@ -360,7 +360,7 @@ func TestAccessLogLine(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, line[k], v)
 		}
 	}
-	for _, k := range []string{"duration_ms", "upstream_ms", "tls_cipher", "client_ip"} {
+	for _, k := range []string{"duration_us", "upstream_us", "tls_cipher", "client_ip"} {
 		if _, ok := line[k]; !ok {
 			t.Errorf("access line lacks %s: %v", k, line)
 		}

@@ -119,7 +119,7 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", status),
-		slog.Float64("duration_ms", ms(d)),
+		slog.Int64("duration_us", d.Microseconds()),
 		slog.String("outcome", outcome),
 		slog.String("client_ip", info.ClientIPString()),
 		slog.Int64("bytes", rec.bytes),
@@ -131,7 +131,7 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 		)
 	}
 	if info.Upstream > 0 {
-		attrs = append(attrs, slog.Float64("upstream_ms", ms(info.Upstream)))
+		attrs = append(attrs, slog.Int64("upstream_us", info.Upstream.Microseconds()))
 	}
 	if info.Err != nil {
 		attrs = append(attrs, slog.String("error", info.Err.Error()))
@@ -139,7 +139,6 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 	o.Logger.LogAttrs(context.WithoutCancel(r.Context()), level, "request", attrs...)
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // idSource makes request ids: a random per-process prefix and a counter, so
 // ids are unique without a random read per request.
