@@ -139,7 +139,6 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 	o.Logger.LogAttrs(context.WithoutCancel(r.Context()), level, "request", attrs...)
 }
 
-
 // idSource makes request ids: a random per-process prefix and a counter, so
 // ids are unique without a random read per request.
 type idSource struct {
