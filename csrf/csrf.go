@@ -9,6 +9,7 @@ package csrf
 import (
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/gqlguard/gqlguard/envelope"
 )
@@ -27,6 +28,9 @@ type Prevention struct {
 	Headers []string
 	// Next handles safe requests.
 	Next http.Handler
+
+	once      sync.Once
+	canonical []string // Headers in canonical form, for map lookups
 }
 
 // ServeHTTP refuses a request that could be a browser's simple request with
@@ -43,14 +47,19 @@ func (p *Prevention) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // simple reports whether a browser could have sent r without a preflight.
 func (p *Prevention) simple(r *http.Request) bool {
-	for _, h := range p.Headers {
-		for _, v := range r.Header.Values(h) {
+	p.once.Do(func() {
+		for _, h := range p.Headers {
+			p.canonical = append(p.canonical, http.CanonicalHeaderKey(h))
+		}
+	})
+	for _, h := range p.canonical {
+		for _, v := range r.Header[h] {
 			if strings.TrimSpace(v) != "" {
 				return false
 			}
 		}
 	}
-	values := r.Header.Values("Content-Type")
+	values := r.Header["Content-Type"]
 	if len(values) == 0 {
 		return true // GET, or a body without a type: forms and images send these
 	}
