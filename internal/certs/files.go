@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -37,6 +38,24 @@ type Loaded struct {
 
 // NotAfter returns when the certificate expires.
 func (l *Loaded) NotAfter() time.Time { return l.Cert.Leaf.NotAfter }
+
+// KeyType returns the algorithm of the certificate's key (see KeyType).
+func (l *Loaded) KeyType() string { return KeyType(l.Cert.Leaf) }
+
+// KeyType names the algorithm of leaf's public key as logs and metrics show
+// it: "ecdsa", "rsa", "ed25519", or "other".
+func KeyType(leaf *x509.Certificate) string {
+	switch leaf.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		return "ecdsa"
+	case *rsa.PublicKey:
+		return "rsa"
+	case ed25519.PublicKey:
+		return "ed25519"
+	default:
+		return "other"
+	}
+}
 
 // FileSource serves certificates read from PEM files and replaces them when
 // the files change, without a restart and without a failed handshake: a

@@ -71,7 +71,7 @@ func TestGatewayObtainsACMECertificate(t *testing.T) {
 
 			assertRedirected(t, g.http, tc.domain, g.https)
 
-			want := `gqlguard_tls_certificate_expiry_timestamp_seconds{name="` + tc.domain + `",source="acme"} ` +
+			want := `gqlguard_tls_certificate_expiry_timestamp_seconds{file="",key_type="ecdsa",name="` + tc.domain + `",source="acme"} ` +
 				formatFloat(float64(leaf.NotAfter.Truncate(time.Second).Unix()))
 			if m := g.adminGet(t, "/metrics"); !strings.Contains(m, want) {
 				t.Errorf("metrics lack %s\n%s", want, grep(m, "gqlguard_tls_certificate_expiry"))

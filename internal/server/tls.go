@@ -116,14 +116,15 @@ func (t *tlsSetup) certInfo() []telemetry.CertInfo {
 		managed := t.acme.Certificates()
 		out := make([]telemetry.CertInfo, len(managed))
 		for i, m := range managed {
-			out[i] = telemetry.CertInfo{Name: m.Name, Source: "acme", NotAfter: m.NotAfter, OCSP: m.OCSPStatus}
+			out[i] = telemetry.CertInfo{Name: m.Name, Source: "acme", KeyType: m.KeyType, NotAfter: m.NotAfter, OCSP: m.OCSPStatus}
 		}
 		return out
 	}
 	loaded := t.files.Certificates()
 	out := make([]telemetry.CertInfo, len(loaded))
 	for i, l := range loaded {
-		out[i] = telemetry.CertInfo{Name: l.Name, Source: "file", NotAfter: l.NotAfter(), OCSP: string(l.OCSP)}
+		out[i] = telemetry.CertInfo{Name: l.Name, Source: "file", KeyType: l.KeyType(), File: l.CertFile,
+			NotAfter: l.NotAfter(), OCSP: string(l.OCSP)}
 	}
 	return out
 }
@@ -182,13 +183,24 @@ func (t *tlsSetup) manage(ctx context.Context) error {
 // configured window.
 func (t *tlsSetup) warnExpiry(now time.Time) {
 	for _, c := range t.certInfo() {
-		left := c.NotAfter.Sub(now)
-		if left > t.cfg.ExpiryWarning {
-			continue
-		}
-		t.log.Warn("certificate expires soon; renew it", "name", c.Name, "source", c.Source,
-			"not_after", c.NotAfter.UTC().Format(time.RFC3339), "days_left", int(left.Hours()/24))
+		t.warnCert(now, c)
 	}
+}
+
+// warnCert logs a warning when c expires within the configured window. The
+// line names the key type and the file, since an ECDSA and an RSA
+// certificate may share a name.
+func (t *tlsSetup) warnCert(now time.Time, c telemetry.CertInfo) {
+	left := c.NotAfter.Sub(now)
+	if left > t.cfg.ExpiryWarning {
+		return
+	}
+	attrs := []any{"name", c.Name, "source", c.Source, "key_type", c.KeyType}
+	if c.File != "" {
+		attrs = append(attrs, "file", c.File)
+	}
+	attrs = append(attrs, "not_after", c.NotAfter.UTC().Format(time.RFC3339), "days_left", int(left.Hours()/24))
+	t.log.Warn("certificate expires soon; renew it", attrs...)
 }
 
 // rotateTicketKeys gives session tickets a fresh key every period; the two
