@@ -65,6 +65,9 @@ func newTLSSetup(cfg config.TLS, logger *slog.Logger) (*tlsSetup, error) {
 		if t.acme, err = certs.NewACME(cfg.ACME, filepath.Join(storage, "acme"), logger); err != nil {
 			return nil, err
 		}
+		// Renewals and domains obtained late are checked when they arrive;
+		// the certificates Manage loads, when it returns (see manage).
+		t.acme.OnCertificate = func(m certs.ManagedCert) { t.warnCert(time.Now(), acmeCertInfo(m)) }
 		t.config.GetCertificate = t.acme.GetCertificate
 		t.config.NextProtos = append(t.config.NextProtos, t.acme.NextProtos()...)
 		notYet := errors.New("no ACME certificate obtained yet")
@@ -116,7 +119,7 @@ func (t *tlsSetup) certInfo() []telemetry.CertInfo {
 		managed := t.acme.Certificates()
 		out := make([]telemetry.CertInfo, len(managed))
 		for i, m := range managed {
-			out[i] = telemetry.CertInfo{Name: m.Name, Source: "acme", KeyType: m.KeyType, NotAfter: m.NotAfter, OCSP: m.OCSPStatus}
+			out[i] = acmeCertInfo(m)
 		}
 		return out
 	}
@@ -127,6 +130,10 @@ func (t *tlsSetup) certInfo() []telemetry.CertInfo {
 			NotAfter: l.NotAfter(), OCSP: string(l.OCSP)}
 	}
 	return out
+}
+
+func acmeCertInfo(m certs.ManagedCert) telemetry.CertInfo {
+	return telemetry.CertInfo{Name: m.Name, Source: "acme", KeyType: m.KeyType, NotAfter: m.NotAfter, OCSP: m.OCSPStatus}
 }
 
 // ready fails until ACME has a certificate, and when a served certificate
@@ -170,12 +177,17 @@ func (t *tlsSetup) run(ctx context.Context, hup <-chan os.Signal, warnEvery time
 
 // manage obtains or loads the ACME certificates; renewals then run until ctx
 // is done. It needs the listeners serving, since they answer the challenges.
+// The expiry warning due at startup is given here, once there are
+// certificates to check: run's own check found none yet.
 func (t *tlsSetup) manage(ctx context.Context) error {
 	err := t.acme.Manage(ctx)
 	if err != nil {
 		err = fmt.Errorf("tls.acme: %w", err)
 	}
 	t.acmeReady.Store(&err)
+	if err == nil {
+		t.warnExpiry(time.Now())
+	}
 	return err
 }
 
