@@ -212,7 +212,11 @@ func (t *tlsSetup) warnCert(now time.Time, c telemetry.CertInfo) {
 		attrs = append(attrs, "file", c.File)
 	}
 	attrs = append(attrs, "not_after", c.NotAfter.UTC().Format(time.RFC3339), "days_left", int(left.Hours()/24))
-	t.log.Warn("certificate expires soon; renew it", attrs...)
+	msg := "certificate expires soon; renew it"
+	if left <= 0 {
+		msg = "certificate has expired and is still served; renew it"
+	}
+	t.log.Warn(msg, attrs...)
 }
 
 // rotateTicketKeys gives session tickets a fresh key every period; the two

@@ -343,6 +343,7 @@ func TestTLSMetricsAndExpiry(t *testing.T) {
 	notAfter := time.Now().Add(1500 * time.Millisecond)
 	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{notAfter: notAfter})
 	cfg.TLS.ExpiryWarning = time.Hour
+	cfg.TLS.ReloadInterval = 50 * time.Millisecond
 	g := startGatewayWith(t, cfg, ca.caFile, withExpiryCheck(100*time.Millisecond))
 
 	if _, err := g.handshake(t, &tls.Config{}); err != nil {
@@ -372,6 +373,17 @@ func TestTLSMetricsAndExpiry(t *testing.T) {
 	time.Sleep(time.Until(notAfter) + 100*time.Millisecond)
 	if body := g.adminGet(t, "/readyz"); !strings.Contains(body, "tls: not ready: certificate localhost expired") {
 		t.Errorf("readyz after expiry: %s", body)
+	}
+	// The files did not change: the expiry is logged once, not at every
+	// reload, and the periodic warning says it has expired.
+	waitLogged(t, g, `"msg":"certificate has expired and is still served; renew it","name":"localhost"`)
+	time.Sleep(10 * cfg.TLS.ReloadInterval)
+	logs := g.logs.String()
+	if n := strings.Count(logs, "a served certificate has expired"); n != 1 {
+		t.Errorf("the expiry was logged %d times, want once:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "certificate reload refused"); n != 0 {
+		t.Errorf("%d reloads of unchanged files refused:\n%s", n, logs)
 	}
 }
 
