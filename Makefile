@@ -44,6 +44,7 @@ browser-deps:
 build:
 	$(GO) build -o gqlguard ./cmd/gqlguard
 
-# Scan the default TLS configuration with testssl.sh (apt-get install testssl.sh).
+# Scan the default TLS configuration with testssl.sh (apt-get install testssl.sh);
+# TESTSSL_REPORT=path keeps the JSON report.
 testssl:
-	scripts/testssl
+	scripts/testssl $(TESTSSL_REPORT)

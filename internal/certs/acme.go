@@ -2,7 +2,9 @@ package certs
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -50,7 +52,16 @@ type ACME struct {
 	// zero means its default of ten minutes.
 	renewCheck time.Duration
 
+	// OnCertificate, when set before Manage, is called with each
+	// certificate obtained or renewed once Manage has loaded the first
+	// ones: renewals, and domains obtained later by background retries. It
+	// describes the new certificate as stored, which may be a moment before
+	// handshakes are served it. It runs on certmagic's goroutine and must
+	// not block.
+	OnCertificate func(ManagedCert)
+
 	started atomic.Bool
+	loaded  atomic.Bool
 	run     atomic.Pointer[acmeRun]
 }
 
@@ -137,6 +148,9 @@ func (a *ACME) Manage(ctx context.Context) error {
 		r.stop()
 		return fmt.Errorf("no certificate could be obtained: %w", errors.Join(errs...))
 	}
+	// From here on, every certificate obtained is news to OnCertificate;
+	// the ones loaded above are the caller's to look at when Manage returns.
+	a.loaded.Store(true)
 	for _, err := range errs {
 		a.log.Error("ACME certificate not obtained; retrying in the background", "error", err)
 	}
@@ -302,18 +316,61 @@ func (r *acmeRun) newConfig(ratio float64) (*certmagic.Config, *certmagic.ACMEIs
 	return cfg, iss
 }
 
-// onEvent remembers certificates that certmagic found revoked: it does not
-// staple a revoked response, so Certificates could not tell otherwise.
-func (r *acmeRun) onEvent(_ context.Context, event string, data map[string]any) error {
-	if event != "cert_ocsp_revoked" {
-		return nil
-	}
-	if cert, ok := data["certificate"].(certmagic.Certificate); ok {
-		r.mu.Lock()
-		r.revoked[cert.Hash()] = true
-		r.mu.Unlock()
+// onEvent remembers certificates that certmagic found revoked (it does not
+// staple a revoked response, so Certificates could not tell otherwise) and
+// passes obtained and renewed certificates to OnCertificate.
+func (r *acmeRun) onEvent(ctx context.Context, event string, data map[string]any) error {
+	switch event {
+	case "cert_ocsp_revoked":
+		if cert, ok := data["certificate"].(certmagic.Certificate); ok {
+			r.mu.Lock()
+			r.revoked[cert.Hash()] = true
+			r.mu.Unlock()
+		}
+	case "cert_obtained":
+		r.obtained(ctx, data)
 	}
 	return nil
+}
+
+// obtained tells OnCertificate about the certificate a cert_obtained event
+// names. certmagic emits the event when the certificate is stored, before
+// it replaces the old one in its cache, so the certificate is read from
+// storage.
+func (r *acmeRun) obtained(ctx context.Context, data map[string]any) {
+	notify := r.a.OnCertificate
+	if notify == nil || !r.a.loaded.Load() {
+		return
+	}
+	name, _ := data["identifier"].(string)
+	path, _ := data["certificate_path"].(string)
+	leaf, err := r.storedLeaf(ctx, path)
+	if err != nil {
+		r.a.log.Error("ACME certificate obtained but not readable from storage", "name", name, "error", err)
+		return
+	}
+	notify(ManagedCert{
+		Name:       name,
+		NotAfter:   leaf.NotAfter,
+		KeyType:    KeyType(leaf),
+		OCSPStatus: acmeOCSPStatus(certmagic.Certificate{Certificate: tls.Certificate{Leaf: leaf}}, false),
+	})
+}
+
+// storedLeaf reads the first certificate of the PEM chain stored at key.
+func (r *acmeRun) storedLeaf(ctx context.Context, key string) (*x509.Certificate, error) {
+	if key == "" {
+		return nil, errors.New("the event names no certificate")
+	}
+	chain, err := r.storage.Load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(chain)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s holds no PEM certificate", key)
+	}
+	return x509.ParseCertificate(block.Bytes)
 }
 
 func (r *acmeRun) isRevoked(cert certmagic.Certificate) bool {

@@ -102,8 +102,15 @@ func (e *pebbleEnv) testObtainAndRenew(t *testing.T, challenge, domain string) {
 		RenewBefore: time.Hour,
 	})
 	a.renewCheck = 250 * time.Millisecond
+	renewed := make(chan ManagedCert, 16)
+	a.OnCertificate = func(m ManagedCert) { renewed <- m }
 	httpBefore, alpnBefore := e.front.counts()
 	e.manage(t, a)
+	select {
+	case m := <-renewed:
+		t.Errorf("OnCertificate called with %+v for a certificate Manage loaded itself", m)
+	default:
+	}
 
 	first, staple := e.served(t, domain, e.short.Roots())
 	if len(staple) != 0 {
@@ -127,6 +134,15 @@ func (e *pebbleEnv) testObtainAndRenew(t *testing.T, challenge, domain string) {
 	if next.NotBefore.Before(first.NotBefore) || next.NotAfter.Before(first.NotAfter) {
 		t.Errorf("renewed certificate valid %s to %s, before the first one (%s to %s)",
 			next.NotBefore, next.NotAfter, first.NotBefore, first.NotAfter)
+	}
+	// certmagic stores the renewed certificate before it serves it.
+	select {
+	case m := <-renewed:
+		if m.Name != domain || !m.NotAfter.Equal(next.NotAfter) || m.KeyType != "ecdsa" {
+			t.Errorf("OnCertificate got %+v, want the renewed certificate for %s, valid until %s", m, domain, next.NotAfter)
+		}
+	default:
+		t.Errorf("OnCertificate was not called for the renewal")
 	}
 	if !strings.Contains(e.short.Output(), "is a replacement of") {
 		t.Errorf("the renewal order did not name the certificate it replaces (ARI)")

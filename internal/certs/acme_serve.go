@@ -33,6 +33,8 @@ type ManagedCert struct {
 	Name string
 	// NotAfter is when it expires.
 	NotAfter time.Time
+	// KeyType is the algorithm of its key (see KeyType).
+	KeyType string
 	// OCSPStatus is "good" (a good response is stapled), "revoked" (the
 	// responder says so; certmagic replaces the certificate), "unknown"
 	// (the certificate names a responder but no good answer was had) or
@@ -124,6 +126,7 @@ func (a *ACME) Certificates() []ManagedCert {
 		out = append(out, ManagedCert{
 			Name:       d,
 			NotAfter:   cert.Leaf.NotAfter,
+			KeyType:    KeyType(cert.Leaf),
 			OCSPStatus: acmeOCSPStatus(cert, r.isRevoked(cert)),
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"log/slog"
 	"math/big"
@@ -400,4 +401,57 @@ func acmeTestStaple(t *testing.T, issuer *x509.Certificate, issuerKey crypto.Sig
 		t.Fatal(err)
 	}
 	return der
+}
+
+func TestACMEOnCertificateGetsEachCertificateObtainedAfterManageLoaded(t *testing.T) {
+	logs := &bytes.Buffer{}
+	a, err := NewACME(acmeTestConfig(t), "", slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []ManagedCert
+	a.OnCertificate = func(m ManagedCert) { got = append(got, m) }
+	r, err := a.start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.stop()
+
+	issuer, issuerKey := acmeTestIssuer(t)
+	leaf := acmeTestLeaf(t, issuer, issuerKey, nil)
+	ctx := context.Background()
+	const path = "certificates/acme-ca/gateway.gqlguard.test/gateway.gqlguard.test.crt"
+	chain := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issuer.Raw})...)
+	if err := r.storage.Store(ctx, path, chain); err != nil {
+		t.Fatal(err)
+	}
+	// The event as certmagic emits it on a renewal, through the
+	// configuration it calls.
+	obtained := func(path string) {
+		t.Helper()
+		if err := r.base.OnEvent(ctx, "cert_obtained", map[string]any{
+			"renewal": true, "identifier": "gateway.gqlguard.test", "certificate_path": path,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	obtained(path)
+	if len(got) != 0 {
+		t.Fatalf("OnCertificate called with %+v while Manage was still loading; Manage's caller checks those", got)
+	}
+	a.loaded.Store(true)
+	obtained(path)
+	want := ManagedCert{Name: "gateway.gqlguard.test", NotAfter: leaf.NotAfter, KeyType: "ecdsa", OCSPStatus: "none"}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("OnCertificate got %+v, want the stored certificate %+v", got, want)
+	}
+	obtained("certificates/acme-ca/missing/missing.crt")
+	if len(got) != 1 {
+		t.Errorf("OnCertificate called for a certificate that is not in storage: %+v", got[1:])
+	}
+	if !strings.Contains(logs.String(), "ACME certificate obtained but not readable from storage") {
+		t.Errorf("an unreadable stored certificate was not logged:\n%s", logs)
+	}
 }

@@ -1,17 +1,19 @@
 package certs
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -31,23 +33,53 @@ type Loaded struct {
 	// OCSP is the staple status.
 	OCSP OCSPStatus
 
-	digest     [32]byte
+	pair       int // index of its pair in the configuration
 	nextStaple time.Time
 }
 
 // NotAfter returns when the certificate expires.
 func (l *Loaded) NotAfter() time.Time { return l.Cert.Leaf.NotAfter }
 
+// KeyType returns the algorithm of the certificate's key (see KeyType).
+func (l *Loaded) KeyType() string { return KeyType(l.Cert.Leaf) }
+
+// KeyType names the algorithm of leaf's public key as logs and metrics show
+// it: "ecdsa", "rsa", "ed25519", or "other".
+func KeyType(leaf *x509.Certificate) string {
+	switch leaf.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		return "ecdsa"
+	case *rsa.PublicKey:
+		return "rsa"
+	case ed25519.PublicKey:
+		return "ed25519"
+	default:
+		return "other"
+	}
+}
+
 // FileSource serves certificates read from PEM files and replaces them when
 // the files change, without a restart and without a failed handshake: a
-// handshake uses whichever set was current when it began. A changed pair that
-// does not load (unreadable, key mismatch, expired) is refused with a log line
-// and the previous certificate keeps serving.
+// handshake uses whichever set was current when it began. Each pair is
+// reloaded on its own: a changed pair that does not load (unreadable, key
+// mismatch, expired) is refused with one log line, its previous certificate
+// keeps serving, and the other pairs still reload.
 type FileSource struct {
 	pairs []config.CertPair
 	log   *slog.Logger
 	now   func() time.Time
 	cur   atomic.Pointer[[]*Loaded]
+
+	// seen holds, per pair, the fingerprint of its files as last read,
+	// whether they loaded or were refused, so that files that did not
+	// change are neither parsed nor reported again; retryAt, when they were
+	// refused as not yet valid, when to try them again all the same.
+	// expiredLogged records, per pair, that the expiry of its served
+	// certificate was logged. Only Reload uses them; it runs in Watch's
+	// goroutine.
+	seen          [][32]byte
+	retryAt       []time.Time
+	expiredLogged []bool
 
 	// Stapler, when set, staples OCSP responses to the certificates that
 	// name a responder, refreshed at least every StapleRefresh.
@@ -64,13 +96,33 @@ func NewFileSource(pairs []config.CertPair, logger *slog.Logger, now func() time
 	if now == nil {
 		now = time.Now
 	}
-	s := &FileSource{pairs: pairs, log: logger, now: now}
-	set, err := s.load()
-	if err != nil {
-		return nil, err
+	s := &FileSource{pairs: pairs, log: logger, now: now,
+		seen: make([][32]byte, len(pairs)), retryAt: make([]time.Time, len(pairs)), expiredLogged: make([]bool, len(pairs))}
+	set := make([]*Loaded, 0, len(pairs))
+	for i, p := range pairs {
+		certPEM, keyPEM, err := readPair(p)
+		s.seen[i] = filesFingerprint(certPEM, keyPEM, err)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pairKey(i), err)
+		}
+		l, err := parsePair(p, certPEM, keyPEM, now())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pairKey(i), err)
+		}
+		l.pair = i
+		set = append(set, l)
 	}
+	sortByPreference(set)
 	s.cur.Store(&set)
 	return s, nil
+}
+
+// pairKey is the config key of the i-th pair.
+func pairKey(i int) string {
+	if i == 0 {
+		return "tls.cert_file"
+	}
+	return fmt.Sprintf("tls.certificates[%d]", i-1)
 }
 
 // Certificates returns the certificates being served, ECDSA first.
@@ -92,22 +144,15 @@ func (s *FileSource) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificat
 	return set[0].Cert, nil
 }
 
-func (s *FileSource) load() ([]*Loaded, error) {
-	set := make([]*Loaded, 0, len(s.pairs))
-	for i, p := range s.pairs {
-		l, err := loadPair(p, s.now())
-		if err != nil {
-			key := "tls.cert_file"
-			if i > 0 {
-				key = fmt.Sprintf("tls.certificates[%d]", i-1)
-			}
-			return nil, fmt.Errorf("%s: %w", key, err)
+// sortByPreference puts ECDSA (and Ed25519) first: smaller handshakes,
+// faster signatures. Otherwise the configured order is kept.
+func sortByPreference(set []*Loaded) {
+	sort.SliceStable(set, func(i, j int) bool {
+		if ri, rj := rank(set[i]), rank(set[j]); ri != rj {
+			return ri < rj
 		}
-		set = append(set, l)
-	}
-	// ECDSA (and Ed25519) first: smaller handshakes, faster signatures.
-	sort.SliceStable(set, func(i, j int) bool { return rank(set[i]) < rank(set[j]) })
-	return set, nil
+		return set[i].pair < set[j].pair
+	})
 }
 
 func rank(l *Loaded) int {
@@ -121,17 +166,38 @@ func rank(l *Loaded) int {
 	}
 }
 
-// loadPair reads one certificate chain and key and refuses a pair that does
-// not match or whose leaf is not valid at now.
-func loadPair(p config.CertPair, now time.Time) (*Loaded, error) {
-	certPEM, err := os.ReadFile(p.CertFile)
-	if err != nil {
-		return nil, err
+// readPair reads a pair's certificate chain and key.
+func readPair(p config.CertPair) (certPEM, keyPEM []byte, err error) {
+	if certPEM, err = os.ReadFile(p.CertFile); err != nil {
+		return nil, nil, err
 	}
-	keyPEM, err := os.ReadFile(p.KeyFile)
-	if err != nil {
-		return nil, err
+	if keyPEM, err = os.ReadFile(p.KeyFile); err != nil {
+		return nil, nil, err
 	}
+	return certPEM, keyPEM, nil
+}
+
+// filesFingerprint identifies what reading a pair gave: the two files' contents,
+// or the error that kept them from being read.
+func filesFingerprint(certPEM, keyPEM []byte, readErr error) [32]byte {
+	h := sha256.New()
+	if readErr != nil {
+		h.Write([]byte("error\x00" + readErr.Error()))
+	} else {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(certPEM)))
+		h.Write(n[:])
+		h.Write(certPEM)
+		h.Write(keyPEM)
+	}
+	var fp [32]byte
+	copy(fp[:], h.Sum(nil))
+	return fp
+}
+
+// parsePair parses one certificate chain and key and refuses a pair that
+// does not match or whose leaf is not valid at now.
+func parsePair(p config.CertPair, certPEM, keyPEM []byte, now time.Time) (*Loaded, error) {
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%s and %s: %w", p.CertFile, p.KeyFile, err)
@@ -147,49 +213,99 @@ func loadPair(p config.CertPair, now time.Time) (*Loaded, error) {
 	case now.After(leaf.NotAfter):
 		return nil, fmt.Errorf("%s: the certificate expired on %s; renew it", p.CertFile, leaf.NotAfter.UTC().Format(time.RFC3339))
 	case now.Before(leaf.NotBefore):
-		return nil, fmt.Errorf("%s: the certificate is not valid before %s", p.CertFile, leaf.NotBefore.UTC().Format(time.RFC3339))
+		return nil, &notYetValidError{file: p.CertFile, notBefore: leaf.NotBefore}
 	}
 	name := leaf.Subject.CommonName
 	if len(leaf.DNSNames) > 0 {
 		name = leaf.DNSNames[0]
 	}
-	h := sha256.New()
-	h.Write(certPEM)
-	h.Write(keyPEM)
-	l := &Loaded{Cert: &cert, Name: name, CertFile: p.CertFile, OCSP: OCSPNone}
-	copy(l.digest[:], h.Sum(nil))
+	return &Loaded{Cert: &cert, Name: name, CertFile: p.CertFile, OCSP: OCSPNone}, nil
+}
+
+// notYetValidError refuses a certificate whose validity has not begun; its
+// files are tried again once it has.
+type notYetValidError struct {
+	file      string
+	notBefore time.Time
+}
+
+func (e *notYetValidError) Error() string {
+	return fmt.Sprintf("%s: the certificate is not valid before %s", e.file, e.notBefore.UTC().Format(time.RFC3339))
+}
+
+// Reload re-reads the files now and replaces each certificate whose files
+// changed since they were last read. Files that did not change are not
+// parsed again, so a problem is reported once per change, not at every
+// reload. It returns the refusals of this call, joined; the refused pairs'
+// previous certificates keep serving.
+func (s *FileSource) Reload() error {
+	now := s.now()
+	set := slices.Clone(*s.cur.Load())
+	changed := false
+	var errs []error
+	for i := range s.pairs {
+		l, err := s.reloadPair(i, now)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if l == nil {
+			continue
+		}
+		for j := range set {
+			if set[j].pair == i {
+				set[j], changed = l, true
+			}
+		}
+		s.expiredLogged[i] = false
+		s.log.Info("certificate loaded", "name", l.Name, "key_type", l.KeyType(), "file", l.CertFile,
+			"not_after", l.NotAfter().UTC().Format(time.RFC3339))
+	}
+	if changed {
+		sortByPreference(set)
+		s.cur.Store(&set)
+	}
+	s.logExpired(set, now)
+	return errors.Join(errs...)
+}
+
+// reloadPair loads pair i if its files changed since they were last read:
+// nil, nil when they did not.
+func (s *FileSource) reloadPair(i int, now time.Time) (*Loaded, error) {
+	p := s.pairs[i]
+	certPEM, keyPEM, err := readPair(p)
+	fp := filesFingerprint(certPEM, keyPEM, err)
+	if fp == s.seen[i] && (s.retryAt[i].IsZero() || now.Before(s.retryAt[i])) {
+		return nil, nil
+	}
+	s.seen[i], s.retryAt[i] = fp, time.Time{}
+	var l *Loaded
+	if err == nil {
+		l, err = parsePair(p, certPEM, keyPEM, now)
+	}
+	if nyv := (*notYetValidError)(nil); errors.As(err, &nyv) {
+		s.retryAt[i] = nyv.notBefore
+	}
+	if err != nil {
+		err = fmt.Errorf("%s: %w", pairKey(i), err)
+		s.log.Error("certificate reload refused; the previous certificate keeps serving", "error", err)
+		return nil, err
+	}
+	l.pair = i
 	return l, nil
 }
 
-// Reload re-reads the files now. It returns nil when the files are
-// unchanged or were loaded; on failure the old certificates keep serving.
-func (s *FileSource) Reload() error {
-	set, err := s.load()
-	if err != nil {
-		s.log.Error("certificate reload refused; the previous certificate keeps serving", "error", err)
-		return err
-	}
-	old := *s.cur.Load()
-	if sameDigests(old, set) {
-		return nil
-	}
-	s.cur.Store(&set)
+// logExpired logs, once per certificate, that a served certificate has
+// expired where it was: its files did not change in time. The daily expiry
+// warning and /readyz keep reporting it.
+func (s *FileSource) logExpired(set []*Loaded, now time.Time) {
 	for _, l := range set {
-		s.log.Info("certificate loaded", "name", l.Name, "file", l.CertFile, "not_after", l.NotAfter().UTC().Format(time.RFC3339))
-	}
-	return nil
-}
-
-func sameDigests(a, b []*Loaded) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i].digest[:], b[i].digest[:]) {
-			return false
+		if s.expiredLogged[l.pair] || !now.After(l.NotAfter()) {
+			continue
 		}
+		s.expiredLogged[l.pair] = true
+		s.log.Error("a served certificate has expired; replace its files", "name", l.Name, "key_type", l.KeyType(),
+			"file", l.CertFile, "not_after", l.NotAfter().UTC().Format(time.RFC3339))
 	}
-	return true
 }
 
 // Watch reloads the files every interval and whenever hup delivers (SIGHUP),

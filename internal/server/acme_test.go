@@ -17,6 +17,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
 
+	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/testutil/pebble"
 )
@@ -43,6 +44,9 @@ func TestGatewayObtainsACMECertificate(t *testing.T) {
 			upstream, ts := newUpstream(t)
 			cfg := acmeConfig(t, ts.URL, tc.domain, ca.DirectoryURL, tc.challenge)
 			cfg.TLS.ACME.CARootFile = ca.CARootFile
+			// Longer than the lifetime, so that the first certificate is
+			// within it as soon as it is obtained.
+			cfg.TLS.ExpiryWarning = pebble.DefaultCertLifetime + 24*time.Hour
 			g := startACMEGateway(t, cfg, func(httpsAddr, httpAddr string) {
 				ca.Start(t, pebble.Options{HTTPPort: pebble.PortOf(t, httpAddr), TLSPort: pebble.PortOf(t, httpsAddr)})
 			})
@@ -71,7 +75,14 @@ func TestGatewayObtainsACMECertificate(t *testing.T) {
 
 			assertRedirected(t, g.http, tc.domain, g.https)
 
-			want := `gqlguard_tls_certificate_expiry_timestamp_seconds{name="` + tc.domain + `",source="acme"} ` +
+			// Warned about as soon as it is there, not a day later.
+			wantWarn := `"msg":"certificate expires soon; renew it","name":"` + tc.domain + `","source":"acme","key_type":"ecdsa","not_after":"` +
+				leaf.NotAfter.UTC().Format(time.RFC3339) + `"`
+			if logs := g.logs.String(); strings.Count(logs, wantWarn) != 1 {
+				t.Errorf("log has %d expiry warnings %s, want 1 once the certificate was obtained:\n%s", strings.Count(logs, wantWarn), wantWarn, logs)
+			}
+
+			want := `gqlguard_tls_certificate_expiry_timestamp_seconds{file="",key_type="ecdsa",name="` + tc.domain + `",source="acme"} ` +
 				formatFloat(float64(leaf.NotAfter.Truncate(time.Second).Unix()))
 			if m := g.adminGet(t, "/metrics"); !strings.Contains(m, want) {
 				t.Errorf("metrics lack %s\n%s", want, grep(m, "gqlguard_tls_certificate_expiry"))
@@ -148,6 +159,7 @@ func acmeConfig(t *testing.T, upstream, domain, ca string, challenges ...string)
 // acmeGateway is a running Server whose certificates come from ACME.
 type acmeGateway struct {
 	https, http, admin string
+	logs               *logbuf.Buffer
 	// stopped is closed when Serve has returned; serveErr is what it
 	// returned.
 	stopped  chan struct{}
@@ -169,7 +181,7 @@ func startACMEGateway(t *testing.T, cfg *config.Config, beforeServe func(httpsAd
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	g := &acmeGateway{stopped: make(chan struct{})}
+	g := &acmeGateway{stopped: make(chan struct{}), logs: logs}
 	g.https, g.http, g.admin = srv.Addrs()
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -309,4 +321,31 @@ func portString(t *testing.T, addr string) string {
 		t.Fatal(err)
 	}
 	return port
+}
+
+// TestACMERenewalsAreCheckedForExpiry feeds the gateway's ACME setup the
+// certificates ACME reports after startup (renewals, domains obtained late)
+// and checks that those within tls.expiry_warning are warned about at once.
+func TestACMERenewalsAreCheckedForExpiry(t *testing.T) {
+	_, ts := newUpstream(t)
+	cfg := acmeConfig(t, ts.URL, "gw-renewed.gqlguard.test", "https://"+listenAddrDead(t)+"/dir", "http-01")
+	logs := &logbuf.Buffer{}
+	setup, err := newTLSSetup(cfg.TLS, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup.acme.OnCertificate == nil {
+		t.Fatal("the ACME setup reports new certificates to nobody")
+	}
+	soon := time.Now().Add(cfg.TLS.ExpiryWarning / 2).Truncate(time.Second)
+	later := time.Now().Add(2 * cfg.TLS.ExpiryWarning).Truncate(time.Second)
+	setup.acme.OnCertificate(certs.ManagedCert{Name: "gw-renewed.gqlguard.test", NotAfter: later, KeyType: "ecdsa", OCSPStatus: "none"})
+	if strings.Contains(logs.String(), "certificate expires soon") {
+		t.Errorf("warned about a certificate outside tls.expiry_warning:\n%s", logs)
+	}
+	setup.acme.OnCertificate(certs.ManagedCert{Name: "gw-renewed.gqlguard.test", NotAfter: soon, KeyType: "ecdsa", OCSPStatus: "none"})
+	want := `"msg":"certificate expires soon; renew it","name":"gw-renewed.gqlguard.test","source":"acme","key_type":"ecdsa","not_after":"` + soon.UTC().Format(time.RFC3339) + `"`
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("log lacks %s:\n%s", want, logs)
+	}
 }

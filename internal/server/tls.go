@@ -64,6 +64,9 @@ func newTLSSetup(cfg config.TLS, logger *slog.Logger) (*tlsSetup, error) {
 		if t.acme, err = certs.NewACME(cfg.ACME, filepath.Join(storage, "acme"), logger); err != nil {
 			return nil, err
 		}
+		// Renewals and domains obtained late are checked when they arrive;
+		// the certificates Manage loads, when it returns (see manage).
+		t.acme.OnCertificate = func(m certs.ManagedCert) { t.warnCert(time.Now(), acmeCertInfo(m)) }
 		t.config.GetCertificate = t.acme.GetCertificate
 		t.config.NextProtos = append(t.config.NextProtos, t.acme.NextProtos()...)
 		notYet := errors.New("no ACME certificate obtained yet")
@@ -111,16 +114,21 @@ func (t *tlsSetup) certInfo() []telemetry.CertInfo {
 		managed := t.acme.Certificates()
 		out := make([]telemetry.CertInfo, len(managed))
 		for i, m := range managed {
-			out[i] = telemetry.CertInfo{Name: m.Name, Source: "acme", NotAfter: m.NotAfter, OCSP: m.OCSPStatus}
+			out[i] = acmeCertInfo(m)
 		}
 		return out
 	}
 	loaded := t.files.Certificates()
 	out := make([]telemetry.CertInfo, len(loaded))
 	for i, l := range loaded {
-		out[i] = telemetry.CertInfo{Name: l.Name, Source: "file", NotAfter: l.NotAfter(), OCSP: string(l.OCSP)}
+		out[i] = telemetry.CertInfo{Name: l.Name, Source: "file", KeyType: l.KeyType(), File: l.CertFile,
+			NotAfter: l.NotAfter(), OCSP: string(l.OCSP)}
 	}
 	return out
+}
+
+func acmeCertInfo(m certs.ManagedCert) telemetry.CertInfo {
+	return telemetry.CertInfo{Name: m.Name, Source: "acme", KeyType: m.KeyType, NotAfter: m.NotAfter, OCSP: m.OCSPStatus}
 }
 
 // ready fails until ACME has a certificate, and when a served certificate
@@ -164,12 +172,17 @@ func (t *tlsSetup) run(ctx context.Context, hup <-chan os.Signal, warnEvery time
 
 // manage obtains or loads the ACME certificates; renewals then run until ctx
 // is done. It needs the listeners serving, since they answer the challenges.
+// The expiry warning due at startup is given here, once there are
+// certificates to check: run's own check found none yet.
 func (t *tlsSetup) manage(ctx context.Context) error {
 	err := t.acme.Manage(ctx)
 	if err != nil {
 		err = fmt.Errorf("tls.acme: %w", err)
 	}
 	t.acmeReady.Store(&err)
+	if err == nil {
+		t.warnExpiry(time.Now())
+	}
 	return err
 }
 
@@ -177,13 +190,28 @@ func (t *tlsSetup) manage(ctx context.Context) error {
 // configured window.
 func (t *tlsSetup) warnExpiry(now time.Time) {
 	for _, c := range t.certInfo() {
-		left := c.NotAfter.Sub(now)
-		if left > t.cfg.ExpiryWarning {
-			continue
-		}
-		t.log.Warn("certificate expires soon; renew it", "name", c.Name, "source", c.Source,
-			"not_after", c.NotAfter.UTC().Format(time.RFC3339), "days_left", int(left.Hours()/24))
+		t.warnCert(now, c)
 	}
+}
+
+// warnCert logs a warning when c expires within the configured window. The
+// line names the key type and the file, since an ECDSA and an RSA
+// certificate may share a name.
+func (t *tlsSetup) warnCert(now time.Time, c telemetry.CertInfo) {
+	left := c.NotAfter.Sub(now)
+	if left > t.cfg.ExpiryWarning {
+		return
+	}
+	attrs := []any{"name", c.Name, "source", c.Source, "key_type", c.KeyType}
+	if c.File != "" {
+		attrs = append(attrs, "file", c.File)
+	}
+	attrs = append(attrs, "not_after", c.NotAfter.UTC().Format(time.RFC3339), "days_left", int(left.Hours()/24))
+	msg := "certificate expires soon; renew it"
+	if left <= 0 {
+		msg = "certificate has expired and is still served; renew it"
+	}
+	t.log.Warn(msg, attrs...)
 }
 
 // rotateTicketKeys gives session tickets a fresh key every period; the two

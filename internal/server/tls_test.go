@@ -261,12 +261,17 @@ func TestSessionResumptionSurvivesKeyRotation(t *testing.T) {
 
 func TestECDSAPreferred(t *testing.T) {
 	ca := newTestCA(t, "CA")
+	var ecdsaCert, rsaCert string
 	g := tlsGateway(t, ca, func(c *config.Config) {
 		dir := t.TempDir()
-		rsaCert, rsaKey, _ := ca.issue(t, dir, leafOpts{cn: "rsa", rsa: true})
+		var rsaKey string
+		rsaCert, rsaKey, _ = ca.issue(t, dir, leafOpts{cn: "rsa", rsa: true})
 		// RSA is listed first; ECDSA must still win where supported.
+		ecdsaCert = c.TLS.CertFile
 		c.TLS.Certificates = []config.CertPair{{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile}}
 		c.TLS.CertFile, c.TLS.KeyFile = rsaCert, rsaKey
+		// Both certificates (valid for an hour) are within the window.
+		c.TLS.ExpiryWarning = 2 * time.Hour
 	})
 	st, err := g.handshake(t, &tls.Config{})
 	if err != nil {
@@ -282,6 +287,53 @@ func TestECDSAPreferred(t *testing.T) {
 	if _, ok := st.PeerCertificates[0].PublicKey.(*rsa.PublicKey); !ok {
 		t.Errorf("RSA-only client got %T, want RSA", st.PeerCertificates[0].PublicKey)
 	}
+
+	// Both certificates are for localhost: the metrics and the expiry
+	// warnings tell them apart by key type and file.
+	metrics := g.scrape(t)
+	for _, want := range []string{
+		`gqlguard_tls_certificate_expiry_timestamp_seconds{file="` + ecdsaCert + `",key_type="ecdsa",name="localhost",source="file"} `,
+		`gqlguard_tls_certificate_expiry_timestamp_seconds{file="` + rsaCert + `",key_type="rsa",name="localhost",source="file"} `,
+		`gqlguard_tls_ocsp_staple_status{file="` + ecdsaCert + `",key_type="ecdsa",name="localhost",status="none"} 1`,
+		`gqlguard_tls_ocsp_staple_status{file="` + rsaCert + `",key_type="rsa",name="localhost",status="none"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s\n%s", want, grep(metrics, "gqlguard_tls_"))
+		}
+	}
+	for _, want := range []string{
+		`"msg":"certificate expires soon; renew it","name":"localhost","source":"file","key_type":"ecdsa","file":"` + ecdsaCert + `"`,
+		`"msg":"certificate expires soon; renew it","name":"localhost","source":"file","key_type":"rsa","file":"` + rsaCert + `"`,
+	} {
+		waitLogged(t, g, want)
+	}
+}
+
+// scrape fetches /metrics from the admin listener and fails unless it
+// answers 200.
+func (g *gateway) scrape(t *testing.T) string {
+	t.Helper()
+	res, err := http.Get("http://" + g.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readBody(t, res)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics answered %d:\n%s", res.StatusCode, body)
+	}
+	return body
+}
+
+// waitLogged waits up to 5 s for the gateway to log want.
+func waitLogged(t *testing.T, g *gateway, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(g.logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %s:\n%s", want, g.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func TestTLSMetricsAndExpiry(t *testing.T) {
@@ -291,19 +343,20 @@ func TestTLSMetricsAndExpiry(t *testing.T) {
 	notAfter := time.Now().Add(1500 * time.Millisecond)
 	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{notAfter: notAfter})
 	cfg.TLS.ExpiryWarning = time.Hour
+	cfg.TLS.ReloadInterval = 50 * time.Millisecond
 	g := startGatewayWith(t, cfg, ca.caFile, withExpiryCheck(100*time.Millisecond))
 
 	if _, err := g.handshake(t, &tls.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = g.handshake(t, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
-	metrics := g.adminGet(t, "/metrics")
+	metrics := g.scrape(t)
 	for _, want := range []string{
-		`gqlguard_tls_certificate_expiry_timestamp_seconds{name="localhost",source="file"} ` + formatFloat(float64(notAfter.Truncate(time.Second).Unix())),
+		`gqlguard_tls_certificate_expiry_timestamp_seconds{file="` + cfg.TLS.CertFile + `",key_type="ecdsa",name="localhost",source="file"} ` + formatFloat(float64(notAfter.Truncate(time.Second).Unix())),
 		`gqlguard_tls_handshakes_total{cipher_suite="TLS_AES_128_GCM_SHA256",outcome="ok",version="TLS 1.3"} 1`,
 		`gqlguard_tls_handshakes_total{cipher_suite="",outcome="protocol_version",version=""} 1`,
 		`gqlguard_tls_handshake_duration_seconds_count{outcome="ok"} 1`,
-		`gqlguard_tls_ocsp_staple_status{name="localhost",status="none"} 1`,
+		`gqlguard_tls_ocsp_staple_status{file="` + cfg.TLS.CertFile + `",key_type="ecdsa",name="localhost",status="none"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s\n%s", want, grep(metrics, "gqlguard_"))
@@ -320,6 +373,17 @@ func TestTLSMetricsAndExpiry(t *testing.T) {
 	time.Sleep(time.Until(notAfter) + 100*time.Millisecond)
 	if body := g.adminGet(t, "/readyz"); !strings.Contains(body, "tls: not ready: certificate localhost expired") {
 		t.Errorf("readyz after expiry: %s", body)
+	}
+	// The files did not change: the expiry is logged once, not at every
+	// reload, and the periodic warning says it has expired.
+	waitLogged(t, g, `"msg":"certificate has expired and is still served; renew it","name":"localhost"`)
+	time.Sleep(10 * cfg.TLS.ReloadInterval)
+	logs := g.logs.String()
+	if n := strings.Count(logs, "a served certificate has expired"); n != 1 {
+		t.Errorf("the expiry was logged %d times, want once:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "certificate reload refused"); n != 0 {
+		t.Errorf("%d reloads of unchanged files refused:\n%s", n, logs)
 	}
 }
 
@@ -370,8 +434,10 @@ func TestOCSPStapleServed(t *testing.T) {
 		_, _ = w.Write(resp)
 	}))
 	t.Cleanup(responder.Close)
+	var certFile string
 	g := tlsGateway(t, ca, func(c *config.Config) {
 		c.TLS.CertFile, c.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{ocsp: responder.URL})
+		certFile = c.TLS.CertFile
 	})
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -391,7 +457,7 @@ func TestOCSPStapleServed(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if m := g.adminGet(t, "/metrics"); !strings.Contains(m, `gqlguard_tls_ocsp_staple_status{name="localhost",status="good"} 1`) {
+	if m := g.scrape(t); !strings.Contains(m, `gqlguard_tls_ocsp_staple_status{file="`+certFile+`",key_type="ecdsa",name="localhost",status="good"} 1`) {
 		t.Errorf("metrics lack the good staple:\n%s", grep(m, "ocsp"))
 	}
 	if !strings.Contains(g.logs.String(), `"msg":"OCSP staple status","name":"localhost","status":"good"`) {

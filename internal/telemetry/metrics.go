@@ -16,6 +16,11 @@ type CertInfo struct {
 	Name string
 	// Source is "file" or "acme".
 	Source string
+	// KeyType is the algorithm of its key: "ecdsa", "rsa" or "ed25519".
+	// An ECDSA and an RSA certificate for the same name differ in it.
+	KeyType string
+	// File is the certificate file it was read from; empty for ACME.
+	File string
 	// NotAfter is when it expires.
 	NotAfter time.Time
 	// OCSP is its staple status: good, revoked, unknown, none or error.
@@ -86,9 +91,9 @@ func HandshakeFailure(err error) string {
 
 var (
 	expiryDesc = prometheus.NewDesc("gqlguard_tls_certificate_expiry_timestamp_seconds",
-		"When each serving certificate expires (Unix time).", []string{"name", "source"}, nil)
+		"When each serving certificate expires (Unix time).", []string{"name", "source", "key_type", "file"}, nil)
 	ocspDesc = prometheus.NewDesc("gqlguard_tls_ocsp_staple_status",
-		"1 for the OCSP staple status each serving certificate has.", []string{"name", "status"}, nil)
+		"1 for the OCSP staple status each serving certificate has.", []string{"name", "key_type", "file", "status"}, nil)
 )
 
 // certCollector reads the certificates at scrape time, so the metrics follow
@@ -100,12 +105,23 @@ func (c certCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- ocspDesc
 }
 
+// Collect emits one series per certificate. Certificates are told apart by
+// name, key type and file; should two still look alike (the same pair
+// configured twice), only the first is emitted, since a duplicate series
+// makes the whole scrape fail.
 func (c certCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.certs == nil {
 		return
 	}
+	type id struct{ name, source, keyType, file string }
+	seen := make(map[id]bool)
 	for _, ci := range c.certs() {
-		ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, float64(ci.NotAfter.Unix()), ci.Name, ci.Source)
-		ch <- prometheus.MustNewConstMetric(ocspDesc, prometheus.GaugeValue, 1, ci.Name, ci.OCSP)
+		k := id{ci.Name, ci.Source, ci.KeyType, ci.File}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, float64(ci.NotAfter.Unix()), ci.Name, ci.Source, ci.KeyType, ci.File)
+		ch <- prometheus.MustNewConstMetric(ocspDesc, prometheus.GaugeValue, 1, ci.Name, ci.KeyType, ci.File, ci.OCSP)
 	}
 }

@@ -3,6 +3,10 @@
 // public CA, names an OCSP responder (served here too), so that an external
 // TLS scanner sees what production sees. It prints
 // "READY <https-url> <ca-file>" and serves until interrupted.
+//
+// The CA's key and the certificates are written to the directory named by
+// -dir, which the caller removes, or else to a temporary directory removed
+// on SIGINT or SIGTERM.
 package main
 
 import (
@@ -13,6 +17,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,11 +44,15 @@ func main() {
 }
 
 func run() error {
-	dir, err := os.MkdirTemp("", "gqlguard-testssl-")
+	dirFlag := flag.String("dir", "", "directory for the CA key and certificates (default: a temporary one)")
+	flag.Parse()
+	dir, err := workDir(*dirFlag)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	if *dirFlag == "" {
+		defer os.RemoveAll(dir)
+	}
 
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{
@@ -115,11 +124,12 @@ func run() error {
 		}))
 	}()
 
-	// The default configuration, changed only where a scan needs it: ports
-	// and the certificate.
+	// The default configuration, changed only where a scan needs it: ports,
+	// the certificate, and a documents folder that is not left behind.
 	cfg := config.Default()
 	cfg.Listen = config.Listen{HTTPS: "127.0.0.1:0", HTTP: "127.0.0.1:0", Admin: "127.0.0.1:0"}
 	cfg.TLS.CertFile, cfg.TLS.KeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cfg.Documents.Dir = filepath.Join(dir, "documents")
 	cfg.Upstream.URL = "http://" + upLn.Addr().String() + "/graphql"
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.New(cfg, logger)
@@ -135,6 +145,15 @@ func run() error {
 	_, port, _ := net.SplitHostPort(https)
 	fmt.Printf("READY https://localhost:%s %s\n", port, filepath.Join(dir, "ca.pem"))
 	return srv.Serve(ctx)
+}
+
+// workDir creates dir, private to the user, or a temporary directory when
+// dir is empty.
+func workDir(dir string) (string, error) {
+	if dir == "" {
+		return os.MkdirTemp("", "gqlguard-testssl-")
+	}
+	return dir, os.MkdirAll(dir, 0o700)
 }
 
 // serial returns a random 128-bit serial number, as CAs issue.
