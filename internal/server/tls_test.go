@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
+	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/internal/config"
 )
 
@@ -503,5 +504,52 @@ func TestClientCertificateIdentityReachesUpstream(t *testing.T) {
 	got = send(nil)
 	if s, n := got.Header.Values("X-Client-Cert-Subject"), got.Header.Values("X-Client-Cert-Names"); len(s)+len(n) != 0 {
 		t.Errorf("forged identity reached the upstream: %q %q", s, n)
+	}
+}
+
+// TestClientCertificatesAuthenticateCallers runs a gateway that accepts
+// verified client certificates in place of bearer tokens
+// (auth.client_certificates): service-to-service callers.
+func TestClientCertificatesAuthenticateCallers(t *testing.T) {
+	ca := newTestCA(t, "server CA")
+	clientCA := newTestCA(t, "client CA")
+	cert, key, _ := clientCA.issue(t, t.TempDir(), leafOpts{cn: "billing-worker", client: true})
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, ts := newUpstream(t)
+	cfg, _ := testConfig(t, ts.URL)
+	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{})
+	cfg.TLS.ClientAuth = config.ClientAuth{Mode: "optional", CAFile: clientCA.caFile}
+	cfg.Auth.ClientCertificates = true
+	cfg.Documents.Mode = "strict"
+	writeDoc(t, cfg.Documents.Dir, invoiceDoc)
+	g := startGateway(t, cfg, ca.caFile)
+	body := `{"documentId":"` + string(documents.SHA256(invoiceDoc)) + `"}`
+
+	post := func(certs []tls.Certificate) (*http.Response, string) {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.roots, ServerName: "localhost", Certificates: certs}}}
+		req, _ := http.NewRequest(http.MethodPost, g.url("/graphql"), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/graphql-response+json")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, readBody(t, res)
+	}
+	if res, body := post(nil); res.StatusCode != http.StatusUnauthorized || errorCode(t, body) != "UNAUTHENTICATED" {
+		t.Fatalf("without a certificate: %d %s, want 401 UNAUTHENTICATED", res.StatusCode, body)
+	}
+	if up.count() != 0 {
+		t.Fatal("an unauthenticated request reached the upstream")
+	}
+	if res, body := post([]tls.Certificate{pair}); res.StatusCode != http.StatusOK {
+		t.Fatalf("with a verified certificate: %d %s, want 200", res.StatusCode, body)
+	}
+	got, _ := up.last(t)
+	if s := got.Header.Get("X-Client-Cert-Subject"); !strings.Contains(s, "CN=billing-worker") {
+		t.Errorf("the upstream got subject %q, want the verified certificate's", s)
 	}
 }
