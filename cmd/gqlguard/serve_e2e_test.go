@@ -303,3 +303,85 @@ func writePEM(t *testing.T, path, blockType string, der []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeReloadsCertificatesOnSIGHUP replaces the certificate files of a
+// running gateway whose reload interval is an hour, sends SIGHUP, and
+// expects new handshakes to present the new certificate.
+func TestServeReloadsCertificatesOnSIGHUP(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":{"__typename":"Query"}}`)
+	}))
+	defer upstream.Close()
+	first, err := certs.EnsureDevCA(t.TempDir(), certs.DefaultHosts(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := certs.EnsureDevCA(t.TempDir(), certs.DefaultHosts(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	replace := func(ca *certs.DevCA) {
+		for from, to := range map[string]string{ca.KeyFile: keyFile, ca.CertFile: certFile} {
+			data, err := os.ReadFile(from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(to+".tmp", data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(to+".tmp", to); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	replace(first)
+	cfgFile := serveConfig(t, upstream.URL+"/graphql")
+	f, err := os.OpenFile(cfgFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fmt.Fprintf(f, "tls: {cert_file: %q, key_file: %q, reload_interval: 1h}\n", certFile, keyFile)
+	_ = f.Close()
+	gw := startProcess(t, nil, "serve", "-c", cfgFile)
+	addr := servingAddr(t, gw)
+
+	roots := x509.NewCertPool()
+	for _, ca := range []*certs.DevCA{first, second} {
+		pem, err := os.ReadFile(ca.CAFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots.AppendCertsFromPEM(pem)
+	}
+	served := func() string {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, ServerName: "localhost"})
+		if err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		defer c.Close()
+		// Both development CAs have the same name: tell them by key.
+		return fmt.Sprintf("%x", c.ConnectionState().PeerCertificates[0].AuthorityKeyId)
+	}
+	before := served()
+	replace(second)
+	time.Sleep(100 * time.Millisecond)
+	if got := served(); got != before {
+		t.Fatalf("the new certificate was served before SIGHUP (reload_interval is 1h): %s", got)
+	}
+	if err := gw.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for served() == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("still serving the certificate of CA key %s 10 s after SIGHUP\nstderr:\n%s", before, gw.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if gw.cmd.ProcessState != nil {
+		t.Fatal("the gateway exited on SIGHUP")
+	}
+}
