@@ -9,13 +9,17 @@ import (
 
 // FailureLimiter counts failures (failed authentications) per client
 // address in token buckets: each address may fail Burst times at once and
-// Rate times a second after that. Only failures are counted, so clients that
-// succeed are never slowed down. It is safe for concurrent use, and bounded:
-// buckets that have refilled are dropped.
+// Rate times a second after that. An IPv6 client is counted by its /64, the
+// block one subscriber gets, so that it cannot use fresh addresses for fresh
+// budgets. Only failures are counted, so clients that succeed are never
+// slowed down. It is safe for concurrent use, and bounded: buckets that have
+// refilled are dropped, and past maxBuckets an arbitrary bucket makes room
+// for a new one.
 type FailureLimiter struct {
 	rate  float64
 	burst float64
 	now   func() time.Time
+	max   int // buckets kept at most
 
 	mu      sync.Mutex
 	buckets map[netip.Addr]*bucket
@@ -27,8 +31,7 @@ type bucket struct {
 	last   time.Time
 }
 
-// maxBuckets bounds memory under a flood from many addresses; past it the
-// fullest buckets are forgotten first on the next sweep.
+// maxBuckets bounds memory under a flood from many addresses.
 const maxBuckets = 100_000
 
 // NewFailureLimiter returns a limiter of rate failures a second with bursts
@@ -37,18 +40,20 @@ func NewFailureLimiter(rate float64, burst int, now func() time.Time) *FailureLi
 	if now == nil {
 		now = time.Now
 	}
-	return &FailureLimiter{rate: rate, burst: float64(burst), now: now, buckets: map[netip.Addr]*bucket{}}
+	return &FailureLimiter{rate: rate, burst: float64(burst), now: now, max: maxBuckets, buckets: map[netip.Addr]*bucket{}}
 }
 
 // Fail records a failure from addr. It reports whether the failure is within
 // the limit and, when it is not, how long until the next one would be.
 func (l *FailureLimiter) Fail(addr netip.Addr) (bool, time.Duration) {
+	addr = key(addr)
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.maybeSweep(now)
 	b := l.buckets[addr]
 	if b == nil {
+		l.makeRoom()
 		b = &bucket{tokens: l.burst, last: now}
 		l.buckets[addr] = b
 	}
@@ -65,6 +70,7 @@ func (l *FailureLimiter) Fail(addr netip.Addr) (bool, time.Duration) {
 // Blocked reports whether addr has used up its failures, without counting
 // one.
 func (l *FailureLimiter) Blocked(addr netip.Addr) (bool, time.Duration) {
+	addr = key(addr)
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -79,17 +85,43 @@ func (l *FailureLimiter) Blocked(addr netip.Addr) (bool, time.Duration) {
 	return true, time.Duration((1 - tokens) / l.rate * float64(time.Second))
 }
 
-// maybeSweep drops buckets that have refilled, at most once a second or
-// when the map is full.
+// maybeSweep drops buckets that have refilled, at most once a second: a
+// sweep walks every bucket, so a flood of new addresses must not cause one
+// per failure.
 func (l *FailureLimiter) maybeSweep(now time.Time) {
-	if len(l.buckets) < maxBuckets && now.Sub(l.sweep) < time.Second {
+	if now.Sub(l.sweep) < time.Second {
 		return
 	}
 	l.sweep = now
 	full := l.burst / l.rate
 	for addr, b := range l.buckets {
-		if now.Sub(b.last).Seconds() >= full-b.tokens/l.rate || len(l.buckets) >= maxBuckets {
+		if now.Sub(b.last).Seconds() >= full-b.tokens/l.rate {
 			delete(l.buckets, addr)
 		}
 	}
+}
+
+// makeRoom drops one arbitrary bucket when the limiter is full.
+func (l *FailureLimiter) makeRoom() {
+	if len(l.buckets) < l.max {
+		return
+	}
+	for addr := range l.buckets {
+		delete(l.buckets, addr)
+		return
+	}
+}
+
+// key is the address failures are counted under: an IPv4 address as it is,
+// an IPv6 address by its /64.
+func key(addr netip.Addr) netip.Addr {
+	addr = addr.Unmap()
+	if !addr.Is6() {
+		return addr
+	}
+	p, err := addr.WithZone("").Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.Addr()
 }
