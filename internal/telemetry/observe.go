@@ -3,7 +3,6 @@
 package telemetry
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -113,8 +112,10 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 	if outcome == "" {
 		outcome = "OK"
 	}
-	attrs := make([]slog.Attr, 0, 14)
-	attrs = append(attrs,
+	// The record goes straight to the handler: Logger.LogAttrs would also
+	// walk the stack for a source location the access line does not use.
+	var buf [12]slog.Attr
+	attrs := append(buf[:0],
 		slog.String("request_id", info.ID),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
@@ -136,7 +137,11 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 	if info.Err != nil {
 		attrs = append(attrs, slog.String("error", info.Err.Error()))
 	}
-	o.Logger.LogAttrs(context.WithoutCancel(r.Context()), level, "request", attrs...)
+	line := slog.NewRecord(time.Now(), level, "request", 0)
+	line.AddAttrs(attrs...)
+	// The request's own context: a handler may read values from it (a
+	// trace id); a cancelled request is still logged.
+	_ = o.Logger.Handler().Handle(r.Context(), line)
 }
 
 // idSource makes request ids: a random per-process prefix and a counter, so
