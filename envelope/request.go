@@ -209,6 +209,30 @@ type wireRequest struct {
 }
 
 func decodeRequest(data []byte, prefix string) (Request, error) {
+	if req, err, ok := decodeFastRequest(data, prefix); ok {
+		return req, err
+	}
+	return decodeStandard(data, prefix)
+}
+
+// decodeFastRequest is decodeRequest through decodeFast; ok is false when
+// decodeFast leaves the body to encoding/json.
+func decodeFastRequest(data []byte, prefix string) (req Request, err error, ok bool) {
+	w, ok := decodeFast(data)
+	if !ok {
+		return Request{}, nil, false
+	}
+	req = Request{Query: w.str[0], OperationName: w.str[1], DocumentID: w.str[2], DocID: w.str[3]}
+	if req.DocID == "" {
+		req.DocID = w.str[4]
+	}
+	req, err = finishRequest(req, w.raw[0], w.raw[1], prefix)
+	return req, err, true
+}
+
+// decodeStandard is decodeRequest through encoding/json, for every body
+// decodeFast leaves to it; its errors are the contract's.
+func decodeStandard(data []byte, prefix string) (Request, error) {
 	var w wireRequest
 	if err := json.Unmarshal(data, &w); err != nil {
 		return Request{}, badJSON(err, prefix)
@@ -217,11 +241,17 @@ func decodeRequest(data []byte, prefix string) (Request, error) {
 	if req.DocID == "" {
 		req.DocID = deref(w.ID)
 	}
+	return finishRequest(req, w.Variables, w.Extensions, prefix)
+}
+
+// finishRequest checks the object fields and that the request names
+// something to run.
+func finishRequest(req Request, variables, extensions json.RawMessage, prefix string) (Request, error) {
 	var err error
-	if req.Variables, err = objectField(prefix+"variables", w.Variables); err != nil {
+	if req.Variables, err = objectField(prefix+"variables", variables); err != nil {
 		return req, err
 	}
-	if req.Extensions, err = objectField(prefix+"extensions", w.Extensions); err != nil {
+	if req.Extensions, err = objectField(prefix+"extensions", extensions); err != nil {
 		return req, err
 	}
 	return req, req.check(prefix)

@@ -1,7 +1,9 @@
 package envelope
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -136,6 +138,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(nil), "", "query=%7Ba%7D&variables=%7B%7D")
 	f.Add([]byte(nil), "", "id=x")
 	f.Fuzz(func(t *testing.T, body []byte, contentType, rawQuery string) {
+		sameAsStandard(t, body)
 		r := post(string(body), contentType)
 		if rawQuery != "" {
 			r = httptest.NewRequest(http.MethodGet, "/graphql", nil)
@@ -161,4 +164,58 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameAsStandard fails when the fast decoder accepts body and reads it
+// otherwise than encoding/json does.
+func sameAsStandard(t *testing.T, body []byte) {
+	t.Helper()
+	fast, ferr, ok := decodeFastRequest(body, "")
+	if !ok {
+		return
+	}
+	std, serr := decodeStandard(body, "")
+	if fmt.Sprint(ferr) != fmt.Sprint(serr) {
+		t.Fatalf("body %q: fast decoder error %v, encoding/json %v", body, ferr, serr)
+	}
+	if fast.Query != std.Query || fast.OperationName != std.OperationName || fast.DocumentID != std.DocumentID || fast.DocID != std.DocID ||
+		!bytes.Equal(fast.Variables, std.Variables) || !bytes.Equal(fast.Extensions, std.Extensions) {
+		t.Fatalf("body %q: fast decoder read %+v, encoding/json %+v", body, fast, std)
+	}
+}
+
+func TestFastDecoderAgreesWithEncodingJSON(t *testing.T) {
+	bodies := []string{
+		`{"query":"{a}"}`,
+		` { "query" : "{a}" , "operationName" : null , "variables" : { "a" : [1, {"b": "}"}] } } `,
+		`{"documentId":"sha256:00","variables":{"s":"quote \" and brace }"},"extensions":{"e":[]}}`,
+		`{"unknown":{"deep":[{"x":"]"}]},"query":"q","n":-1.5e3,"t":true,"f":false,"z":null}`,
+		`{"Query":"{a}"}`,
+		`{"QUERY":"{a}","query":"{b}"}`,
+		`{"query":"{a}","query":"{b}"}`,
+		`{"qu\u0065ry":"{a}"}`,
+		`{"query":"caf\u00e9"}`,
+		"{\"query\":\"\xff\"}",
+		`{"query":1}`,
+		`{"query":{"a":1}}`,
+		`{"variables":[1]}`,
+		`{"variables":"x","query":"q"}`,
+		`{"doc_id":"1","id":"2"}`,
+		`{"id":"2"}`,
+		`{"doc_id":"","id":"2"}`,
+		`{}`,
+		`{"query":"q"} x`,
+		`[{"query":"q"}]`,
+		`"just a string"`,
+		`{"query":"q",}`,
+	}
+	for _, body := range bodies {
+		sameAsStandard(t, []byte(body))
+	}
+	// The common request takes the fast path.
+	for _, body := range bodies[:4] {
+		if _, _, ok := decodeFastRequest([]byte(body), ""); !ok {
+			t.Errorf("%s took the slow path", body)
+		}
+	}
 }
