@@ -316,7 +316,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*envelope.Principa
 		Method:     "jwt",
 		Subject:    sub,
 		Claims:     claims,
-		ClaimsJSON: payload,
+		ClaimsJSON: string(payload),
 		Expires:    exp.Time,
 	}
 	return p, choice, nil

@@ -107,7 +107,7 @@ func TestPrincipalCarriesThePayloadAsSignedOnOneLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(p.ClaimsJSON) != want {
+	if p.ClaimsJSON != want {
 		t.Errorf("ClaimsJSON = %q, want %q", p.ClaimsJSON, want)
 	}
 	if p.Subject != "user-7" {

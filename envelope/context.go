@@ -130,7 +130,7 @@ type Principal struct {
 	// ClaimsJSON is the token's verified payload, a JSON object in compact
 	// form on one line (keys, order and numbers as signed), fit for a
 	// header value.
-	ClaimsJSON []byte
+	ClaimsJSON string
 	// Expires is when the token expires; zero for a certificate.
 	Expires time.Time
 	// Names are the caller's alternative names, each with its kind:

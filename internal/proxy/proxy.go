@@ -328,7 +328,7 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 			h[name] = []string{v}
 		}
 		if id.ClaimsHeader != "" && len(p.ClaimsJSON) > 0 {
-			h[id.ClaimsHeader] = []string{string(p.ClaimsJSON)}
+			h[id.ClaimsHeader] = []string{p.ClaimsJSON}
 		}
 	}
 }
