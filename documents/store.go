@@ -22,8 +22,11 @@ type Store interface {
 	Get(ctx context.Context, id ID) (Entry, error)
 	// Put stores entries atomically and durably. If any entry's text does
 	// not verify against its id, nothing is stored. Storing an entry that
-	// is already there with the same text is a no-op, so Put is idempotent;
-	// its metadata is replaced.
+	// is already there with the same text is a no-op, so Put is idempotent.
+	// The metadata of an entry that carries some (Entry.CarriesMeta) replaces
+	// the stored metadata; an entry that carries none keeps what is stored,
+	// so that registering a document again never loses what was registered
+	// with it.
 	Put(ctx context.Context, entries []Entry) error
 	// List calls fn for every stored entry, in no particular order, until
 	// fn returns an error.

@@ -250,8 +250,10 @@ func docsPush(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for i, in := range inputs {
 		entries[i] = in.Entry
 	}
+	// The metadata sidecars of a folder travel with their documents;
+	// documents without any keep what the gateway has stored for them.
 	var body bytes.Buffer
-	if err := manifest.WriteApollo(&body, entries); err != nil {
+	if err := manifest.WriteRegistration(&body, entries); err != nil {
 		return fail(stderr, err)
 	}
 	client, err := pushClient(*cacert)

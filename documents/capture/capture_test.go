@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/documents/dirstore"
 )
 
 type store struct {
@@ -120,5 +122,33 @@ func TestRecorderIsBounded(t *testing.T) {
 	}
 	if len(r.records) != 2 {
 		t.Errorf("recorded %d distinct documents, limit 2", len(r.records))
+	}
+}
+
+func TestPromoteKeepsTheMetadataOfATrustedDocument(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Open(dir, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "query Status { status }"
+	id := documents.SHA256(text)
+	r.Record(id, text, "Status", "", time.Now())
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	trusted, err := dirstore.Open(t.TempDir(), dirstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := documents.Meta{Public: true, Clients: []string{"web"}}
+	if err := trusted.Put(t.Context(), []documents.Entry{{ID: id, Text: text, Meta: public}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Promote(t.Context(), dir, trusted, []documents.ID{id}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := trusted.Get(t.Context(), id); err != nil || !e.Meta.Public || !slices.Equal(e.Meta.Clients, public.Clients) {
+		t.Errorf("after promoting a document the store held, Get = %+v, %v; want its metadata %+v kept", e, err, public)
 	}
 }

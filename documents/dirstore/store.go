@@ -167,10 +167,12 @@ func (s *Store) read(id documents.ID, st fileState) (documents.Entry, error) {
 	if !st.hasMeta {
 		return e, nil
 	}
+	e.MetaGiven = true
 	path = s.prefix + nameOf(id, st.metaBase) + metaExt
 	data, err = os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Removed since the last poll: no metadata, so not public.
+		e.MetaGiven = false
 		return e, nil
 	}
 	if err != nil {
@@ -201,8 +203,10 @@ func (s *Store) corrupt(id documents.ID, st fileState, path string, cause error)
 
 // Put verifies every entry and then writes each to its file, so that a
 // batch with an entry whose text does not hash to its id stores nothing. A
-// text already on disk is not written again; metadata is written to the
-// sidecar, which is removed when the metadata becomes zero. Each file is
+// text already on disk is not written again. The metadata of an entry that
+// carries some is written to the sidecar, which is removed when the
+// metadata becomes zero; the sidecar of an entry that carries none is left
+// as it is. Each file is
 // replaced atomically and flushed to disk with its directory; an I/O error
 // part way through leaves the entries before it stored, each one whole.
 // Entries that changed are reported to the OnChange callbacks.
@@ -237,11 +241,11 @@ func (s *Store) write(entries []documents.Entry, bases []string) ([]documents.ID
 		if err != nil {
 			return changed, err
 		}
-		metaChanged, err := s.writeMeta(bases[i], e.Meta)
+		metaChanged, err := s.putMeta(bases[i], e)
 		if err != nil {
 			return changed, err
 		}
-		st, err := s.statWritten(bases[i], !isZero(e.Meta))
+		st, err := s.statWritten(bases[i])
 		if err != nil {
 			return changed, err
 		}
@@ -256,8 +260,9 @@ func (s *Store) write(entries []documents.Entry, bases []string) ([]documents.ID
 	return changed, nil
 }
 
-// statWritten returns the index state of files Put has just written.
-func (s *Store) statWritten(base string, hasMeta bool) (fileState, error) {
+// statWritten returns the index state of files Put has just written: the
+// text, and the sidecar if there is one.
+func (s *Store) statWritten(base string) (fileState, error) {
 	now := s.now()
 	info, err := os.Stat(s.prefix + base + textExt)
 	if err != nil {
@@ -265,14 +270,15 @@ func (s *Store) statWritten(base string, hasMeta bool) (fileState, error) {
 	}
 	st := fileState{hasText: true, text: stampOf(info)}
 	st.racy = isRacy(info, now)
-	if hasMeta {
-		info, err := os.Stat(s.prefix + base + metaExt)
-		if err != nil {
-			return fileState{}, fmt.Errorf("dirstore: %w", err)
-		}
-		st.hasMeta, st.meta = true, stampOf(info)
-		st.racy = st.racy || isRacy(info, now)
+	info, err = os.Stat(s.prefix + base + metaExt)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return st, nil
+	case err != nil:
+		return fileState{}, fmt.Errorf("dirstore: %w", err)
 	}
+	st.hasMeta, st.meta = true, stampOf(info)
+	st.racy = st.racy || isRacy(info, now)
 	return st, nil
 }
 

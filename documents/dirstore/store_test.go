@@ -152,12 +152,47 @@ func TestPutWritesTheLayout(t *testing.T) {
 	}
 	assertFolder(t, f.dir, want)
 
-	public.Meta = documents.Meta{}
-	if err := f.store.Put(t.Context(), []documents.Entry{public}); err != nil {
+	// Registered again without metadata: the sidecar stays.
+	bare := documents.Entry{ID: public.ID, Text: public.Text}
+	if err := f.store.Put(t.Context(), []documents.Entry{bare}); err != nil {
+		t.Fatal(err)
+	}
+	assertFolder(t, f.dir, want)
+
+	// Metadata given as zero removes it.
+	bare.MetaGiven = true
+	if err := f.store.Put(t.Context(), []documents.Entry{bare}); err != nil {
 		t.Fatal(err)
 	}
 	delete(want, public.ID.Hash()+".json")
 	assertFolder(t, f.dir, want)
+}
+
+func TestPutWithoutMetadataKeepsSidecarsWrittenByHand(t *testing.T) {
+	f := newFixture(t, Options{})
+	copied := entry("query Copied { a }", documents.Meta{})
+	upper := entry("query Upper { a }", documents.Meta{})
+	upperBase := strings.ToUpper(upper.ID.Hash())
+	f.write(t, upperBase+".graphql", upper.Text)
+	f.write(t, upperBase+".json", `{"public":true}`)
+	f.poll(t)
+	// Copied in after the last poll: the store has not seen it yet.
+	f.write(t, copied.ID.Hash()+".graphql", copied.Text)
+	f.write(t, copied.ID.Hash()+".json", `{"clients":["web"]}`)
+
+	if err := f.store.Put(t.Context(), []documents.Entry{copied, upper}); err != nil {
+		t.Fatal(err)
+	}
+	f.poll(t)
+	for _, want := range []documents.Entry{
+		{ID: copied.ID, Text: copied.Text, Meta: documents.Meta{Clients: []string{"web"}}},
+		{ID: upper.ID, Text: upper.Text, Meta: documents.Meta{Public: true}},
+	} {
+		got, err := f.store.Get(t.Context(), want.ID)
+		if err != nil || got.Text != want.Text || got.Meta.Public != want.Meta.Public || !slices.Equal(got.Meta.Clients, want.Meta.Clients) {
+			t.Errorf("Get(%s) after a Put without metadata = %+v, %v; want the sidecar's metadata %+v", want.ID, got, err, want.Meta)
+		}
+	}
 }
 
 // assertFolder checks that dir holds exactly the files of want.

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) documents.Store) {
 		{"an id that is not in canonical form is refused", testNonCanonicalID},
 		{"put is idempotent", testIdempotent},
 		{"put replaces metadata", testReplaceMeta},
+		{"put of an entry without metadata keeps the stored metadata", testKeepMeta},
 		{"list visits every entry once", testListOnce},
 		{"custom x- ids round-trip", testCustomID},
 		{"md5 and sha1 relay ids verify", testRelayIDs},
@@ -226,16 +227,41 @@ func testReplaceMeta(t *testing.T, s documents.Store) {
 	mustPut(t, s, e)
 	wantEntry(t, s, e)
 
-	e.Meta = documents.Meta{}
+	// Metadata given as zero clears what was stored.
+	e.Meta, e.MetaGiven = documents.Meta{}, true
 	mustPut(t, s, e)
 	wantEntry(t, s, e)
 
-	e.Meta = documents.Meta{Public: true}
+	e.Meta, e.MetaGiven = documents.Meta{Public: true}, false
 	mustPut(t, s, e)
 	wantEntry(t, s, e)
 	if seen := listed(t, s); len(seen) != 1 || seen[e.ID] != 1 {
 		t.Errorf("List = %v, want %s once", seen, e.ID)
 	}
+}
+
+func testKeepMeta(t *testing.T, s documents.Store) {
+	public := sha256Entry("query Status { status }", documents.Meta{Public: true, Clients: []string{"web"}})
+	relay := documents.Entry{ID: md5ID("query Relay { a }"), Text: "query Relay { a }", Meta: documents.Meta{Clients: []string{"relay"}}}
+	custom := documents.Entry{ID: "x-custom", Text: "query Custom { a }", Meta: documents.Meta{Public: true}}
+	plain := sha256Entry("query Plain { a }", documents.Meta{})
+	mustPut(t, s, public, relay, custom, plain)
+
+	// The same documents again, as a manifest without metadata lists them.
+	var bare []documents.Entry
+	for _, e := range []documents.Entry{public, relay, custom, plain} {
+		bare = append(bare, documents.Entry{ID: e.ID, Text: e.Text})
+	}
+	for range 2 {
+		mustPut(t, s, bare...)
+		for _, e := range []documents.Entry{public, relay, custom, plain} {
+			wantEntry(t, s, e)
+		}
+	}
+	// A new document without metadata has none.
+	fresh := sha256Entry("query Fresh { a }", documents.Meta{})
+	mustPut(t, s, fresh)
+	wantEntry(t, s, fresh)
 }
 
 func testListOnce(t *testing.T, s documents.Store) {
