@@ -35,6 +35,9 @@ const (
 	CodeGraphQLParseFailed        Code = "GRAPHQL_PARSE_FAILED"
 	CodePersistedQueryUnsupported Code = "PERSISTED_QUERY_NOT_SUPPORTED"
 	CodeDocumentStoreUnavailable  Code = "DOCUMENT_STORE_UNAVAILABLE"
+	// CodeDocumentIDConflict refuses a registration (admin API) that would
+	// re-bind a registered custom or Relay id to another text.
+	CodeDocumentIDConflict Code = "DOCUMENT_ID_CONFLICT"
 )
 
 // contract maps each code to its status for clients that accept
@@ -66,6 +69,7 @@ var contract = map[Code]struct {
 	CodeGraphQLParseFailed:        {http.StatusBadRequest, true},
 	CodePersistedQueryUnsupported: {http.StatusBadRequest, true},
 	CodeDocumentStoreUnavailable:  {http.StatusServiceUnavailable, false},
+	CodeDocumentIDConflict:        {http.StatusConflict, false},
 }
 
 // Error is a refusal by the gateway. Its Message is shown to the client, so it

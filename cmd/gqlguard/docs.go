@@ -273,9 +273,13 @@ func docsPush(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer res.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if res.StatusCode != http.StatusOK {
-		var e struct{ Error string }
+		var e struct{ Error, Code string }
 		_ = json.Unmarshal(answer, &e)
-		return fail(stderr, fmt.Errorf("the gateway refused the documents (%s): %s", res.Status, e.Error))
+		status := res.Status
+		if e.Code != "" {
+			status += ", " + e.Code
+		}
+		return fail(stderr, fmt.Errorf("the gateway refused the documents (%s): %s", status, e.Error))
 	}
 	fmt.Fprintf(stdout, "registered %d documents\n", len(entries))
 	return 0

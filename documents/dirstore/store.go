@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -209,7 +210,9 @@ func (s *Store) corrupt(id documents.ID, st fileState, path string, cause error)
 // as it is. Each file is
 // replaced atomically and flushed to disk with its directory; an I/O error
 // part way through leaves the entries before it stored, each one whole.
-// Entries that changed are reported to the OnChange callbacks.
+// Entries that changed are reported to the OnChange callbacks. An entry
+// whose id the folder holds with another text is refused with a
+// *documents.ConflictError before anything is written.
 func (s *Store) Put(ctx context.Context, entries []documents.Entry) error {
 	bases := make([]string, len(entries))
 	for i, e := range entries {
@@ -226,10 +229,73 @@ func (s *Store) Put(ctx context.Context, entries []documents.Entry) error {
 		return err
 	}
 	s.writeMu.Lock()
+	if err := s.conflicts(entries, bases); err != nil {
+		s.writeMu.Unlock()
+		return err
+	}
 	changed, err := s.write(entries, bases)
 	s.writeMu.Unlock()
 	s.notify(changed)
 	return err
+}
+
+// conflicts refuses entries whose ids the folder holds with another text,
+// or that the batch lists with two texts. A SHA-256 id is its text, so only
+// custom and Relay ids are read; a stored file that does not verify against
+// its (Relay) id is corrupt, and may be replaced. The files are read, not
+// the index, so that a file copied in since the last poll counts too. The
+// caller holds writeMu.
+func (s *Store) conflicts(entries []documents.Entry, bases []string) error {
+	var ids []documents.ID
+	texts := make(map[documents.ID]string, len(entries))
+	for i, e := range entries {
+		if text, dup := texts[e.ID]; dup {
+			if text != e.Text && !slices.Contains(ids, e.ID) {
+				ids = append(ids, e.ID)
+			}
+			continue
+		}
+		texts[e.ID] = e.Text
+		if strings.HasPrefix(string(e.ID), "sha256:") {
+			continue
+		}
+		conflict, err := s.storedElsewhere(e, bases[i])
+		if err != nil {
+			return err
+		}
+		if conflict {
+			ids = append(ids, e.ID)
+		}
+	}
+	if len(ids) > 0 {
+		return fmt.Errorf("dirstore: nothing was stored: %w", &documents.ConflictError{IDs: ids})
+	}
+	return nil
+}
+
+// storedElsewhere reports whether the folder holds e's id with another
+// text that verifies against it: in its canonical file, or in the file the
+// index names (hex digits in upper case).
+func (s *Store) storedElsewhere(e documents.Entry, base string) (bool, error) {
+	names := []string{base}
+	s.mu.RLock()
+	if st, ok := s.index[e.ID]; ok && st.base != "" {
+		names = append(names, st.base)
+	}
+	s.mu.RUnlock()
+	for _, name := range names {
+		data, err := os.ReadFile(s.prefix + name + textExt)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("dirstore: %w", err)
+		}
+		if string(data) != e.Text && e.ID.Verify(string(data)) == nil {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // write stores verified entries under writeMu and returns the ids whose

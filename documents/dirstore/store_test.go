@@ -1,6 +1,8 @@
 package dirstore
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
@@ -572,4 +574,34 @@ func TestSymbolicLinksAreFollowed(t *testing.T) {
 	if got, err := f.store.Get(t.Context(), v1.ID); err != nil || got.Text != v1.Text {
 		t.Errorf("Get through a link = %q, %v", got.Text, err)
 	}
+}
+
+func TestPutRefusesToRebindAnIDCopiedInByHand(t *testing.T) {
+	f := newFixture(t, Options{})
+	// Not polled yet: the index does not know the file.
+	f.write(t, "x-report.graphql", "query Report { report }")
+	err := f.store.Put(t.Context(), []documents.Entry{{ID: "x-report", Text: "mutation Report { deleteReport }"}})
+	if !errors.Is(err, documents.ErrConflict) {
+		t.Fatalf("Put = %v, want a conflict", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(f.dir, "x-report.graphql")); string(data) != "query Report { report }" {
+		t.Errorf("the file holds %q after a refused Put", data)
+	}
+
+	// A Relay id whose file does not verify is corrupt, not registered: a
+	// Put of its text repairs it.
+	text := "query Relay { a }"
+	relay := documents.Entry{ID: md5ID(text), Text: text}
+	f.write(t, relay.ID.Hash()+".graphql", "mutation Evil { a }")
+	if err := f.store.Put(t.Context(), []documents.Entry{relay}); err != nil {
+		t.Fatalf("Put over a corrupt file = %v, want it replaced", err)
+	}
+	if got, err := f.store.Get(t.Context(), relay.ID); err != nil || got.Text != text {
+		t.Errorf("Get = %q, %v; want %q", got.Text, err, text)
+	}
+}
+
+func md5ID(text string) documents.ID {
+	sum := md5.Sum([]byte(text))
+	return documents.ID("md5:" + hex.EncodeToString(sum[:]))
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) documents.Store) {
 		{"put of an entry without metadata keeps the stored metadata", testKeepMeta},
 		{"list visits every entry once", testListOnce},
 		{"custom x- ids round-trip", testCustomID},
+		{"a registered custom id is never re-bound to another text", testCustomIDConflict},
 		{"md5 and sha1 relay ids verify", testRelayIDs},
 		{"concurrent puts and gets are race-free", testConcurrent},
 		{"list honours context cancellation", testListCancel},
@@ -323,10 +324,34 @@ func testCustomID(t *testing.T, s documents.Store) {
 			t.Errorf("List visited %s %d times, want once", e.ID, seen[e.ID])
 		}
 	}
-	// A custom id vouches for nothing but itself: a new text replaces the old.
-	replaced := documents.Entry{ID: "x-checkout", Text: "query Checkout { cart { total currency } }"}
-	mustPut(t, s, replaced)
-	wantEntry(t, s, replaced)
+}
+
+func testCustomIDConflict(t *testing.T, s documents.Store) {
+	checkout := documents.Entry{ID: "x-checkout", Text: "query Checkout { cart { total } }", Meta: documents.Meta{Public: true}}
+	mustPut(t, s, checkout)
+	// A custom id vouches for nothing but the store: once registered, it
+	// names its text for good.
+	rebound := documents.Entry{ID: "x-checkout", Text: "mutation Checkout { emptyCart }"}
+	fresh := sha256Entry("query Fresh { a }", documents.Meta{})
+	err := s.Put(t.Context(), []documents.Entry{fresh, rebound})
+	var conflict *documents.ConflictError
+	if !errors.As(err, &conflict) || !errors.Is(err, documents.ErrConflict) || !slices.Equal(conflict.IDs, []documents.ID{"x-checkout"}) {
+		t.Fatalf("Put re-binding x-checkout = %v, want a *documents.ConflictError naming it", err)
+	}
+	wantEntry(t, s, checkout)
+	wantNotFound(t, s, fresh.ID)
+
+	// One batch cannot list an id with two texts either.
+	err = s.Put(t.Context(), []documents.Entry{{ID: "x-twice", Text: "{ a }"}, {ID: "x-twice", Text: "{ b }"}})
+	if !errors.As(err, &conflict) || !slices.Equal(conflict.IDs, []documents.ID{"x-twice"}) {
+		t.Errorf("Put listing x-twice with two texts = %v, want a *documents.ConflictError naming it", err)
+	}
+	wantNotFound(t, s, "x-twice")
+
+	// The same text again is idempotent.
+	mustPut(t, s, documents.Entry{ID: checkout.ID, Text: checkout.Text}, fresh)
+	wantEntry(t, s, checkout)
+	wantEntry(t, s, fresh)
 }
 
 func testRelayIDs(t *testing.T, s documents.Store) {

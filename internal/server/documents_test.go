@@ -260,3 +260,47 @@ func TestCaptureModeEndToEnd(t *testing.T) {
 		time.Sleep(25 * time.Millisecond)
 	}
 }
+
+func TestRegistrationRefusesToRebindACustomID(t *testing.T) {
+	g, up, dir := strictGateway(t)
+	put := func(body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPut, "http://"+g.admin+"/v1/documents", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer test-admin-token-0123456789abcdef")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, readBody(t, res)
+	}
+	const query, mutation = "query Evil { me { id } }", "mutation Evil { deleteAccount }"
+	fresh := "query Fresh { fresh }"
+	if code, body := put(`{"x-evil": "` + query + `"}`); code != 200 {
+		t.Fatalf("first registration of x-evil: %d %s", code, body)
+	}
+	code, body := put(`{"x-evil": "` + mutation + `", "` + string(documents.SHA256(fresh)) + `": "` + fresh + `"}`)
+	var answer struct {
+		Error string
+		Code  string
+		IDs   []string
+	}
+	_ = json.Unmarshal([]byte(body), &answer)
+	if code != http.StatusConflict || answer.Code != "DOCUMENT_ID_CONFLICT" || len(answer.IDs) != 1 || answer.IDs[0] != "x-evil" || !strings.Contains(answer.Error, "x-evil") {
+		t.Errorf("re-binding x-evil: %d %s; want 409 DOCUMENT_ID_CONFLICT naming x-evil", code, body)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "x-evil.graphql")); string(data) != query {
+		t.Errorf("x-evil.graphql holds %q after the refusal, want %q", data, query)
+	}
+	if _, err := os.Stat(filepath.Join(dir, documents.SHA256(fresh).Hash()+".graphql")); err == nil {
+		t.Error("the refused batch stored its other document")
+	}
+	res := g.post(t, `{"documentId":"x-evil"}`)
+	if body := readBody(t, res); res.StatusCode != 200 {
+		t.Fatalf("x-evil after the refusal: %d %s", res.StatusCode, body)
+	}
+	if _, sent := up.last(t); !strings.Contains(sent, "query Evil") {
+		t.Errorf("upstream got %s, want the text first registered", sent)
+	}
+	if code, body := put(`{"x-evil": "` + query + `"}`); code != 200 {
+		t.Errorf("the same text again: %d %s, want 200", code, body)
+	}
+}
