@@ -39,8 +39,9 @@ const docsUsage = `usage: gqlguard docs COMMAND
   push --url URL --token T [--cacert F] MANIFEST|DIR
                                         register documents with a gateway's admin API
   captured [-c CONFIG] [--dir D]        list the documents recorded in capture mode
-  promote [-c CONFIG] [--dir D] [--store S] HASH...|--all
-                                        move captured documents into the trusted store
+  promote [-c CONFIG] [--dir D] [--store S] [--force] HASH...|--all
+                                        move captured documents into the trusted store,
+                                        once they pass the schema and the safety rules
 `
 
 // cmdDocs runs the trusted-document tools for CI and operators.
@@ -370,11 +371,12 @@ func docsPromote(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	dir := fs.String("dir", "", "capture `folder` (overrides the config)")
 	storeDir := fs.String("store", "", "trusted document `folder` (overrides the config)")
 	all := fs.Bool("all", false, "promote every captured document")
+	force := fs.Bool("force", false, "promote documents that fail the schema or the safety rules too")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *all == (fs.NArg() > 0) {
-		fmt.Fprintln(stderr, "usage: gqlguard docs promote [-c CONFIG] HASH...|--all")
+		fmt.Fprintln(stderr, "usage: gqlguard docs promote [-c CONFIG] [--force] HASH...|--all")
 		return 2
 	}
 	cfg, err := docsConfig(*cfgFile)
@@ -395,11 +397,21 @@ func docsPromote(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		ids = append(ids, id)
 	}
+	schema, err := loadSchema(cfg.Documents.Schema)
+	if err != nil {
+		return fail(stderr, fmt.Errorf("documents.schema: %w", err))
+	}
+	if schema == nil {
+		fmt.Fprintln(stderr, "gqlguard: warning: documents.schema is not set: the documents are not validated against the upstream's schema, only against the safety rules")
+	}
 	store, err := dirstore.Open(*storeDir, dirstore.Options{})
 	if err != nil {
 		return fail(stderr, err)
 	}
-	promoted, err := capture.Promote(ctx, *dir, store, ids)
+	captureDir, rules := *dir, server.RegistrationRules(cfg)
+	promoted, err := capture.Promote(ctx, *dir, store, ids, func(entries []documents.Entry) error {
+		return checkCaptured(stderr, schema, rules, captureDir, entries, *force)
+	})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -411,4 +423,29 @@ func docsPromote(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	fmt.Fprintf(stdout, "%d documents are now trusted in %s\n", len(promoted), *storeDir)
 	return 0
+}
+
+// errRefused ends a promotion the checks refused; the report is printed.
+var errRefused = errors.New("nothing was promoted: fix the documents above, promote the others by their ids, or use --force to promote them anyway")
+
+// checkCaptured runs the checks a registration runs on captured documents:
+// the schema (when there is one) and the safety rules. A failure prints the
+// report to w and refuses the promotion, unless force.
+func checkCaptured(w io.Writer, schema *ast.Schema, rules check.Rules, dir string, entries []documents.Entry, force bool) error {
+	inputs := make([]check.Input, len(entries))
+	for i, e := range entries {
+		inputs[i] = check.Input{Entry: e, File: filepath.Join(dir, e.ID.Hash()+".graphql")}
+	}
+	report := check.Check(schema, inputs, rules)
+	if !report.Failed() {
+		return nil
+	}
+	if err := report.WriteText(w); err != nil {
+		return err
+	}
+	if !force {
+		return errRefused
+	}
+	fmt.Fprintln(w, "gqlguard: warning: promoting documents that fail the checks (--force)")
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/documents/capture"
 	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/demo/issuer"
@@ -473,5 +474,65 @@ func TestDocsPushKeepsMetadata(t *testing.T) {
 	}
 	if code, body, _ := g.post(t, byID(statusHash)); code != http.StatusUnauthorized {
 		t.Errorf("Status pushed as no longer public still runs anonymously: %d %s", code, body)
+	}
+}
+
+func TestDocsPromoteRunsTheRegistrationChecks(t *testing.T) {
+	const (
+		good    = "query Good { me { id } }"
+		deep    = "query Deep { invoices(first: 5) { customer { invoices(first: 5) { customer { name } } } } }"
+		unknown = "query Unknown { me { email } }"
+	)
+	trusted, captured := filepath.Join(t.TempDir(), "trusted"), filepath.Join(t.TempDir(), "captured")
+	rec, err := capture.Open(captured, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{good, deep, unknown} {
+		rec.Record(documents.SHA256(text), text, "", "", time.Now())
+	}
+	if err := rec.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := filepath.Abs(docsSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "gqlguard.yaml")
+	writeFiles(t, filepath.Dir(cfgFile), map[string]string{"gqlguard.yaml": fmt.Sprintf(
+		"documents: {dir: %q, schema: %q, capture: {dir: %q}, rules: {max_depth: 3}}\n", trusted, schema, captured)})
+	trustedFiles := func() []string {
+		names, _ := filepath.Glob(filepath.Join(trusted, "*.graphql"))
+		return names
+	}
+
+	res := runCommand(t, nil, "docs", "promote", "-c", cfgFile, "--all")
+	deepFile := filepath.Join(captured, sha256Hex(deep)+".graphql")
+	unknownFile := filepath.Join(captured, sha256Hex(unknown)+".graphql")
+	for _, want := range []string{
+		deepFile + ":1:1: Deep: depth: the operation is 5 levels deep; the limit is 3",
+		unknownFile + ":1:22: Unknown: schema: the document does not validate against the schema: Cannot query field \"email\" on type \"User\".",
+		"FAILED: 3 documents, 2 errors",
+		"nothing was promoted",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("promote --all of documents that fail: stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	if res.code != 1 || len(trustedFiles()) != 0 {
+		t.Errorf("promote --all of documents that fail: exit %d, trusted %v; want 1 and nothing promoted", res.code, trustedFiles())
+	}
+	if recs := capturedJSON(t, cfgFile); len(recs) != 3 {
+		t.Errorf("after a refused promote, %d documents are captured, want 3", len(recs))
+	}
+
+	res = runCommand(t, nil, "docs", "promote", "-c", cfgFile, "sha256:"+sha256Hex(good))
+	if res.code != 0 || !strings.Contains(res.stdout, "promoted sha256:"+sha256Hex(good)) || len(trustedFiles()) != 1 {
+		t.Errorf("promote of a document that passes: exit %d, stdout %q, stderr %q, trusted %v", res.code, res.stdout, res.stderr, trustedFiles())
+	}
+
+	res = runCommand(t, nil, "docs", "promote", "-c", cfgFile, "--force", "--all")
+	if res.code != 0 || !strings.Contains(res.stderr, "Deep: depth") || !strings.Contains(res.stderr, "--force") || len(trustedFiles()) != 3 {
+		t.Errorf("promote --force: exit %d, stderr %q, trusted %v; want 0, the report, and all promoted", res.code, res.stderr, trustedFiles())
 	}
 }

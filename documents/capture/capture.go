@@ -225,10 +225,10 @@ func Text(dir string, id documents.ID) (string, error) {
 	return string(b), nil
 }
 
-// Promote copies the captured documents ids (every captured document when
-// ids is empty) into the trusted store in one Put, then removes them from
-// the capture folder. It returns the ids promoted.
-func Promote(ctx context.Context, dir string, store documents.Store, ids []documents.ID) ([]documents.ID, error) {
+// Entries returns the captured documents ids (every captured document, most
+// requested first, when ids is empty), each text verified against its id,
+// for review before Promote.
+func Entries(dir string, ids []documents.ID) ([]documents.Entry, error) {
 	if len(ids) == 0 {
 		recs, err := Read(dir)
 		if err != nil {
@@ -246,8 +246,31 @@ func Promote(ctx context.Context, dir string, store documents.Store, ids []docum
 		}
 		entries = append(entries, documents.Entry{ID: id, Text: text})
 	}
+	return entries, nil
+}
+
+// Promote copies the captured documents ids (every captured document when
+// ids is empty) into the trusted store in one Put, then removes them from
+// the capture folder. It returns the ids promoted. Check, when not nil, is
+// called with the documents first (the safety rules a registration passes);
+// its error refuses them all and nothing is stored. A document promoted
+// that the store already holds keeps its stored metadata.
+func Promote(ctx context.Context, dir string, store documents.Store, ids []documents.ID, check func([]documents.Entry) error) ([]documents.ID, error) {
+	entries, err := Entries(dir, ids)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(entries); err != nil {
+			return nil, err
+		}
+	}
 	if err := store.Put(ctx, entries); err != nil {
 		return nil, err
+	}
+	ids = make([]documents.ID, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
 	}
 	for _, id := range ids {
 		base := filepath.Join(dir, id.Hash())

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -80,7 +81,7 @@ func TestRecordFlushReopenPromote(t *testing.T) {
 	}
 
 	st := &store{m: map[documents.ID]documents.Entry{}}
-	ids, err := Promote(context.Background(), dir, st, []documents.ID{documents.SHA256(me)})
+	ids, err := Promote(context.Background(), dir, st, []documents.ID{documents.SHA256(me)}, nil)
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("promote: %v", err)
 	}
@@ -90,7 +91,7 @@ func TestRecordFlushReopenPromote(t *testing.T) {
 	if recs, _ := Read(dir); len(recs) != 1 || recs[0].ID != documents.SHA256(pay) {
 		t.Errorf("captured after promote: %+v", recs)
 	}
-	if _, err := Promote(context.Background(), dir, st, nil); err != nil {
+	if _, err := Promote(context.Background(), dir, st, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if recs, _ := Read(dir); len(recs) != 0 || len(st.m) != 2 {
@@ -110,7 +111,7 @@ func TestTamperedCaptureIsNotPromoted(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := &store{m: map[documents.ID]documents.Entry{}}
-	if _, err := Promote(context.Background(), dir, st, nil); err == nil || len(st.m) != 0 {
+	if _, err := Promote(context.Background(), dir, st, nil, nil); err == nil || len(st.m) != 0 {
 		t.Errorf("tampered capture promoted: %v", err)
 	}
 }
@@ -145,10 +146,39 @@ func TestPromoteKeepsTheMetadataOfATrustedDocument(t *testing.T) {
 	if err := trusted.Put(t.Context(), []documents.Entry{{ID: id, Text: text, Meta: public}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Promote(t.Context(), dir, trusted, []documents.ID{id}); err != nil {
+	if _, err := Promote(t.Context(), dir, trusted, []documents.ID{id}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if e, err := trusted.Get(t.Context(), id); err != nil || !e.Meta.Public || !slices.Equal(e.Meta.Clients, public.Clients) {
 		t.Errorf("after promoting a document the store held, Get = %+v, %v; want its metadata %+v kept", e, err, public)
+	}
+}
+
+func TestPromoteRefusedByTheCheckStoresNothing(t *testing.T) {
+	dir := t.TempDir()
+	r, _ := Open(dir, 0, slog.New(slog.DiscardHandler))
+	good, deep := "query Good { a }", "query Deep { a { b { c } } }"
+	r.Record(documents.SHA256(good), good, "", "", time.Now())
+	r.Record(documents.SHA256(deep), deep, "", "", time.Now())
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	st := &store{m: map[documents.ID]documents.Entry{}}
+	var checked []documents.ID
+	refuse := errors.New("Deep: depth 3 > 2")
+	_, err := Promote(t.Context(), dir, st, nil, func(es []documents.Entry) error {
+		for _, e := range es {
+			checked = append(checked, e.ID)
+		}
+		return refuse
+	})
+	if !errors.Is(err, refuse) || len(checked) != 2 {
+		t.Fatalf("Promote = %v after checking %v; want the check's error after both documents", err, checked)
+	}
+	if len(st.m) != 0 {
+		t.Errorf("a refused promotion stored %d documents", len(st.m))
+	}
+	if recs, _ := Read(dir); len(recs) != 2 {
+		t.Errorf("a refused promotion left %d captured documents, want 2", len(recs))
 	}
 }
