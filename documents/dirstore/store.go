@@ -20,7 +20,10 @@
 // file name, size and modification time, and reads and verifies a document
 // each time Get asks for it. It never keeps document text in memory; callers
 // cache parsed documents. Run polls the folder, so files copied in by another
-// process are served without a restart.
+// process are served without a restart, and verifies every document in the
+// background (all of them when it starts, then those each poll finds added
+// or changed), so that a corrupt file is logged when it appears, not only
+// when a client asks for it.
 //
 // The folder is trusted like configuration: whoever can write to it decides
 // which documents run. Hash ids are checked against the text on every read,
@@ -91,6 +94,16 @@ type Store struct {
 
 	cbMu      sync.Mutex
 	callbacks []func(documents.ID)
+
+	// dirTime is the folder's modification time when it was last scanned;
+	// set by Open, then used by Run only.
+	dirTime time.Time
+
+	// pending holds the ids a poll found added or changed, for the
+	// verifier Run starts; wake tells it there are some.
+	pendingMu sync.Mutex
+	pending   map[documents.ID]struct{}
+	wake      chan struct{}
 }
 
 // Open opens the folder dir as a store, creating it (mode 0755) if it is
@@ -110,6 +123,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:      opts.Now,
 		ignored:  map[string]struct{}{},
 		reported: map[documents.ID]fileState{},
+		pending:  map[documents.ID]struct{}{},
+		wake:     make(chan struct{}, 1),
 	}
 	if s.interval == 0 {
 		s.interval = DefaultPollInterval
@@ -124,11 +139,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("dirstore: %w", err)
 	}
 	start := time.Now()
+	// The folder's time is read before its listing, so that a change made
+	// while it is read shows in the next poll.
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("dirstore: %w", err)
+	}
 	index, err := s.scan()
 	if err != nil {
 		return nil, err
 	}
-	s.index = index
+	s.index, s.dirTime = index, info.ModTime()
 	s.log.Info("trusted documents folder opened", "dir", dir, "documents", len(index), "duration", time.Since(start))
 	return s, nil
 }
