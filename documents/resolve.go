@@ -219,6 +219,9 @@ func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved
 	if d, ok := rs.Cache.Get(id); ok {
 		return Resolved{Document: d, Trusted: true}, nil
 	}
+	// Read before the store, so that a change the store reports while the
+	// document is read keeps it out of the cache.
+	gen := rs.Cache.Generation()
 	e, err := rs.Store.Get(ctx, id)
 	if errors.Is(err, ErrCorrupt) {
 		// Reported by the store; to the client it is simply not trusted.
@@ -243,7 +246,7 @@ func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved
 		rs.log().Error("trusted document refused", "id", string(id), "error", err)
 		return Resolved{}, err
 	}
-	return Resolved{Document: rs.Cache.Add(id, d), Trusted: true}, nil
+	return Resolved{Document: rs.Cache.AddIfCurrent(id, d, gen), Trusted: true}, nil
 }
 
 func (rs *Resolver) freeForm(r *http.Request, req *envelope.Request) (Resolved, error) {
