@@ -55,6 +55,11 @@ type Document struct {
 	// variable limits); set once by Resolver.Prepare before the document is
 	// shared, read-only afterwards.
 	Plan any
+
+	// refused is why the resolver refuses a trusted document that failed
+	// to parse, validate or prepare; such a document is cached with it, so
+	// that it is refused without being checked (and logged) again.
+	refused error
 }
 
 // Operation is one operation of a document.

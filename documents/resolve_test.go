@@ -374,3 +374,35 @@ func TestCacheAddIfCurrent(t *testing.T) {
 		t.Error("AddIfCurrent with an old generation did not return the document cached since")
 	}
 }
+
+func TestInvalidTrustedDocumentIsRefusedAndCheckedOnce(t *testing.T) {
+	rs, st, _ := newResolver(Strict)
+	refusal := envelope.Errorf(envelope.CodeGraphQLValidationFailed, "does not validate")
+	validated, prepared := 0, 0
+	rs.Validate = func(d *Document) error {
+		validated++
+		if d.ID == SHA256(payDoc) {
+			return refusal
+		}
+		return nil
+	}
+	rs.Prepare = func(*Document) error { prepared++; return nil }
+	for range 3 {
+		res := run(t, rs, postJSON(`{"documentId":"`+string(SHA256(payDoc))+`","variables":{"id":"1"}}`))
+		if res.called || res.status != 400 || res.code != envelope.CodeGraphQLValidationFailed {
+			t.Fatalf("invalid trusted document: called %v, %d %s; want 400 GRAPHQL_VALIDATION_FAILED, never forwarded", res.called, res.status, res.code)
+		}
+	}
+	if validated != 1 || prepared != 0 || st.gets != 1 {
+		t.Errorf("validated %d, prepared %d, store read %d times; want one validation, no preparation, one read", validated, prepared, st.gets)
+	}
+	if res := run(t, rs, postJSON(`{"documentId":"`+string(SHA256(topUsers))+`","variables":{"limit":1}}`)); !res.called {
+		t.Errorf("a valid trusted document: %d %s", res.status, res.code)
+	}
+	// A change to the document checks it again.
+	rs.Cache.Remove(SHA256(payDoc))
+	run(t, rs, postJSON(`{"documentId":"`+string(SHA256(payDoc))+`"}`))
+	if validated != 3 {
+		t.Errorf("validated %d times after the store reported a change, want 3", validated)
+	}
+}

@@ -33,6 +33,7 @@ const (
 	CodeUpstreamUnavailable       Code = "UPSTREAM_UNAVAILABLE"
 	CodeInternal                  Code = "INTERNAL_SERVER_ERROR"
 	CodeGraphQLParseFailed        Code = "GRAPHQL_PARSE_FAILED"
+	CodeGraphQLValidationFailed   Code = "GRAPHQL_VALIDATION_FAILED"
 	CodePersistedQueryUnsupported Code = "PERSISTED_QUERY_NOT_SUPPORTED"
 	CodeDocumentStoreUnavailable  Code = "DOCUMENT_STORE_UNAVAILABLE"
 	// CodeDocumentIDConflict refuses a registration (admin API) that would
@@ -67,6 +68,7 @@ var contract = map[Code]struct {
 	CodeUpstreamUnavailable:       {http.StatusBadGateway, false},
 	CodeInternal:                  {http.StatusInternalServerError, false},
 	CodeGraphQLParseFailed:        {http.StatusBadRequest, true},
+	CodeGraphQLValidationFailed:   {http.StatusBadRequest, true},
 	CodePersistedQueryUnsupported: {http.StatusBadRequest, true},
 	CodeDocumentStoreUnavailable:  {http.StatusServiceUnavailable, false},
 	CodeDocumentIDConflict:        {http.StatusConflict, false},

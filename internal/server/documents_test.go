@@ -304,3 +304,38 @@ func TestRegistrationRefusesToRebindACustomID(t *testing.T) {
 		t.Errorf("the same text again: %d %s, want 200", code, body)
 	}
 }
+
+func TestFolderDocumentThatDoesNotValidateAgainstTheSchemaIsRefused(t *testing.T) {
+	up, ts := newUpstream(t)
+	cfg, ca := testConfig(t, ts.URL)
+	cfg.Documents.Mode = "strict"
+	cfg.Documents.Schema = filepath.Join(t.TempDir(), "schema.graphql")
+	writeFile(t, cfg.Documents.Schema, "type Query { topUsers(first: Int!): [User!]! }\ntype User { id: ID! }\n")
+	// Copied into the folder by hand, so never checked by a registration.
+	const unknownField = "query Emails { topUsers(first: 5) { id email } }"
+	writeDoc(t, cfg.Documents.Dir, topUsersDoc)
+	writeDoc(t, cfg.Documents.Dir, unknownField)
+	g := startGateway(t, cfg, ca)
+
+	for range 2 {
+		res := g.post(t, `{"documentId":"`+string(documents.SHA256(unknownField))+`"}`)
+		body := readBody(t, res)
+		if res.StatusCode != 400 || errorCode(t, body) != "GRAPHQL_VALIDATION_FAILED" || !strings.Contains(body, string(documents.SHA256(unknownField))) {
+			t.Fatalf("document selecting a field the schema lacks: %d %s; want 400 GRAPHQL_VALIDATION_FAILED naming it", res.StatusCode, body)
+		}
+		if strings.Contains(body, "email") {
+			t.Errorf("the answer names schema details: %s", body)
+		}
+	}
+	if up.count() != 0 {
+		t.Errorf("the upstream got %d requests, want none", up.count())
+	}
+	logs := g.logs.String()
+	if n := strings.Count(logs, `"msg":"trusted document refused"`); n != 1 || !strings.Contains(logs, `Cannot query field \"email\" on type \"User\"`) {
+		t.Errorf("the refusal was logged %d times, want once with the validation error:\n%s", n, logs)
+	}
+	res := g.post(t, `{"documentId":"`+string(documents.SHA256(topUsersDoc))+`","variables":{"limit":5}}`)
+	if body := readBody(t, res); res.StatusCode != 200 {
+		t.Errorf("a document that validates: %d %s", res.StatusCode, body)
+	}
+}
