@@ -32,8 +32,9 @@ const docsUsage = `usage: gqlguard docs COMMAND
 
   hash FILE...                          print the document id (sha256:…) of each file
   manifest DIR                          write an Apollo persisted query manifest of DIR's .graphql files
-  check --schema S [-c CONFIG] [--format text|json] MANIFEST|DIR
+  check [--schema S] [-c CONFIG] [--format text|json] MANIFEST|DIR
                                         validate documents against the schema and the safety rules
+                                        (without a schema, warns that validation was skipped)
   usage --schema S [--format text|json] MANIFEST|DIR
                                         which schema fields each document uses, and which none uses
   push --url URL --token T [--cacert F] MANIFEST|DIR
@@ -153,7 +154,7 @@ func filesByID(dir string) map[documents.ID]string {
 func docsCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("docs check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	schemaPath := fs.String("schema", "", "the upstream's schema (SDL `file` or folder)")
+	schemaPath := fs.String("schema", "", "the upstream's schema (SDL `file` or folder); default the config's documents.schema")
 	cfgFile := fs.String("c", "", "gqlguard config `file` for the rules and limits (default: the defaults)")
 	format := fs.String("format", "text", "report `format`: text or json")
 	if err := fs.Parse(args); err != nil {
@@ -172,9 +173,17 @@ func docsCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
+	if *schemaPath == "" {
+		*schemaPath = cfg.Documents.Schema
+	}
 	schema, err := loadSchema(*schemaPath)
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if schema == nil {
+		// A CI job that lost its --schema must not pass silently: an ok
+		// without a schema says nothing about fields the upstream lacks.
+		fmt.Fprintln(stderr, "gqlguard: warning: schema validation skipped: no --schema given and no documents.schema in the config; only the safety rules were checked")
 	}
 	report := check.Check(schema, inputs, rules)
 	if *format == "json" {
