@@ -484,7 +484,7 @@ func TestDocsPromoteRunsTheRegistrationChecks(t *testing.T) {
 		unknown = "query Unknown { me { email } }"
 	)
 	trusted, captured := filepath.Join(t.TempDir(), "trusted"), filepath.Join(t.TempDir(), "captured")
-	rec, err := capture.Open(captured, 0, nil)
+	rec, err := capture.Open(captured, capture.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

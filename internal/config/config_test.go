@@ -19,7 +19,8 @@ func TestParseFillsDefaults(t *testing.T) {
 	}
 	if cfg.Listen.HTTPS != ":8443" || cfg.Listen.HTTP != ":8080" || cfg.Listen.Admin != "127.0.0.1:9090" ||
 		cfg.GraphQL.MaxBodyBytes != 1<<20 || cfg.TLS.MinVersion != "1.2" || cfg.Upstream.Timeout != 30*time.Second ||
-		cfg.Server.ShutdownGrace != 30*time.Second || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains {
+		cfg.Server.ShutdownGrace != 30*time.Second || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains ||
+		cfg.Documents.Capture.MaxDocuments != 100_000 || cfg.Documents.Capture.MaxTextBytes != 64<<10 {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
@@ -204,6 +205,8 @@ func TestValidateNamesKeys(t *testing.T) {
 		{"CORS null origin", func(c *Config) { c.CORS.AllowedOrigins = []string{"null"} }, "never allowed"},
 		{"CORS origin with a path", func(c *Config) { c.CORS.AllowedOrigins = []string{"https://app.example.com/"} }, "cors.allowed_origins[0]"},
 		{"CORS bare wildcard pattern", func(c *Config) { c.CORS.AllowedOrigins = []string{"https://*.com"} }, "registrable domain"},
+		{"no captured documents", func(c *Config) { c.Documents.Capture.MaxDocuments = 0 }, "documents.capture.max_documents"},
+		{"captured texts of no size", func(c *Config) { c.Documents.Capture.MaxTextBytes = -1 }, "documents.capture.max_text_bytes"},
 		{"second certificate without key", func(c *Config) {
 			c.TLS.CertFile, c.TLS.KeyFile, c.TLS.Certificates = "c", "k", []CertPair{{CertFile: "rsa.pem"}}
 		}, "tls.certificates[0]"},

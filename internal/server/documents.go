@@ -53,7 +53,8 @@ func newDocumentStages(cfg *config.Config, logger *slog.Logger, authorize func(*
 	}
 	mode := documents.Mode(cfg.Documents.Mode)
 	if mode == documents.Capture {
-		if d.recorder, err = capture.Open(cfg.Documents.Capture.Dir, 0, logger); err != nil {
+		c := cfg.Documents.Capture
+		if d.recorder, err = capture.Open(c.Dir, capture.Options{MaxDocuments: c.MaxDocuments, MaxTextBytes: c.MaxTextBytes, Logger: logger}); err != nil {
 			return nil, err
 		}
 	}

@@ -233,7 +233,13 @@ func TestCaptureModeEndToEnd(t *testing.T) {
 	cfg.Documents.Mode = "capture"
 	cfg.Documents.Capture.FlushInterval = 50 * time.Millisecond
 	cfg.Documents.FreeForm.MaxDepth = 3
+	cfg.Documents.Capture.MaxTextBytes = 40
 	g := startGateway(t, cfg, ca)
+	// Over documents.capture.max_text_bytes: runs, is not recorded.
+	big := "query Big { a b c d e f g h i j k l m n o p }"
+	if res := g.post(t, `{"query":"`+big+`"}`); res.StatusCode != 200 {
+		t.Fatalf("capture mode refused a free-form query over max_text_bytes: %s", readBody(t, res))
+	}
 	req := `{"query":"query Me { me { id } }","operationName":"Me"}`
 	for range 3 {
 		res := g.post(t, req, "apollographql-client-name", "web")
@@ -245,7 +251,7 @@ func TestCaptureModeEndToEnd(t *testing.T) {
 	if body := readBody(t, res); errorCode(t, body) != "LIMIT_EXCEEDED" {
 		t.Errorf("free-form depth limit: %s", body)
 	}
-	if up.count() != 3 {
+	if up.count() != 4 {
 		t.Errorf("upstream got %d requests", up.count())
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -258,6 +264,9 @@ func TestCaptureModeEndToEnd(t *testing.T) {
 			t.Fatalf("capture record: %s %v", data, err)
 		}
 		time.Sleep(25 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Documents.Capture.Dir, documents.SHA256(big).Hash()+".graphql")); err == nil {
+		t.Error("a document over documents.capture.max_text_bytes was recorded")
 	}
 }
 
