@@ -6,7 +6,7 @@ GO ?= go
 # duration-based -fuzztime ends while a worker is mid-call (go.dev/issue/75804).
 FUZZTIME ?= 100000x
 
-.PHONY: test lint unit fuzz microbench bench build testssl browser-deps
+.PHONY: test lint unit fuzz microbench bench scale build testssl browser-deps
 
 test: lint unit fuzz
 
@@ -34,6 +34,11 @@ microbench:
 # alternating rounds, about 2 minutes (see bench/README.md).
 bench:
 	$(GO) run ./bench
+
+# Start-up time and resident memory of the real gqlguard serve with 1 and
+# 100 000 documents in the folder store, about 30 s (bench/scale/main.go).
+scale:
+	$(GO) run ./bench/scale
 
 # The Node packages the browser test drives Chromium with (Chromium itself:
 # apt-get install chromium). Installed from the lock file, once.

@@ -7,11 +7,18 @@ import (
 
 // Cache keeps the most recently used parsed documents, up to a fixed count.
 // It is safe for concurrent use.
+//
+// A document read from the store while the store changes must not be
+// cached: Remove may run between the read and Add, and the stale document
+// (perhaps one no longer public) would then stay cached until evicted. So a
+// caller reads Generation before it reads the store and adds with
+// AddIfCurrent, which caches nothing if Remove ran in between.
 type Cache struct {
 	mu    sync.Mutex
 	max   int
 	ll    *list.List
 	items map[ID]*list.Element
+	gen   uint64 // incremented by every Remove
 }
 
 // NewCache returns a cache of at most size documents (at least one).
@@ -37,6 +44,36 @@ func (c *Cache) Get(id ID) (*Document, bool) {
 func (c *Cache) Add(id ID, d *Document) *Document {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.add(id, d)
+}
+
+// Generation returns a number that changes with every Remove. Read it
+// before reading a document from the store, and give it to AddIfCurrent.
+func (c *Cache) Generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// AddIfCurrent is Add if Remove has not run since Generation returned gen.
+// Otherwise the store changed while d was read, so d may be stale: it is not
+// cached, and the document cached under id since, if any, is returned in
+// its place (else d, for this one request).
+func (c *Cache) AddIfCurrent(id ID, d *Document, gen uint64) *Document {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		return c.add(id, d)
+	}
+	if e, ok := c.items[id]; ok {
+		c.ll.MoveToFront(e)
+		return e.Value.(*Document)
+	}
+	return d
+}
+
+// add is Add with c.mu held.
+func (c *Cache) add(id ID, d *Document) *Document {
 	if e, ok := c.items[id]; ok {
 		c.ll.MoveToFront(e)
 		return e.Value.(*Document)
@@ -54,6 +91,7 @@ func (c *Cache) Add(id ID, d *Document) *Document {
 func (c *Cache) Remove(id ID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	if e, ok := c.items[id]; ok {
 		c.ll.Remove(e)
 		delete(c.items, id)

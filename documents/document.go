@@ -19,11 +19,28 @@ type Meta struct {
 	Clients []string `json:"clients,omitempty" yaml:"clients,omitempty"`
 }
 
+// IsZero reports whether m says nothing: not public, no clients.
+func (m Meta) IsZero() bool {
+	return !m.Public && len(m.Clients) == 0
+}
+
 // Entry is a stored document: its id, its exact text and its metadata.
 type Entry struct {
 	ID   ID     `json:"id"`
 	Text string `json:"body"`
 	Meta Meta   `json:"meta,omitzero"`
+	// MetaGiven reports that Meta is what the entry's source says about
+	// the document (a metadata sidecar, a manifest's meta field), even when
+	// Meta is zero. An entry with zero Meta and MetaGiven false carries no
+	// metadata: storing it keeps the metadata already stored.
+	MetaGiven bool `json:"-"`
+}
+
+// CarriesMeta reports whether the entry says what the document's metadata
+// is: MetaGiven, or any metadata at all. Store.Put replaces the stored
+// metadata of such an entry and keeps it for any other.
+func (e Entry) CarriesMeta() bool {
+	return e.MetaGiven || !e.Meta.IsZero()
 }
 
 // Document is a parsed trusted document with everything the request path
@@ -38,6 +55,11 @@ type Document struct {
 	// variable limits); set once by Resolver.Prepare before the document is
 	// shared, read-only afterwards.
 	Plan any
+
+	// refused is why the resolver refuses a trusted document that failed
+	// to parse, validate or prepare; such a document is cached with it, so
+	// that it is refused without being checked (and logged) again.
+	refused error
 }
 
 // Operation is one operation of a document.

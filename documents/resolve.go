@@ -70,6 +70,11 @@ type Resolver struct {
 	// ones so that a client's text can never be taken for a trusted
 	// document with the same hash; nil parses every free-form request.
 	FreeFormCache *Cache
+	// Validate, when set, checks every trusted document once, before
+	// Prepare: against the upstream's schema, for example. A document that
+	// fails is refused with Validate's error, logged once and never
+	// forwarded, until the store reports a change to it.
+	Validate func(*Document) error
 	// Prepare, when set, is called once for every document before it is
 	// cached and shared (to precompute Document.Plan). A failure refuses the
 	// document.
@@ -217,8 +222,11 @@ func withoutPersistedQuery(ext json.RawMessage) json.RawMessage {
 
 func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved, error) {
 	if d, ok := rs.Cache.Get(id); ok {
-		return Resolved{Document: d, Trusted: true}, nil
+		return trustedResult(d)
 	}
+	// Read before the store, so that a change the store reports while the
+	// document is read keeps it out of the cache.
+	gen := rs.Cache.Generation()
 	e, err := rs.Store.Get(ctx, id)
 	if errors.Is(err, ErrCorrupt) {
 		// Reported by the store; to the client it is simply not trusted.
@@ -238,12 +246,42 @@ func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved
 		return Resolved{}, &envelope.Error{Code: envelope.CodeDocumentStoreUnavailable,
 			Message: "the trusted document store is unavailable; try again later", Err: err}
 	}
-	d, err := rs.prepare(e)
+	d, err := rs.prepareTrusted(e)
 	if err != nil {
+		// A trusted document is what its build registered; one that does
+		// not parse, validate or prepare is refused as long as it is
+		// stored, without being checked and logged on every request.
 		rs.log().Error("trusted document refused", "id", string(id), "error", err)
-		return Resolved{}, err
+		d = &Document{Entry: e, refused: err}
 	}
-	return Resolved{Document: rs.Cache.Add(id, d), Trusted: true}, nil
+	return trustedResult(rs.Cache.AddIfCurrent(id, d, gen))
+}
+
+// trustedResult is the resolution of a trusted document, or its refusal.
+func trustedResult(d *Document) (Resolved, error) {
+	if d.refused != nil {
+		return Resolved{}, d.refused
+	}
+	return Resolved{Document: d, Trusted: true}, nil
+}
+
+// prepareTrusted parses, validates and prepares a trusted document.
+func (rs *Resolver) prepareTrusted(e Entry) (*Document, error) {
+	d, err := Parse(e)
+	if err != nil {
+		return nil, err
+	}
+	if rs.Validate != nil {
+		if err := rs.Validate(d); err != nil {
+			return nil, err
+		}
+	}
+	if rs.Prepare != nil {
+		if err := rs.Prepare(d); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 func (rs *Resolver) freeForm(r *http.Request, req *envelope.Request) (Resolved, error) {

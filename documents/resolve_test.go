@@ -305,3 +305,104 @@ func TestFreeFormIsBoundedBeforeParsingAndCheckedOnce(t *testing.T) {
 		t.Errorf("a repeated free-form text was parsed %d and checked %d times; want once", parsed, checked)
 	}
 }
+
+// pausingStore is a memStore whose Get, once armed, stops after reading an
+// entry until the test lets it return it.
+type pausingStore struct {
+	*memStore
+	read    chan struct{} // receives once Get has read the entry
+	proceed chan struct{} // Get returns once this is closed
+}
+
+func (s *pausingStore) Get(ctx context.Context, id ID) (Entry, error) {
+	e, err := s.memStore.Get(ctx, id)
+	s.read <- struct{}{}
+	<-s.proceed
+	return e, err
+}
+
+func TestDocumentRemovedWhileReadIsNotCached(t *testing.T) {
+	rs, mem, _ := newResolver(Strict)
+	st := &pausingStore{memStore: mem, read: make(chan struct{}, 1), proceed: make(chan struct{})}
+	rs.Store = st
+	id := SHA256(topUsers)
+	body := `{"documentId":"` + string(id) + `","variables":{"limit":1}}`
+	done := make(chan result)
+	go func() { done <- run(t, rs, postJSON(body)) }()
+
+	// The request has read the document; a poll now finds its file gone
+	// and tells the cache, as the store's OnChange does.
+	<-st.read
+	removed := make(chan struct{})
+	go func() {
+		mem.mu.Lock()
+		delete(mem.m, id)
+		mem.mu.Unlock()
+		rs.Cache.Remove(id)
+		close(removed)
+	}()
+	<-removed
+	close(st.proceed)
+	if res := <-done; !res.called {
+		t.Fatalf("the request that read the document before its removal: %d %s", res.status, res.code)
+	}
+
+	if _, ok := rs.Cache.Get(id); ok {
+		t.Fatal("a document removed while it was read stays cached")
+	}
+	go func() { <-st.read }()
+	if res := run(t, rs, postJSON(body)); res.called || res.code != envelope.CodePersistedDocumentNotFound {
+		t.Errorf("after the removal: called %v, %d %s; want PERSISTED_DOCUMENT_NOT_FOUND", res.called, res.status, res.code)
+	}
+}
+
+func TestCacheAddIfCurrent(t *testing.T) {
+	c := NewCache(4)
+	a, b := &Document{Entry: Entry{ID: "x-a"}}, &Document{Entry: Entry{ID: "x-a"}}
+	gen := c.Generation()
+	if got := c.AddIfCurrent("x-a", a, gen); got != a {
+		t.Fatal("AddIfCurrent with the current generation did not cache")
+	}
+	c.Remove("x-other")
+	if got := c.AddIfCurrent("x-b", b, gen); got != b {
+		t.Error("AddIfCurrent with an old generation did not return the document")
+	}
+	if _, ok := c.Get("x-b"); ok {
+		t.Error("AddIfCurrent with an old generation cached the document")
+	}
+	if got := c.AddIfCurrent("x-a", b, gen); got != a {
+		t.Error("AddIfCurrent with an old generation did not return the document cached since")
+	}
+}
+
+func TestInvalidTrustedDocumentIsRefusedAndCheckedOnce(t *testing.T) {
+	rs, st, _ := newResolver(Strict)
+	refusal := envelope.Errorf(envelope.CodeGraphQLValidationFailed, "does not validate")
+	validated, prepared := 0, 0
+	rs.Validate = func(d *Document) error {
+		validated++
+		if d.ID == SHA256(payDoc) {
+			return refusal
+		}
+		return nil
+	}
+	rs.Prepare = func(*Document) error { prepared++; return nil }
+	for range 3 {
+		res := run(t, rs, postJSON(`{"documentId":"`+string(SHA256(payDoc))+`","variables":{"id":"1"}}`))
+		if res.called || res.status != 400 || res.code != envelope.CodeGraphQLValidationFailed {
+			t.Fatalf("invalid trusted document: called %v, %d %s; want 400 GRAPHQL_VALIDATION_FAILED, never forwarded", res.called, res.status, res.code)
+		}
+	}
+	if validated != 1 || prepared != 0 || st.gets != 1 {
+		t.Errorf("validated %d, prepared %d, store read %d times; want one validation, no preparation, one read", validated, prepared, st.gets)
+	}
+	if res := run(t, rs, postJSON(`{"documentId":"`+string(SHA256(topUsers))+`","variables":{"limit":1}}`)); !res.called {
+		t.Errorf("a valid trusted document: %d %s", res.status, res.code)
+	}
+	// A change to the document checks it again.
+	rs.Cache.Remove(SHA256(payDoc))
+	run(t, rs, postJSON(`{"documentId":"`+string(SHA256(payDoc))+`"}`))
+	if validated != 3 {
+		t.Errorf("validated %d times after the store reported a change, want 3", validated)
+	}
+}

@@ -33,9 +33,13 @@ const (
 	CodeUpstreamUnavailable       Code = "UPSTREAM_UNAVAILABLE"
 	CodeInternal                  Code = "INTERNAL_SERVER_ERROR"
 	CodeGraphQLParseFailed        Code = "GRAPHQL_PARSE_FAILED"
+	CodeGraphQLValidationFailed   Code = "GRAPHQL_VALIDATION_FAILED"
 	CodePersistedQueryUnsupported Code = "PERSISTED_QUERY_NOT_SUPPORTED"
 	CodeDocumentStoreUnavailable  Code = "DOCUMENT_STORE_UNAVAILABLE"
 	CodeAuthUnavailable           Code = "AUTH_UNAVAILABLE"
+	// CodeDocumentIDConflict refuses a registration (admin API) that would
+	// re-bind a registered custom or Relay id to another text.
+	CodeDocumentIDConflict Code = "DOCUMENT_ID_CONFLICT"
 )
 
 // contract maps each code to its status for clients that accept
@@ -65,9 +69,11 @@ var contract = map[Code]struct {
 	CodeUpstreamUnavailable:       {http.StatusBadGateway, false},
 	CodeInternal:                  {http.StatusInternalServerError, false},
 	CodeGraphQLParseFailed:        {http.StatusBadRequest, true},
+	CodeGraphQLValidationFailed:   {http.StatusBadRequest, true},
 	CodePersistedQueryUnsupported: {http.StatusBadRequest, true},
 	CodeDocumentStoreUnavailable:  {http.StatusServiceUnavailable, false},
 	CodeAuthUnavailable:           {http.StatusServiceUnavailable, false},
+	CodeDocumentIDConflict:        {http.StatusConflict, false},
 }
 
 // Error is a refusal by the gateway. Its Message is shown to the client, so it

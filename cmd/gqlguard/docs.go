@@ -32,15 +32,17 @@ const docsUsage = `usage: gqlguard docs COMMAND
 
   hash FILE...                          print the document id (sha256:…) of each file
   manifest DIR                          write an Apollo persisted query manifest of DIR's .graphql files
-  check --schema S [-c CONFIG] [--format text|json] MANIFEST|DIR
+  check [--schema S] [-c CONFIG] [--format text|json] MANIFEST|DIR
                                         validate documents against the schema and the safety rules
+                                        (without a schema, warns that validation was skipped)
   usage --schema S [--format text|json] MANIFEST|DIR
                                         which schema fields each document uses, and which none uses
   push --url URL (--token T | --cert F --key F) [--cacert F] MANIFEST|DIR
                                         register documents with a gateway's admin API
   captured [-c CONFIG] [--dir D]        list the documents recorded in capture mode
-  promote [-c CONFIG] [--dir D] [--store S] HASH...|--all
-                                        move captured documents into the trusted store
+  promote [-c CONFIG] [--dir D] [--store S] [--force] HASH...|--all
+                                        move captured documents into the trusted store,
+                                        once they pass the schema and the safety rules
 `
 
 // cmdDocs runs the trusted-document tools for CI and operators.
@@ -152,7 +154,7 @@ func filesByID(dir string) map[documents.ID]string {
 func docsCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("docs check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	schemaPath := fs.String("schema", "", "the upstream's schema (SDL `file` or folder)")
+	schemaPath := fs.String("schema", "", "the upstream's schema (SDL `file` or folder); default the config's documents.schema")
 	cfgFile := fs.String("c", "", "gqlguard config `file` for the rules and limits (default: the defaults)")
 	format := fs.String("format", "text", "report `format`: text or json")
 	if err := fs.Parse(args); err != nil {
@@ -171,9 +173,17 @@ func docsCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
+	if *schemaPath == "" {
+		*schemaPath = cfg.Documents.Schema
+	}
 	schema, err := loadSchema(*schemaPath)
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if schema == nil {
+		// A CI job that lost its --schema must not pass silently: an ok
+		// without a schema says nothing about fields the upstream lacks.
+		fmt.Fprintln(stderr, "gqlguard: warning: schema validation skipped: no --schema given and no documents.schema in the config; only the safety rules were checked")
 	}
 	report := check.Check(schema, inputs, rules)
 	if *format == "json" {
@@ -256,8 +266,10 @@ func docsPush(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for i, in := range inputs {
 		entries[i] = in.Entry
 	}
+	// The metadata sidecars of a folder travel with their documents;
+	// documents without any keep what the gateway has stored for them.
 	var body bytes.Buffer
-	if err := manifest.WriteApollo(&body, entries); err != nil {
+	if err := manifest.WriteRegistration(&body, entries); err != nil {
 		return fail(stderr, err)
 	}
 	client, err := pushClient(*cacert, *cert, *key)
@@ -279,9 +291,13 @@ func docsPush(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer res.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if res.StatusCode != http.StatusOK {
-		var e struct{ Error string }
+		var e struct{ Error, Code string }
 		_ = json.Unmarshal(answer, &e)
-		return fail(stderr, fmt.Errorf("the gateway refused the documents (%s): %s", res.Status, e.Error))
+		status := res.Status
+		if e.Code != "" {
+			status += ", " + e.Code
+		}
+		return fail(stderr, fmt.Errorf("the gateway refused the documents (%s): %s", status, e.Error))
 	}
 	fmt.Fprintf(stdout, "registered %d documents\n", len(entries))
 	return 0
@@ -382,11 +398,12 @@ func docsPromote(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	dir := fs.String("dir", "", "capture `folder` (overrides the config)")
 	storeDir := fs.String("store", "", "trusted document `folder` (overrides the config)")
 	all := fs.Bool("all", false, "promote every captured document")
+	force := fs.Bool("force", false, "promote documents that fail the schema or the safety rules too")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *all == (fs.NArg() > 0) {
-		fmt.Fprintln(stderr, "usage: gqlguard docs promote [-c CONFIG] HASH...|--all")
+		fmt.Fprintln(stderr, "usage: gqlguard docs promote [-c CONFIG] [--force] HASH...|--all")
 		return 2
 	}
 	cfg, err := docsConfig(*cfgFile)
@@ -407,11 +424,21 @@ func docsPromote(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		ids = append(ids, id)
 	}
+	schema, err := loadSchema(cfg.Documents.Schema)
+	if err != nil {
+		return fail(stderr, fmt.Errorf("documents.schema: %w", err))
+	}
+	if schema == nil {
+		fmt.Fprintln(stderr, "gqlguard: warning: documents.schema is not set: the documents are not validated against the upstream's schema, only against the safety rules")
+	}
 	store, err := dirstore.Open(*storeDir, dirstore.Options{})
 	if err != nil {
 		return fail(stderr, err)
 	}
-	promoted, err := capture.Promote(ctx, *dir, store, ids)
+	captureDir, rules := *dir, server.RegistrationRules(cfg)
+	promoted, err := capture.Promote(ctx, *dir, store, ids, func(entries []documents.Entry) error {
+		return checkCaptured(stderr, schema, rules, captureDir, entries, *force)
+	})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -423,4 +450,29 @@ func docsPromote(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	fmt.Fprintf(stdout, "%d documents are now trusted in %s\n", len(promoted), *storeDir)
 	return 0
+}
+
+// errRefused ends a promotion the checks refused; the report is printed.
+var errRefused = errors.New("nothing was promoted: fix the documents above, promote the others by their ids, or use --force to promote them anyway")
+
+// checkCaptured runs the checks a registration runs on captured documents:
+// the schema (when there is one) and the safety rules. A failure prints the
+// report to w and refuses the promotion, unless force.
+func checkCaptured(w io.Writer, schema *ast.Schema, rules check.Rules, dir string, entries []documents.Entry, force bool) error {
+	inputs := make([]check.Input, len(entries))
+	for i, e := range entries {
+		inputs[i] = check.Input{Entry: e, File: filepath.Join(dir, e.ID.Hash()+".graphql")}
+	}
+	report := check.Check(schema, inputs, rules)
+	if !report.Failed() {
+		return nil
+	}
+	if err := report.WriteText(w); err != nil {
+		return err
+	}
+	if !force {
+		return errRefused
+	}
+	fmt.Fprintln(w, "gqlguard: warning: promoting documents that fail the checks (--force)")
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -371,5 +372,30 @@ func TestDocsUsageErrorsExit2(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tt.want, res.stderr)
 			}
 		})
+	}
+}
+
+func TestDocsCheckWithoutASchemaWarnsThatValidationWasSkipped(t *testing.T) {
+	const warning = "warning: schema validation skipped"
+	res := runCommand(t, nil, "docs", "check", billingDir)
+	if res.code != 0 || !strings.Contains(res.stdout, "ok: 3 documents") || !strings.Contains(res.stderr, warning) {
+		t.Errorf("check without a schema: exit %d, stdout %q, stderr %q; want 0, ok and a warning", res.code, res.stdout, res.stderr)
+	}
+	if res := runCommand(t, nil, "docs", "check", "--schema", docsSchema, billingDir); res.code != 0 || strings.Contains(res.stderr, warning) {
+		t.Errorf("check with --schema: exit %d, stderr %q; want 0 and no warning", res.code, res.stderr)
+	}
+
+	// The config's documents.schema stands in for --schema.
+	schema := strings.Replace(readText(t, docsSchema), "  number: String!\n", "", 1)
+	dir := t.TempDir()
+	for name, content := range map[string]string{"schema.graphql": schema,
+		"gqlguard.yaml": "documents: {schema: " + strconv.Quote(filepath.Join(dir, "schema.graphql")) + "}\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res = runCommand(t, nil, "docs", "check", "-c", filepath.Join(dir, "gqlguard.yaml"), billingDir)
+	if res.code != 1 || !strings.Contains(res.stdout, `Cannot query field "number" on type "Invoice"`) || strings.Contains(res.stderr, warning) {
+		t.Errorf("check with the config's schema: exit %d, stdout %q, stderr %q; want 1 with the schema's findings", res.code, res.stdout, res.stderr)
 	}
 }

@@ -26,8 +26,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/documents/capture"
 	"github.com/gqlguard/gqlguard/internal/certs"
+	"github.com/gqlguard/gqlguard/internal/demo/issuer"
 )
 
 // adminToken is the admin API token of the gateways these tests start.
@@ -483,5 +485,166 @@ func TestCaptureModeFlushesOnShutdown(t *testing.T) {
 	recs := capturedJSON(t, g.configFile)
 	if len(recs) != 1 || string(recs[0].ID) != "sha256:"+sha256Hex(capturedMe) || recs[0].Count != 1 {
 		t.Errorf("captured after SIGTERM = %+v, want Me with count 1", recs)
+	}
+}
+
+// startIssuer runs the demo's token issuer on loopback and returns its URL.
+func startIssuer(t *testing.T) string {
+	t.Helper()
+	ln, base, err := issuer.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := issuer.DemoUsers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := issuer.New(issuer.Options{Issuer: base, Audience: "billing-api", KeyFile: filepath.Join(t.TempDir(), "key.pem"), Users: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: iss.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return base
+}
+
+// writeFiles writes files (name to content) into dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDocsPushKeepsMetadata(t *testing.T) {
+	const (
+		status   = "query Status { status { ok } }"
+		invoices = "query Invoices { invoices { number } }"
+		byHand   = "query Health { health }"
+	)
+	statusHash, invoicesHash, byHandHash := sha256Hex(status), sha256Hex(invoices), sha256Hex(byHand)
+	const statusMeta = `{"public":true,"clients":["web"]}` + "\n"
+	// The folder CI pushes: Status public, Invoices without a sidecar.
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{
+		statusHash + ".graphql": status, statusHash + ".json": statusMeta,
+		invoicesHash + ".graphql": invoices,
+	})
+	// The gateway's store already holds a public document an operator
+	// registered by hand.
+	store := t.TempDir()
+	writeFiles(t, store, map[string]string{byHandHash + ".graphql": byHand, byHandHash + ".json": `{"public":true}`})
+
+	g := startDocsGateway(t, newDevCA(t), newQueryUpstream(t),
+		fmt.Sprintf("documents: {mode: strict, dir: %q}\n", store)+
+			fmt.Sprintf("admin: {token: %q}\n", adminToken)+
+			fmt.Sprintf("auth: {jwt: {issuers: [{issuer: %q}], audiences: [billing-api]}}\n", startIssuer(t)))
+	url := "http://" + g.admin + "/v1/documents"
+	env := envWithout("GQLGUARD_ADMIN_TOKEN")
+
+	// The folder is pushed twice; then the same documents without any
+	// metadata, as a manifest, and the document registered by hand.
+	manifestFile := filepath.Join(t.TempDir(), "manifest.json")
+	bare := runCommand(t, nil, "docs", "manifest", src)
+	if bare.code != 0 {
+		t.Fatalf("docs manifest: exit %d, stderr %q", bare.code, bare.stderr)
+	}
+	writeFiles(t, filepath.Dir(manifestFile), map[string]string{"manifest.json": bare.stdout})
+	handFile := filepath.Join(t.TempDir(), "Health.graphql")
+	writeFiles(t, filepath.Dir(handFile), map[string]string{"Health.graphql": byHand})
+	for _, input := range []string{src, src, manifestFile, handFile} {
+		if res := runCommand(t, env, "docs", "push", "--url", url, "--token", adminToken, input); res.code != 0 {
+			t.Fatalf("push %s: exit %d, stderr %q", input, res.code, res.stderr)
+		}
+		if got := readText(t, filepath.Join(store, statusHash+".json")); got != statusMeta {
+			t.Errorf("after pushing %s, Status's sidecar holds %q, want %q", input, got, statusMeta)
+		}
+		if _, err := os.Stat(filepath.Join(store, invoicesHash+".json")); err == nil {
+			t.Errorf("after pushing %s, Invoices has a sidecar; it was pushed without one", input)
+		}
+		if got := readText(t, filepath.Join(store, byHandHash+".json")); got != `{"public":true}` {
+			t.Errorf("after pushing %s, the sidecar written by hand holds %q", input, got)
+		}
+		// Anonymous callers still run the public documents, and only them.
+		for _, h := range []string{statusHash, byHandHash} {
+			if code, body, _ := g.post(t, byID(h)); code != http.StatusOK {
+				t.Errorf("after pushing %s, anonymous request for public %s: %d %s, want 200", input, h, code, body)
+			}
+		}
+		if code, body, errCode := g.post(t, byID(invoicesHash)); code != http.StatusUnauthorized || errCode != "UNAUTHENTICATED" {
+			t.Errorf("after pushing %s, anonymous request for private Invoices: %d %s, want 401 UNAUTHENTICATED", input, code, body)
+		}
+	}
+
+	// A sidecar changed in the pushed folder replaces the stored one.
+	writeFiles(t, src, map[string]string{statusHash + ".json": `{"clients":["web"]}`})
+	if res := runCommand(t, env, "docs", "push", "--url", url, "--token", adminToken, src); res.code != 0 {
+		t.Fatalf("push: exit %d, stderr %q", res.code, res.stderr)
+	}
+	if code, body, _ := g.post(t, byID(statusHash)); code != http.StatusUnauthorized {
+		t.Errorf("Status pushed as no longer public still runs anonymously: %d %s", code, body)
+	}
+}
+
+func TestDocsPromoteRunsTheRegistrationChecks(t *testing.T) {
+	const (
+		good    = "query Good { me { id } }"
+		deep    = "query Deep { invoices(first: 5) { customer { invoices(first: 5) { customer { name } } } } }"
+		unknown = "query Unknown { me { email } }"
+	)
+	trusted, captured := filepath.Join(t.TempDir(), "trusted"), filepath.Join(t.TempDir(), "captured")
+	rec, err := capture.Open(captured, capture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{good, deep, unknown} {
+		rec.Record(documents.SHA256(text), text, "", "", time.Now())
+	}
+	if err := rec.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := filepath.Abs(docsSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "gqlguard.yaml")
+	writeFiles(t, filepath.Dir(cfgFile), map[string]string{"gqlguard.yaml": fmt.Sprintf(
+		"documents: {dir: %q, schema: %q, capture: {dir: %q}, rules: {max_depth: 3}}\n", trusted, schema, captured)})
+	trustedFiles := func() []string {
+		names, _ := filepath.Glob(filepath.Join(trusted, "*.graphql"))
+		return names
+	}
+
+	res := runCommand(t, nil, "docs", "promote", "-c", cfgFile, "--all")
+	deepFile := filepath.Join(captured, sha256Hex(deep)+".graphql")
+	unknownFile := filepath.Join(captured, sha256Hex(unknown)+".graphql")
+	for _, want := range []string{
+		deepFile + ":1:1: Deep: depth: the operation is 5 levels deep; the limit is 3",
+		unknownFile + ":1:22: Unknown: schema: the document does not validate against the schema: Cannot query field \"email\" on type \"User\".",
+		"FAILED: 3 documents, 2 errors",
+		"nothing was promoted",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("promote --all of documents that fail: stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	if res.code != 1 || len(trustedFiles()) != 0 {
+		t.Errorf("promote --all of documents that fail: exit %d, trusted %v; want 1 and nothing promoted", res.code, trustedFiles())
+	}
+	if recs := capturedJSON(t, cfgFile); len(recs) != 3 {
+		t.Errorf("after a refused promote, %d documents are captured, want 3", len(recs))
+	}
+
+	res = runCommand(t, nil, "docs", "promote", "-c", cfgFile, "sha256:"+sha256Hex(good))
+	if res.code != 0 || !strings.Contains(res.stdout, "promoted sha256:"+sha256Hex(good)) || len(trustedFiles()) != 1 {
+		t.Errorf("promote of a document that passes: exit %d, stdout %q, stderr %q, trusted %v", res.code, res.stdout, res.stderr, trustedFiles())
+	}
+
+	res = runCommand(t, nil, "docs", "promote", "-c", cfgFile, "--force", "--all")
+	if res.code != 0 || !strings.Contains(res.stderr, "Deep: depth") || !strings.Contains(res.stderr, "--force") || len(trustedFiles()) != 3 {
+		t.Errorf("promote --force: exit %d, stderr %q, trusted %v; want 0, the report, and all promoted", res.code, res.stderr, trustedFiles())
 	}
 }

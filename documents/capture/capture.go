@@ -4,9 +4,17 @@
 // strict mode.
 //
 // Records live in a folder: <hash>.graphql holds the exact text and
-// <hash>.json the statistics. Counts are kept in memory and flushed
-// periodically with atomic, durable writes; a crash loses at most one flush
-// interval of counts, never a document.
+// <hash>.json the statistics. A new document's text is written when it is
+// first seen, before its request goes on, once per document; counts are kept
+// in memory and flushed periodically. Every write is atomic and durable, so
+// a crash loses at most one flush interval of counts, never a document that
+// was answered.
+//
+// The recorder is bounded, because what it records is whatever clients
+// send: at most Options.MaxDocuments distinct documents, each at most
+// Options.MaxTextBytes long, and at most maxNames operation and client names
+// per document. Documents past a bound still run; they are counted and the
+// count is logged at each flush.
 package capture
 
 import (
@@ -27,9 +35,19 @@ import (
 	"github.com/gqlguard/gqlguard/internal/atomicfile"
 )
 
-// maxNames bounds the operation and client names kept per document, so that
-// a client cycling through names cannot grow a record without bound.
-const maxNames = 32
+// maxNames bounds the operation and client names kept per document, and
+// maxNameBytes their length, so that a client cycling through names cannot
+// grow a record without bound.
+const (
+	maxNames     = 32
+	maxNameBytes = 256
+)
+
+// The bounds of a Recorder whose Options leave them zero.
+const (
+	DefaultMaxDocuments = 100_000
+	DefaultMaxTextBytes = 64 << 10
+)
 
 // Record is what is known about one captured document.
 type Record struct {
@@ -41,31 +59,55 @@ type Record struct {
 	Count          int64        `json:"count"`
 }
 
+// Options configures a Recorder. The zero value is usable.
+type Options struct {
+	// MaxDocuments bounds the distinct documents recorded (those already
+	// in the folder count), so that a client sending random documents
+	// cannot fill the disk. Zero means DefaultMaxDocuments.
+	MaxDocuments int
+	// MaxTextBytes bounds the length of a recorded text: a document can be
+	// nearly as large as a request body while its tokens stay few (one
+	// string literal is one token). Zero means DefaultMaxTextBytes.
+	MaxTextBytes int
+	// Logger receives the counts of documents not recorded and write
+	// failures. Nil discards.
+	Logger *slog.Logger
+}
+
 // Recorder records documents into a folder. It implements
 // documents.Recorder.
 type Recorder struct {
-	dir string
-	log *slog.Logger
+	dir     string
+	log     *slog.Logger
+	max     int
+	maxText int
 
 	mu      sync.Mutex
 	records map[documents.ID]*Record
-	texts   map[documents.ID]string // documents not yet written
+	writing map[documents.ID]bool // texts being written at first sight
 	dirty   map[documents.ID]bool
-	max     int
+	// Since the last flush: documents not recorded, and failed writes of
+	// new texts.
+	tooMany, tooLarge, failed int
+	lastFailure               error
 }
 
-// Open loads the records already in dir (created if missing). max bounds
-// the number of distinct documents recorded (0 means 100 000): past it new
-// documents are counted in the log only, so a client sending random
-// documents cannot fill the disk.
-func Open(dir string, max int, logger *slog.Logger) (*Recorder, error) {
-	if max <= 0 {
-		max = 100_000
+// Open loads the records already in dir (created if missing).
+func Open(dir string, opts Options) (*Recorder, error) {
+	if opts.MaxDocuments <= 0 {
+		opts.MaxDocuments = DefaultMaxDocuments
+	}
+	if opts.MaxTextBytes <= 0 {
+		opts.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("documents.capture.dir: %w", err)
 	}
-	r := &Recorder{dir: dir, log: logger, records: map[documents.ID]*Record{}, texts: map[documents.ID]string{}, dirty: map[documents.ID]bool{}, max: max}
+	r := &Recorder{dir: dir, log: opts.Logger, max: opts.MaxDocuments, maxText: opts.MaxTextBytes,
+		records: map[documents.ID]*Record{}, writing: map[documents.ID]bool{}, dirty: map[documents.ID]bool{}}
 	recs, err := Read(dir)
 	if err != nil {
 		return nil, err
@@ -76,29 +118,60 @@ func Open(dir string, max int, logger *slog.Logger) (*Recorder, error) {
 	return r, nil
 }
 
-// Record notes one request for a free-form document.
+// Record notes one request for a free-form document. The text of a document
+// seen for the first time is written to the folder before Record returns;
+// a document over a bound is only counted.
 func (r *Recorder) Record(id documents.ID, text, operationName, client string, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec, ok := r.records[id]
 	if !ok {
-		if len(r.records) >= r.max {
-			r.log.Warn("capture: too many distinct documents; not recording more", "max", r.max, "id", string(id))
+		if rec = r.firstSight(id, text, at); rec == nil {
 			return
 		}
-		rec = &Record{ID: id, FirstSeen: at}
-		r.records[id] = rec
-		r.texts[id] = text
 	}
 	rec.Count++
-	rec.LastSeen = at
+	if at.After(rec.LastSeen) {
+		rec.LastSeen = at
+	}
 	rec.OperationNames = addName(rec.OperationNames, operationName)
 	rec.Clients = addName(rec.Clients, client)
 	r.dirty[id] = true
 }
 
+// firstSight records a new document, writing its text (without r.mu held,
+// so that other documents are not held up), and returns its record; nil if
+// it is not recorded. The caller holds r.mu.
+func (r *Recorder) firstSight(id documents.ID, text string, at time.Time) *Record {
+	switch {
+	case len(text) > r.maxText:
+		r.tooLarge++
+		return nil
+	case len(r.records) >= r.max:
+		r.tooMany++
+		return nil
+	}
+	// The record exists, and counts the requests seen meanwhile, before its
+	// text is on disk; Flush leaves it alone until then.
+	rec := &Record{ID: id, FirstSeen: at, LastSeen: at}
+	r.records[id], r.writing[id] = rec, true
+	r.mu.Unlock()
+	err := atomicfile.Write(filepath.Join(r.dir, id.Hash()+".graphql"), []byte(text), 0o644)
+	r.mu.Lock()
+	delete(r.writing, id)
+	if err != nil {
+		// Forgotten, so that the next request for it tries again.
+		delete(r.records, id)
+		delete(r.dirty, id)
+		r.failed++
+		r.lastFailure = err
+		return nil
+	}
+	return rec
+}
+
 func addName(names []string, n string) []string {
-	if n == "" || len(names) >= maxNames || slices.Contains(names, n) {
+	if n == "" || len(n) > maxNameBytes || len(names) >= maxNames || slices.Contains(names, n) {
 		return names
 	}
 	names = append(names, n)
@@ -106,36 +179,35 @@ func addName(names []string, n string) []string {
 	return names
 }
 
-// Flush writes every changed record: a new document's text first, then its
-// statistics, each atomically and durably.
+// Flush writes the statistics of every changed record, each atomically and
+// durably, and logs how many documents were not recorded since the last
+// flush. Its error includes the new texts that could not be written.
 func (r *Recorder) Flush() error {
 	r.mu.Lock()
 	var batch []Record
-	texts := map[documents.ID]string{}
 	for id := range r.dirty {
-		batch = append(batch, cloneRecord(r.records[id]))
-		if t, ok := r.texts[id]; ok {
-			texts[id] = t
+		if r.writing[id] {
+			continue // flushed once its text is on disk
 		}
+		batch = append(batch, cloneRecord(r.records[id]))
+		delete(r.dirty, id)
 	}
-	clear(r.dirty)
+	tooMany, tooLarge, failed, lastFailure := r.tooMany, r.tooLarge, r.failed, r.lastFailure
+	r.tooMany, r.tooLarge, r.failed, r.lastFailure = 0, 0, 0, nil
 	r.mu.Unlock()
 
+	if tooMany > 0 || tooLarge > 0 {
+		r.log.Warn("capture: documents not recorded since the last flush; they ran",
+			"over_max_documents", tooMany, "max_documents", r.max,
+			"over_max_text_bytes", tooLarge, "max_text_bytes", r.maxText)
+	}
 	var errs []error
+	if failed > 0 {
+		errs = append(errs, fmt.Errorf("capture: %d new document texts could not be written (they will be tried again when next seen): %w", failed, lastFailure))
+	}
 	for _, rec := range batch {
-		base := filepath.Join(r.dir, rec.ID.Hash())
-		if t, ok := texts[rec.ID]; ok {
-			if err := atomicfile.Write(base+".graphql", []byte(t), 0o644); err != nil {
-				errs = append(errs, err)
-				r.markDirty(rec.ID)
-				continue
-			}
-			r.mu.Lock()
-			delete(r.texts, rec.ID)
-			r.mu.Unlock()
-		}
 		data, _ := json.MarshalIndent(rec, "", "  ")
-		if err := atomicfile.Write(base+".json", append(data, '\n'), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(r.dir, rec.ID.Hash()+".json"), append(data, '\n'), 0o644); err != nil {
 			errs = append(errs, err)
 			r.markDirty(rec.ID)
 		}
@@ -145,7 +217,9 @@ func (r *Recorder) Flush() error {
 
 func (r *Recorder) markDirty(id documents.ID) {
 	r.mu.Lock()
-	r.dirty[id] = true
+	if _, ok := r.records[id]; ok {
+		r.dirty[id] = true
+	}
 	r.mu.Unlock()
 }
 
@@ -176,7 +250,9 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 }
 
 // Read lists the records in dir, most requested first. Records without their
-// text (already promoted) or that do not parse are skipped.
+// text (already promoted) or that do not parse are skipped. A text whose
+// statistics were never flushed (the process stopped first) is listed as
+// seen once, when its file was written.
 func Read(dir string) ([]Record, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -185,24 +261,24 @@ func Read(dir string) ([]Record, error) {
 		}
 		return nil, err
 	}
+	names := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
 	var recs []Record
 	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
 		var rec Record
-		if err := json.Unmarshal(data, &rec); err != nil || rec.ID.Hash() != name {
-			continue
+		var ok bool
+		if name, isText := strings.CutSuffix(e.Name(), ".graphql"); isText && !names[name+".json"] {
+			rec, ok = unflushed(e, name)
+		} else if name, isStats := strings.CutSuffix(e.Name(), ".json"); isStats && names[name+".graphql"] {
+			if rec, ok, err = readStats(filepath.Join(dir, e.Name()), name); err != nil {
+				return nil, err
+			}
 		}
-		if _, err := os.Stat(filepath.Join(dir, name+".graphql")); err != nil {
-			continue // promoted, or its text was never written
+		if ok {
+			recs = append(recs, rec)
 		}
-		recs = append(recs, rec)
 	}
 	sort.Slice(recs, func(i, j int) bool {
 		if recs[i].Count != recs[j].Count {
@@ -211,6 +287,33 @@ func Read(dir string) ([]Record, error) {
 		return recs[i].ID < recs[j].ID
 	})
 	return recs, nil
+}
+
+// readStats reads the statistics of the document whose hash is name.
+func readStats(path, name string) (Record, bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Record{}, false, err
+	}
+	var rec Record
+	if err := json.Unmarshal(data, &rec); err != nil || rec.ID.Hash() != name || len(name) != 64 {
+		return Record{}, false, nil
+	}
+	return rec, true, nil
+}
+
+// unflushed is the record of a text written at first sight whose statistics
+// were not flushed: seen once, when the file was written.
+func unflushed(e os.DirEntry, name string) (Record, bool) {
+	id, err := documents.ParseID(name)
+	if err != nil || id.Hash() != name || len(name) != 64 {
+		return Record{}, false
+	}
+	info, err := e.Info()
+	if err != nil {
+		return Record{}, false
+	}
+	return Record{ID: id, FirstSeen: info.ModTime(), LastSeen: info.ModTime(), Count: 1}, true
 }
 
 // Text returns a captured document's text, verified against its id.
@@ -225,10 +328,10 @@ func Text(dir string, id documents.ID) (string, error) {
 	return string(b), nil
 }
 
-// Promote copies the captured documents ids (every captured document when
-// ids is empty) into the trusted store in one Put, then removes them from
-// the capture folder. It returns the ids promoted.
-func Promote(ctx context.Context, dir string, store documents.Store, ids []documents.ID) ([]documents.ID, error) {
+// Entries returns the captured documents ids (every captured document, most
+// requested first, when ids is empty), each text verified against its id,
+// for review before Promote.
+func Entries(dir string, ids []documents.ID) ([]documents.Entry, error) {
 	if len(ids) == 0 {
 		recs, err := Read(dir)
 		if err != nil {
@@ -246,8 +349,31 @@ func Promote(ctx context.Context, dir string, store documents.Store, ids []docum
 		}
 		entries = append(entries, documents.Entry{ID: id, Text: text})
 	}
+	return entries, nil
+}
+
+// Promote copies the captured documents ids (every captured document when
+// ids is empty) into the trusted store in one Put, then removes them from
+// the capture folder. It returns the ids promoted. Check, when not nil, is
+// called with the documents first (the safety rules a registration passes);
+// its error refuses them all and nothing is stored. A document promoted
+// that the store already holds keeps its stored metadata.
+func Promote(ctx context.Context, dir string, store documents.Store, ids []documents.ID, check func([]documents.Entry) error) ([]documents.ID, error) {
+	entries, err := Entries(dir, ids)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(entries); err != nil {
+			return nil, err
+		}
+	}
 	if err := store.Put(ctx, entries); err != nil {
 		return nil, err
+	}
+	ids = make([]documents.ID, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
 	}
 	for _, id := range ids {
 		base := filepath.Join(dir, id.Hash())

@@ -35,7 +35,7 @@ func (s *Store) writeText(base, text string) (bool, error) {
 // sidecar when the metadata is zero. It reports whether the folder changed.
 func (s *Store) writeMeta(base string, meta documents.Meta) (bool, error) {
 	path := s.prefix + base + metaExt
-	if isZero(meta) {
+	if meta.IsZero() {
 		err := os.Remove(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil
@@ -61,9 +61,35 @@ func (s *Store) writeMeta(base string, meta documents.Meta) (bool, error) {
 	return true, nil
 }
 
-// isZero reports whether meta says nothing, so that no sidecar is needed.
-func isZero(meta documents.Meta) bool {
-	return !meta.Public && len(meta.Clients) == 0
+// putMeta writes the metadata an entry carries. For an entry that carries
+// none it keeps the stored metadata: a sidecar under the canonical name
+// stays as it is, and one under another name (hex digits in upper case),
+// which the canonical text file just written makes the folder ignore, is
+// copied to the canonical name. It reports whether the folder changed.
+func (s *Store) putMeta(base string, e documents.Entry) (bool, error) {
+	if e.CarriesMeta() {
+		return s.writeMeta(base, e.Meta)
+	}
+	s.mu.RLock()
+	st, ok := s.index[e.ID]
+	s.mu.RUnlock()
+	if !ok || !st.hasMeta || st.metaBase == "" {
+		return false, nil
+	}
+	data, err := os.ReadFile(s.prefix + st.metaBase + metaExt)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dirstore: %w", err)
+	}
+	meta, err := decodeMeta(data)
+	if err != nil {
+		// Not metadata: the entry was refused with it, and is served
+		// without it (not public) from now on.
+		return false, nil
+	}
+	return s.writeMeta(base, meta)
 }
 
 // encodeMeta returns a sidecar's content: one line of JSON.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gqlguard/gqlguard/documents"
@@ -79,19 +80,24 @@ func nameOf(id documents.ID, base string) string {
 // added, replaced or removed by another process are served (or no longer
 // served) without a restart, and reports each change to the OnChange
 // callbacks. A folder that cannot be read is logged and the last listing is
-// kept.
+// kept. Run also verifies, in the background, every document when it starts
+// and every document a poll finds added or changed, logging each file whose
+// content is not what its name says (such a file is never served). Call it
+// once; it returns when ctx is done and the verification has stopped.
 //
 // A poll stats every file, which costs about as much as Open (half a second
 // of CPU for 100 000 documents). Files are added, replaced and removed by
 // renames, which change the folder's own modification time, so a poll that
-// finds the folder unchanged (and not changed too recently to tell) is
-// skipped; every fullScanEvery polls a full scan runs regardless, to catch
-// sidecars edited in place.
+// finds the folder unchanged since the last scan (Open's, at first) and not
+// changed too recently to tell is skipped; every fullScanEvery polls a full
+// scan runs regardless, to catch sidecars edited in place.
 func (s *Store) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { s.verifyInBackground(ctx) })
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	var lastErr string
-	var lastDir time.Time
 	skipped := 0
 	for {
 		select {
@@ -100,11 +106,11 @@ func (s *Store) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		if info, err := os.Stat(s.dir); err == nil && skipped < fullScanEvery &&
-			info.ModTime().Equal(lastDir) && !isRacy(info, s.now()) {
+			info.ModTime().Equal(s.dirTime) && !isRacy(info, s.now()) {
 			skipped++
 			continue
 		} else if err == nil {
-			lastDir = info.ModTime()
+			s.dirTime = info.ModTime()
 		}
 		skipped = 0
 		err := s.Poll()
@@ -119,10 +125,79 @@ func (s *Store) Run(ctx context.Context) {
 	}
 }
 
+// verifyInBackground verifies every document, then those polls report,
+// until ctx is done. Corrupt files are logged by the reads themselves.
+func (s *Store) verifyInBackground(ctx context.Context) {
+	start := time.Now()
+	ok, bad := s.Verify(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	s.logUnreadable(bad)
+	s.log.Info("trusted documents verified", "dir", s.dir, "documents", ok, "refused", len(bad), "duration", time.Since(start))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		var failed []error
+		for _, id := range s.takePending() {
+			if ctx.Err() != nil {
+				return
+			}
+			_, err := s.Get(ctx, id)
+			if err != nil && !errors.Is(err, documents.ErrNotFound) {
+				failed = append(failed, err)
+			}
+		}
+		s.logUnreadable(failed)
+	}
+}
+
+// logUnreadable logs the verification failures that are not corrupt files
+// (which the store logs when it reads them): files that could not be read.
+func (s *Store) logUnreadable(errs []error) {
+	for _, err := range errs {
+		if !errors.Is(err, ErrCorrupt) {
+			s.log.Warn("trusted document file cannot be read", "dir", s.dir, "error", err)
+		}
+	}
+}
+
+// queueVerify hands ids to the background verification.
+func (s *Store) queueVerify(ids []documents.ID) {
+	if len(ids) == 0 {
+		return
+	}
+	s.pendingMu.Lock()
+	for _, id := range ids {
+		s.pending[id] = struct{}{}
+	}
+	s.pendingMu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takePending returns and forgets the ids queued for verification.
+func (s *Store) takePending() []documents.ID {
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	ids := make([]documents.ID, 0, len(s.pending))
+	for id := range s.pending {
+		ids = append(ids, id)
+	}
+	clear(s.pending)
+	return ids
+}
+
 // Poll reads the folder's listing once, updates the index and reports every
 // document added, changed or removed since the last poll to the OnChange
 // callbacks. Run calls it; it is exported for tools and tests.
 func (s *Store) Poll() error {
+	start := time.Now()
 	s.writeMu.Lock()
 	next, err := s.scan()
 	if err != nil {
@@ -137,11 +212,13 @@ func (s *Store) Poll() error {
 	s.mu.Unlock()
 	s.writeMu.Unlock()
 
+	s.log.Debug("trusted documents folder scanned", "dir", s.dir, "documents", len(next), "duration", time.Since(start))
 	s.forgetReported(next)
 	if len(changed) > 0 {
 		s.log.Info("trusted documents folder changed", "dir", s.dir,
 			"added", added, "removed", removed, "changed", len(changed)-added-removed, "documents", len(next))
 	}
+	s.queueVerify(changed)
 	s.notify(changed)
 	return nil
 }

@@ -20,7 +20,10 @@
 // file name, size and modification time, and reads and verifies a document
 // each time Get asks for it. It never keeps document text in memory; callers
 // cache parsed documents. Run polls the folder, so files copied in by another
-// process are served without a restart.
+// process are served without a restart, and verifies every document in the
+// background (all of them when it starts, then those each poll finds added
+// or changed), so that a corrupt file is logged when it appears, not only
+// when a client asks for it.
 //
 // The folder is trusted like configuration: whoever can write to it decides
 // which documents run. Hash ids are checked against the text on every read,
@@ -40,6 +43,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,6 +94,16 @@ type Store struct {
 
 	cbMu      sync.Mutex
 	callbacks []func(documents.ID)
+
+	// dirTime is the folder's modification time when it was last scanned;
+	// set by Open, then used by Run only.
+	dirTime time.Time
+
+	// pending holds the ids a poll found added or changed, for the
+	// verifier Run starts; wake tells it there are some.
+	pendingMu sync.Mutex
+	pending   map[documents.ID]struct{}
+	wake      chan struct{}
 }
 
 // Open opens the folder dir as a store, creating it (mode 0755) if it is
@@ -109,6 +123,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:      opts.Now,
 		ignored:  map[string]struct{}{},
 		reported: map[documents.ID]fileState{},
+		pending:  map[documents.ID]struct{}{},
+		wake:     make(chan struct{}, 1),
 	}
 	if s.interval == 0 {
 		s.interval = DefaultPollInterval
@@ -123,11 +139,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("dirstore: %w", err)
 	}
 	start := time.Now()
+	// The folder's time is read before its listing, so that a change made
+	// while it is read shows in the next poll.
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("dirstore: %w", err)
+	}
 	index, err := s.scan()
 	if err != nil {
 		return nil, err
 	}
-	s.index = index
+	s.index, s.dirTime = index, info.ModTime()
 	s.log.Info("trusted documents folder opened", "dir", dir, "documents", len(index), "duration", time.Since(start))
 	return s, nil
 }
@@ -167,10 +189,12 @@ func (s *Store) read(id documents.ID, st fileState) (documents.Entry, error) {
 	if !st.hasMeta {
 		return e, nil
 	}
+	e.MetaGiven = true
 	path = s.prefix + nameOf(id, st.metaBase) + metaExt
 	data, err = os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Removed since the last poll: no metadata, so not public.
+		e.MetaGiven = false
 		return e, nil
 	}
 	if err != nil {
@@ -201,11 +225,15 @@ func (s *Store) corrupt(id documents.ID, st fileState, path string, cause error)
 
 // Put verifies every entry and then writes each to its file, so that a
 // batch with an entry whose text does not hash to its id stores nothing. A
-// text already on disk is not written again; metadata is written to the
-// sidecar, which is removed when the metadata becomes zero. Each file is
+// text already on disk is not written again. The metadata of an entry that
+// carries some is written to the sidecar, which is removed when the
+// metadata becomes zero; the sidecar of an entry that carries none is left
+// as it is. Each file is
 // replaced atomically and flushed to disk with its directory; an I/O error
 // part way through leaves the entries before it stored, each one whole.
-// Entries that changed are reported to the OnChange callbacks.
+// Entries that changed are reported to the OnChange callbacks. An entry
+// whose id the folder holds with another text is refused with a
+// *documents.ConflictError before anything is written.
 func (s *Store) Put(ctx context.Context, entries []documents.Entry) error {
 	bases := make([]string, len(entries))
 	for i, e := range entries {
@@ -222,10 +250,73 @@ func (s *Store) Put(ctx context.Context, entries []documents.Entry) error {
 		return err
 	}
 	s.writeMu.Lock()
+	if err := s.conflicts(entries, bases); err != nil {
+		s.writeMu.Unlock()
+		return err
+	}
 	changed, err := s.write(entries, bases)
 	s.writeMu.Unlock()
 	s.notify(changed)
 	return err
+}
+
+// conflicts refuses entries whose ids the folder holds with another text,
+// or that the batch lists with two texts. A SHA-256 id is its text, so only
+// custom and Relay ids are read; a stored file that does not verify against
+// its (Relay) id is corrupt, and may be replaced. The files are read, not
+// the index, so that a file copied in since the last poll counts too. The
+// caller holds writeMu.
+func (s *Store) conflicts(entries []documents.Entry, bases []string) error {
+	var ids []documents.ID
+	texts := make(map[documents.ID]string, len(entries))
+	for i, e := range entries {
+		if text, dup := texts[e.ID]; dup {
+			if text != e.Text && !slices.Contains(ids, e.ID) {
+				ids = append(ids, e.ID)
+			}
+			continue
+		}
+		texts[e.ID] = e.Text
+		if strings.HasPrefix(string(e.ID), "sha256:") {
+			continue
+		}
+		conflict, err := s.storedElsewhere(e, bases[i])
+		if err != nil {
+			return err
+		}
+		if conflict {
+			ids = append(ids, e.ID)
+		}
+	}
+	if len(ids) > 0 {
+		return fmt.Errorf("dirstore: nothing was stored: %w", &documents.ConflictError{IDs: ids})
+	}
+	return nil
+}
+
+// storedElsewhere reports whether the folder holds e's id with another
+// text that verifies against it: in its canonical file, or in the file the
+// index names (hex digits in upper case).
+func (s *Store) storedElsewhere(e documents.Entry, base string) (bool, error) {
+	names := []string{base}
+	s.mu.RLock()
+	if st, ok := s.index[e.ID]; ok && st.base != "" {
+		names = append(names, st.base)
+	}
+	s.mu.RUnlock()
+	for _, name := range names {
+		data, err := os.ReadFile(s.prefix + name + textExt)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("dirstore: %w", err)
+		}
+		if string(data) != e.Text && e.ID.Verify(string(data)) == nil {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // write stores verified entries under writeMu and returns the ids whose
@@ -237,11 +328,11 @@ func (s *Store) write(entries []documents.Entry, bases []string) ([]documents.ID
 		if err != nil {
 			return changed, err
 		}
-		metaChanged, err := s.writeMeta(bases[i], e.Meta)
+		metaChanged, err := s.putMeta(bases[i], e)
 		if err != nil {
 			return changed, err
 		}
-		st, err := s.statWritten(bases[i], !isZero(e.Meta))
+		st, err := s.statWritten(bases[i])
 		if err != nil {
 			return changed, err
 		}
@@ -256,8 +347,9 @@ func (s *Store) write(entries []documents.Entry, bases []string) ([]documents.ID
 	return changed, nil
 }
 
-// statWritten returns the index state of files Put has just written.
-func (s *Store) statWritten(base string, hasMeta bool) (fileState, error) {
+// statWritten returns the index state of files Put has just written: the
+// text, and the sidecar if there is one.
+func (s *Store) statWritten(base string) (fileState, error) {
 	now := s.now()
 	info, err := os.Stat(s.prefix + base + textExt)
 	if err != nil {
@@ -265,14 +357,15 @@ func (s *Store) statWritten(base string, hasMeta bool) (fileState, error) {
 	}
 	st := fileState{hasText: true, text: stampOf(info)}
 	st.racy = isRacy(info, now)
-	if hasMeta {
-		info, err := os.Stat(s.prefix + base + metaExt)
-		if err != nil {
-			return fileState{}, fmt.Errorf("dirstore: %w", err)
-		}
-		st.hasMeta, st.meta = true, stampOf(info)
-		st.racy = st.racy || isRacy(info, now)
+	info, err = os.Stat(s.prefix + base + metaExt)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return st, nil
+	case err != nil:
+		return fileState{}, fmt.Errorf("dirstore: %w", err)
 	}
+	st.hasMeta, st.meta = true, stampOf(info)
+	st.racy = st.racy || isRacy(info, now)
 	return st, nil
 }
 

@@ -1,6 +1,8 @@
 package dirstore
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
@@ -152,12 +154,47 @@ func TestPutWritesTheLayout(t *testing.T) {
 	}
 	assertFolder(t, f.dir, want)
 
-	public.Meta = documents.Meta{}
-	if err := f.store.Put(t.Context(), []documents.Entry{public}); err != nil {
+	// Registered again without metadata: the sidecar stays.
+	bare := documents.Entry{ID: public.ID, Text: public.Text}
+	if err := f.store.Put(t.Context(), []documents.Entry{bare}); err != nil {
+		t.Fatal(err)
+	}
+	assertFolder(t, f.dir, want)
+
+	// Metadata given as zero removes it.
+	bare.MetaGiven = true
+	if err := f.store.Put(t.Context(), []documents.Entry{bare}); err != nil {
 		t.Fatal(err)
 	}
 	delete(want, public.ID.Hash()+".json")
 	assertFolder(t, f.dir, want)
+}
+
+func TestPutWithoutMetadataKeepsSidecarsWrittenByHand(t *testing.T) {
+	f := newFixture(t, Options{})
+	copied := entry("query Copied { a }", documents.Meta{})
+	upper := entry("query Upper { a }", documents.Meta{})
+	upperBase := strings.ToUpper(upper.ID.Hash())
+	f.write(t, upperBase+".graphql", upper.Text)
+	f.write(t, upperBase+".json", `{"public":true}`)
+	f.poll(t)
+	// Copied in after the last poll: the store has not seen it yet.
+	f.write(t, copied.ID.Hash()+".graphql", copied.Text)
+	f.write(t, copied.ID.Hash()+".json", `{"clients":["web"]}`)
+
+	if err := f.store.Put(t.Context(), []documents.Entry{copied, upper}); err != nil {
+		t.Fatal(err)
+	}
+	f.poll(t)
+	for _, want := range []documents.Entry{
+		{ID: copied.ID, Text: copied.Text, Meta: documents.Meta{Clients: []string{"web"}}},
+		{ID: upper.ID, Text: upper.Text, Meta: documents.Meta{Public: true}},
+	} {
+		got, err := f.store.Get(t.Context(), want.ID)
+		if err != nil || got.Text != want.Text || got.Meta.Public != want.Meta.Public || !slices.Equal(got.Meta.Clients, want.Meta.Clients) {
+			t.Errorf("Get(%s) after a Put without metadata = %+v, %v; want the sidecar's metadata %+v", want.ID, got, err, want.Meta)
+		}
+	}
 }
 
 // assertFolder checks that dir holds exactly the files of want.
@@ -537,4 +574,34 @@ func TestSymbolicLinksAreFollowed(t *testing.T) {
 	if got, err := f.store.Get(t.Context(), v1.ID); err != nil || got.Text != v1.Text {
 		t.Errorf("Get through a link = %q, %v", got.Text, err)
 	}
+}
+
+func TestPutRefusesToRebindAnIDCopiedInByHand(t *testing.T) {
+	f := newFixture(t, Options{})
+	// Not polled yet: the index does not know the file.
+	f.write(t, "x-report.graphql", "query Report { report }")
+	err := f.store.Put(t.Context(), []documents.Entry{{ID: "x-report", Text: "mutation Report { deleteReport }"}})
+	if !errors.Is(err, documents.ErrConflict) {
+		t.Fatalf("Put = %v, want a conflict", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(f.dir, "x-report.graphql")); string(data) != "query Report { report }" {
+		t.Errorf("the file holds %q after a refused Put", data)
+	}
+
+	// A Relay id whose file does not verify is corrupt, not registered: a
+	// Put of its text repairs it.
+	text := "query Relay { a }"
+	relay := documents.Entry{ID: md5ID(text), Text: text}
+	f.write(t, relay.ID.Hash()+".graphql", "mutation Evil { a }")
+	if err := f.store.Put(t.Context(), []documents.Entry{relay}); err != nil {
+		t.Fatalf("Put over a corrupt file = %v, want it replaced", err)
+	}
+	if got, err := f.store.Get(t.Context(), relay.ID); err != nil || got.Text != text {
+		t.Errorf("Get = %q, %v; want %q", got.Text, err, text)
+	}
+}
+
+func md5ID(text string) documents.ID {
+	sum := md5.Sum([]byte(text))
+	return documents.ID("md5:" + hex.EncodeToString(sum[:]))
 }

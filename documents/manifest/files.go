@@ -21,7 +21,8 @@ const graphqlExt = ".graphql"
 // subfolders), in name order. A file named after an id, as the folder store
 // lays them out (<64, 40 or 32 hex digits>.graphql, x-<name>.graphql), is
 // verified against that id and takes its metadata from a <same base>.json
-// sidecar if there is one; any other .graphql file is keyed by the SHA-256 of
+// sidecar if there is one (Entry.MetaGiven set; without a sidecar the entry
+// carries no metadata); any other .graphql file is keyed by the SHA-256 of
 // its exact bytes. Hidden files and other files are skipped.
 func ReadDir(dir string) ([]documents.Entry, error) {
 	files, err := os.ReadDir(dir)
@@ -41,7 +42,7 @@ func ReadDir(dir string) ([]documents.Entry, error) {
 		}
 		at := location{file: path}
 		if !namedAfterID(base) {
-			if err := b.addID(documents.SHA256(string(text)), "", string(text), documents.Meta{}, at); err != nil {
+			if err := b.addID(documents.SHA256(string(text)), "", string(text), nil, at); err != nil {
 				return nil, err
 			}
 			continue
@@ -83,26 +84,26 @@ func isHex(s string) bool {
 }
 
 // readSidecar reads the metadata of a document of the folder layout; a
-// missing sidecar is zero metadata. It is strict: a misspelt field would
-// otherwise drop metadata silently.
-func readSidecar(path string) (documents.Meta, error) {
+// missing sidecar is nil: the document carries no metadata. It is strict: a
+// misspelt field would otherwise drop metadata silently.
+func readSidecar(path string) (*documents.Meta, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return documents.Meta{}, nil
+		return nil, nil
 	}
 	if err != nil {
-		return documents.Meta{}, fmt.Errorf("manifest: %w", err)
+		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	var meta documents.Meta
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&meta); err != nil {
-		return documents.Meta{}, fmt.Errorf("manifest: %s: metadata is not a JSON object of public and clients: %w", path, err)
+		return nil, fmt.Errorf("manifest: %s: metadata is not a JSON object of public and clients: %w", path, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return documents.Meta{}, fmt.Errorf("manifest: %s: metadata has data after its JSON object", path)
+		return nil, fmt.Errorf("manifest: %s: metadata has data after its JSON object", path)
 	}
-	return meta, nil
+	return &meta, nil
 }
 
 // FromFiles makes one document of each .graphql file named, its id the
@@ -118,7 +119,7 @@ func FromFiles(paths []string) ([]documents.Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("manifest: %w", err)
 		}
-		if err := b.addID(documents.SHA256(string(text)), "", string(text), documents.Meta{}, location{file: path}); err != nil {
+		if err := b.addID(documents.SHA256(string(text)), "", string(text), nil, location{file: path}); err != nil {
 			return nil, err
 		}
 	}

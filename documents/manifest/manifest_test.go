@@ -420,3 +420,101 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func TestApolloMetaExtension(t *testing.T) {
+	status, invoices, search := "query Status { status }", "query Invoices { invoices { id } }", "query Search { search }"
+	op := func(text, meta string) string {
+		b, _ := json.Marshal(text)
+		s := `{"id":"` + documents.SHA256(text).Hash() + `","name":"Q","type":"query","body":` + string(b)
+		if meta != "" {
+			s += `,"meta":` + meta
+		}
+		return s + "}"
+	}
+	manifest := func(ops ...string) string {
+		return `{"format":"apollo-persisted-query-manifest","version":1,"operations":[` + strings.Join(ops, ",") + `]}`
+	}
+	entries, _, err := Read(strings.NewReader(manifest(
+		op(status, `{"public":true,"clients":["web"]}`), op(invoices, `{}`), op(search, ""))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []documents.Entry{
+		{ID: documents.SHA256(status), Text: status, Meta: documents.Meta{Public: true, Clients: []string{"web"}}, MetaGiven: true},
+		{ID: documents.SHA256(invoices), Text: invoices, MetaGiven: true},
+		{ID: documents.SHA256(search), Text: search},
+	}
+	if len(entries) != len(want) {
+		t.Fatalf("%d entries, want %d", len(entries), len(want))
+	}
+	for i, w := range want {
+		if e := entries[i]; e.ID != w.ID || e.MetaGiven != w.MetaGiven || !sameMeta(e.Meta, w.Meta) {
+			t.Errorf("entry %d = %+v, want %+v", i, e, w)
+		}
+	}
+
+	for name, body := range map[string]string{
+		"a misspelt metadata field":       manifest(op(status, `{"pubilc":true}`)),
+		"metadata that is not an object":  manifest(op(status, `true`)),
+		"one id listed with two metadata": manifest(op(status, `{"public":true}`), op(status, `{}`)),
+	} {
+		if _, _, err := Read(strings.NewReader(body)); err == nil {
+			t.Errorf("%s: Read succeeded", name)
+		}
+	}
+}
+
+func TestReadDirTellsSidecarsFromNone(t *testing.T) {
+	dir := t.TempDir()
+	with, empty, without := "query With { a }", "query Empty { a }", "query Without { a }"
+	for _, text := range []string{with, empty, without} {
+		write(t, filepath.Join(dir, documents.SHA256(text).Hash()+".graphql"), text)
+	}
+	write(t, filepath.Join(dir, documents.SHA256(with).Hash()+".json"), `{"public":true}`)
+	write(t, filepath.Join(dir, documents.SHA256(empty).Hash()+".json"), `{}`)
+	entries, err := ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[documents.ID]documents.Entry{}
+	for _, e := range entries {
+		got[e.ID] = e
+	}
+	if e := got[documents.SHA256(with)]; !e.MetaGiven || !e.Meta.Public {
+		t.Errorf("a document with a sidecar = %+v, want its metadata given", e)
+	}
+	if e := got[documents.SHA256(empty)]; !e.MetaGiven || !e.Meta.IsZero() {
+		t.Errorf("a document with an empty sidecar = %+v, want zero metadata given", e)
+	}
+	if e := got[documents.SHA256(without)]; e.CarriesMeta() {
+		t.Errorf("a document without a sidecar = %+v, want no metadata carried", e)
+	}
+}
+
+func TestWriteRegistrationCarriesMetadata(t *testing.T) {
+	entries := []documents.Entry{
+		{ID: "x-status", Text: "query Status { status }", Meta: documents.Meta{Public: true, Clients: []string{"web"}}},
+		{ID: documents.SHA256("query Cleared { a }"), Text: "query Cleared { a }", MetaGiven: true},
+		{ID: documents.SHA256("query Bare { a }"), Text: "query Bare { a }"},
+	}
+	var plain, reg bytes.Buffer
+	if err := WriteApollo(&plain, entries); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), `"meta"`) {
+		t.Errorf("WriteApollo wrote metadata:\n%s", plain.String())
+	}
+	if err := WriteRegistration(&reg, entries); err != nil {
+		t.Fatal(err)
+	}
+	back, format, err := Read(&reg)
+	if err != nil || format != FormatApollo {
+		t.Fatalf("Read of the registration = %q, %v", format, err)
+	}
+	for _, e := range entries {
+		i := slices.IndexFunc(back, func(b documents.Entry) bool { return b.ID == e.ID })
+		if i < 0 || back[i].Text != e.Text || back[i].CarriesMeta() != e.CarriesMeta() || !sameMeta(back[i].Meta, e.Meta) {
+			t.Errorf("%s read back as %+v, want %+v", e.ID, back, e)
+		}
+	}
+}

@@ -1,9 +1,10 @@
 // Package manifest imports trusted documents from the manifests client build
 // tools write, and writes the Apollo manifest.
 //
-// Read accepts the Apollo persisted query manifest, Relay's persisted query
-// JSON and GraphQL Code Generator's persisted-documents.json; ReadDir reads a
-// folder of .graphql files; FromFiles turns chosen .graphql files into
+// Read accepts the Apollo persisted query manifest (with gqlguard's optional
+// "meta" field of an operation, the document's metadata), Relay's persisted
+// query JSON and GraphQL Code Generator's persisted-documents.json; ReadDir
+// reads a folder of .graphql files and their metadata sidecars; FromFiles turns chosen .graphql files into
 // documents keyed by their SHA-256. Every entry is checked: an id that does
 // not verify against its text fails the whole import with an error naming
 // the id and where it was found, never skipped. The package does not store
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/gqlguard/gqlguard/documents"
@@ -30,6 +32,9 @@ const (
 	// FormatApollo is the Apollo persisted query manifest:
 	// {"format":"apollo-persisted-query-manifest","version":1,
 	// "operations":[{"id":"<sha256 hex>","name":"…","type":"query","body":"…"}]}.
+	// An operation may carry gqlguard's extension, "meta":
+	// {"public":true,"clients":["web"]}: the entry's metadata (Entry.MetaGiven
+	// set, even for "meta":{}). Without it the entry carries none.
 	FormatApollo Format = "apollo"
 	// FormatRelay is a JSON object of ids to document texts, {"<id>":"<text>"},
 	// as Relay's compiler writes it (ids are often MD5 hex digits).
@@ -149,6 +154,9 @@ type apolloOperation struct {
 	Name string `json:"name"`
 	Type string `json:"type"`
 	Body string `json:"body"`
+	// Meta is gqlguard's extension of the format: the document's metadata,
+	// {"public":true,"clients":["web"]}. Absent, the entry carries none.
+	Meta *documents.Meta `json:"meta,omitempty"`
 }
 
 // readApollo reads an Apollo persisted query manifest, strictly: a field
@@ -170,7 +178,7 @@ func readApollo(data []byte) ([]documents.Entry, error) {
 	}
 	var b builder
 	for i, op := range m.Operations {
-		if err := b.add(op.ID, op.Body, documents.Meta{}, location{pos: "operations[" + strconv.Itoa(i) + "]"}); err != nil {
+		if err := b.add(op.ID, op.Body, op.Meta, location{pos: "operations[" + strconv.Itoa(i) + "]"}); err != nil {
 			return nil, err
 		}
 	}
@@ -202,7 +210,7 @@ func readMap(data []byte) ([]documents.Entry, Format, error) {
 			return nil, "", fmt.Errorf("%w: %s: the value of %s is %s, not a document text; %s",
 				ErrUnknownFormat, pos, quoteID(id), describe(tok), wantShapes)
 		}
-		if err := b.add(id, text, documents.Meta{}, location{pos: pos}); err != nil {
+		if err := b.add(id, text, nil, location{pos: pos}); err != nil {
 			return nil, "", err
 		}
 		allSHA256 = allSHA256 && len(b.entries[len(b.entries)-1].ID.Hash()) == 64
@@ -256,7 +264,7 @@ type builder struct {
 }
 
 // add parses rawID and adds the entry.
-func (b *builder) add(rawID, text string, meta documents.Meta, at location) error {
+func (b *builder) add(rawID, text string, meta *documents.Meta, at location) error {
 	id, err := documents.ParseID(rawID)
 	if err != nil {
 		return at.refuse(rawID, err)
@@ -264,25 +272,41 @@ func (b *builder) add(rawID, text string, meta documents.Meta, at location) erro
 	return b.addID(id, rawID, text, meta, at)
 }
 
-// addID verifies text against id and adds the entry, unless the same entry
-// was added before.
-func (b *builder) addID(id documents.ID, rawID, text string, meta documents.Meta, at location) error {
+// addID verifies text against id and adds the entry, with meta as its
+// metadata (nil: the entry carries none), unless the same entry was added
+// before. An entry listed twice must have one text, and at most one
+// metadata.
+func (b *builder) addID(id documents.ID, rawID, text string, meta *documents.Meta, at location) error {
 	if text == "" {
 		return at.refuse(rawID, errors.New("the document text is empty"))
 	}
 	if err := id.Verify(text); err != nil {
 		return at.refuse(rawID, err)
 	}
+	e := documents.Entry{ID: id, Text: text}
+	if meta != nil {
+		e.Meta, e.MetaGiven = *meta, true
+	}
 	if b.seen == nil {
 		b.seen = map[documents.ID]int{}
 	}
-	if i, dup := b.seen[id]; dup {
-		if b.entries[i].Text != text {
-			return at.refuse(rawID, fmt.Errorf("%s is listed twice with different texts", id))
-		}
-		return nil
+	i, dup := b.seen[id]
+	switch {
+	case !dup:
+		b.seen[id] = len(b.entries)
+		b.entries = append(b.entries, e)
+	case b.entries[i].Text != text:
+		return at.refuse(rawID, fmt.Errorf("%s is listed twice with different texts", id))
+	case !e.MetaGiven:
+	case !b.entries[i].MetaGiven:
+		b.entries[i] = e
+	case !sameMeta(b.entries[i].Meta, e.Meta):
+		return at.refuse(rawID, fmt.Errorf("%s is listed twice with different metadata", id))
 	}
-	b.seen[id] = len(b.entries)
-	b.entries = append(b.entries, documents.Entry{ID: id, Text: text, Meta: meta})
 	return nil
+}
+
+// sameMeta compares metadata, a nil and an empty client list being equal.
+func sameMeta(a, b documents.Meta) bool {
+	return a.Public == b.Public && slices.Equal(a.Clients, b.Clients)
 }

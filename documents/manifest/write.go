@@ -15,9 +15,23 @@ import (
 // operation's name and type are those of the first operation of its
 // document; ids are written as Read reads them back (hash ids as bare hex
 // digits, custom ids as they are). Metadata has no place in the format and
-// is not written. An entry whose text does not verify against its id, or
-// does not parse, is an error and nothing is written.
+// is not written (WriteRegistration writes it). An entry whose text does not
+// verify against its id, or does not parse, is an error and nothing is
+// written.
 func WriteApollo(w io.Writer, entries []documents.Entry) error {
+	return writeApollo(w, entries, false)
+}
+
+// WriteRegistration writes the body of a registration with a gateway's
+// admin API: the manifest WriteApollo writes, with the metadata of each
+// entry that carries some (Entry.CarriesMeta) as gqlguard's "meta" field of
+// its operation, which Read reads back. An entry that carries none has no
+// meta field, so that the gateway keeps the metadata it has stored for it.
+func WriteRegistration(w io.Writer, entries []documents.Entry) error {
+	return writeApollo(w, entries, true)
+}
+
+func writeApollo(w io.Writer, entries []documents.Entry, withMeta bool) error {
 	sorted := slices.Clone(entries)
 	slices.SortStableFunc(sorted, func(a, b documents.Entry) int { return cmp.Compare(a.ID, b.ID) })
 	m := apolloManifest{Format: apolloFormat, Version: 1, Operations: make([]apolloOperation, 0, len(sorted))}
@@ -31,6 +45,9 @@ func WriteApollo(w io.Writer, entries []documents.Entry) error {
 		op, err := apolloOperationOf(e)
 		if err != nil {
 			return err
+		}
+		if withMeta && e.CarriesMeta() {
+			op.Meta = &e.Meta
 		}
 		m.Operations = append(m.Operations, op)
 	}

@@ -40,8 +40,10 @@ func Run(t *testing.T, newStore func(t *testing.T) documents.Store) {
 		{"an id that is not in canonical form is refused", testNonCanonicalID},
 		{"put is idempotent", testIdempotent},
 		{"put replaces metadata", testReplaceMeta},
+		{"put of an entry without metadata keeps the stored metadata", testKeepMeta},
 		{"list visits every entry once", testListOnce},
 		{"custom x- ids round-trip", testCustomID},
+		{"a registered custom id is never re-bound to another text", testCustomIDConflict},
 		{"md5 and sha1 relay ids verify", testRelayIDs},
 		{"concurrent puts and gets are race-free", testConcurrent},
 		{"list honours context cancellation", testListCancel},
@@ -226,16 +228,41 @@ func testReplaceMeta(t *testing.T, s documents.Store) {
 	mustPut(t, s, e)
 	wantEntry(t, s, e)
 
-	e.Meta = documents.Meta{}
+	// Metadata given as zero clears what was stored.
+	e.Meta, e.MetaGiven = documents.Meta{}, true
 	mustPut(t, s, e)
 	wantEntry(t, s, e)
 
-	e.Meta = documents.Meta{Public: true}
+	e.Meta, e.MetaGiven = documents.Meta{Public: true}, false
 	mustPut(t, s, e)
 	wantEntry(t, s, e)
 	if seen := listed(t, s); len(seen) != 1 || seen[e.ID] != 1 {
 		t.Errorf("List = %v, want %s once", seen, e.ID)
 	}
+}
+
+func testKeepMeta(t *testing.T, s documents.Store) {
+	public := sha256Entry("query Status { status }", documents.Meta{Public: true, Clients: []string{"web"}})
+	relay := documents.Entry{ID: md5ID("query Relay { a }"), Text: "query Relay { a }", Meta: documents.Meta{Clients: []string{"relay"}}}
+	custom := documents.Entry{ID: "x-custom", Text: "query Custom { a }", Meta: documents.Meta{Public: true}}
+	plain := sha256Entry("query Plain { a }", documents.Meta{})
+	mustPut(t, s, public, relay, custom, plain)
+
+	// The same documents again, as a manifest without metadata lists them.
+	var bare []documents.Entry
+	for _, e := range []documents.Entry{public, relay, custom, plain} {
+		bare = append(bare, documents.Entry{ID: e.ID, Text: e.Text})
+	}
+	for range 2 {
+		mustPut(t, s, bare...)
+		for _, e := range []documents.Entry{public, relay, custom, plain} {
+			wantEntry(t, s, e)
+		}
+	}
+	// A new document without metadata has none.
+	fresh := sha256Entry("query Fresh { a }", documents.Meta{})
+	mustPut(t, s, fresh)
+	wantEntry(t, s, fresh)
 }
 
 func testListOnce(t *testing.T, s documents.Store) {
@@ -297,10 +324,34 @@ func testCustomID(t *testing.T, s documents.Store) {
 			t.Errorf("List visited %s %d times, want once", e.ID, seen[e.ID])
 		}
 	}
-	// A custom id vouches for nothing but itself: a new text replaces the old.
-	replaced := documents.Entry{ID: "x-checkout", Text: "query Checkout { cart { total currency } }"}
-	mustPut(t, s, replaced)
-	wantEntry(t, s, replaced)
+}
+
+func testCustomIDConflict(t *testing.T, s documents.Store) {
+	checkout := documents.Entry{ID: "x-checkout", Text: "query Checkout { cart { total } }", Meta: documents.Meta{Public: true}}
+	mustPut(t, s, checkout)
+	// A custom id vouches for nothing but the store: once registered, it
+	// names its text for good.
+	rebound := documents.Entry{ID: "x-checkout", Text: "mutation Checkout { emptyCart }"}
+	fresh := sha256Entry("query Fresh { a }", documents.Meta{})
+	err := s.Put(t.Context(), []documents.Entry{fresh, rebound})
+	var conflict *documents.ConflictError
+	if !errors.As(err, &conflict) || !errors.Is(err, documents.ErrConflict) || !slices.Equal(conflict.IDs, []documents.ID{"x-checkout"}) {
+		t.Fatalf("Put re-binding x-checkout = %v, want a *documents.ConflictError naming it", err)
+	}
+	wantEntry(t, s, checkout)
+	wantNotFound(t, s, fresh.ID)
+
+	// One batch cannot list an id with two texts either.
+	err = s.Put(t.Context(), []documents.Entry{{ID: "x-twice", Text: "{ a }"}, {ID: "x-twice", Text: "{ b }"}})
+	if !errors.As(err, &conflict) || !slices.Equal(conflict.IDs, []documents.ID{"x-twice"}) {
+		t.Errorf("Put listing x-twice with two texts = %v, want a *documents.ConflictError naming it", err)
+	}
+	wantNotFound(t, s, "x-twice")
+
+	// The same text again is idempotent.
+	mustPut(t, s, documents.Entry{ID: checkout.ID, Text: checkout.Text}, fresh)
+	wantEntry(t, s, checkout)
+	wantEntry(t, s, fresh)
 }
 
 func testRelayIDs(t *testing.T, s documents.Store) {

@@ -13,12 +13,15 @@ import (
 	"strings"
 
 	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/envelope"
 )
 
 // Registration serves the admin API's PUT /v1/documents: CI registers a
 // batch of trusted documents (a manifest in any accepted format). The batch
 // is checked, then stored in one atomic, durable Put: all of it or nothing.
-// Putting the same batch again is harmless.
+// Putting the same batch again is harmless; a batch that would re-bind a
+// registered id to another text is refused whole with 409 and the code
+// DOCUMENT_ID_CONFLICT.
 type Registration struct {
 	// Store receives the documents.
 	Store documents.Store
@@ -50,6 +53,14 @@ type registrationResult struct {
 
 type apiError struct {
 	Error string `json:"error"`
+}
+
+// conflictError is the answer to a batch that would re-bind ids: the
+// message, a stable code and the ids.
+type conflictError struct {
+	Error string         `json:"error"`
+	Code  envelope.Code  `json:"code"`
+	IDs   []documents.ID `json:"ids"`
 }
 
 // ServeHTTP implements http.Handler.
@@ -90,7 +101,14 @@ func (reg *Registration) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := reg.Store.Put(r.Context(), entries); err != nil {
+	err = reg.Store.Put(r.Context(), entries)
+	var conflict *documents.ConflictError
+	if errors.As(err, &conflict) {
+		reg.Logger.Warn("document registration refused: an id would be re-bound to another text", "ids", conflict.IDs, "remote", r.RemoteAddr)
+		writeJSON(w, http.StatusConflict, conflictError{Error: "nothing was stored: " + conflict.Error(), Code: envelope.CodeDocumentIDConflict, IDs: conflict.IDs})
+		return
+	}
+	if err != nil {
 		reg.Logger.Error("document registration failed", "error", err)
 		writeJSON(w, http.StatusInternalServerError, apiError{"the documents could not be stored; nothing was stored"})
 		return

@@ -177,3 +177,64 @@ func TestRegistrationByClientCertificate(t *testing.T) {
 		})
 	}
 }
+
+// bindingStore refuses to re-bind an id, as every documents.Store does.
+type bindingStore struct{ store }
+
+func (s *bindingStore) Put(ctx context.Context, es []documents.Entry) error {
+	s.mu.Lock()
+	var ids []documents.ID
+	for _, e := range es {
+		if old, ok := s.m[e.ID]; ok && old != e.Text {
+			ids = append(ids, e.ID)
+		}
+	}
+	s.mu.Unlock()
+	if ids != nil {
+		return &documents.ConflictError{IDs: ids}
+	}
+	return s.store.Put(ctx, es)
+}
+
+func TestRegistrationRefusesToRebindAnID(t *testing.T) {
+	const token = "0123456789abcdef0123456789abcdef"
+	st := &bindingStore{store{m: map[documents.ID]string{"x-evil": "query Evil { a }"}}}
+	reg := &Registration{Store: st, Token: token, Logger: slog.New(slog.DiscardHandler),
+		Decode: func(r io.Reader) ([]documents.Entry, error) {
+			var m map[string]string
+			if err := json.NewDecoder(r).Decode(&m); err != nil {
+				return nil, err
+			}
+			var out []documents.Entry
+			for k, v := range m {
+				out = append(out, documents.Entry{ID: documents.ID(k), Text: v})
+			}
+			return out, nil
+		}}
+	put := func(body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPut, "/v1/documents", strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		reg.ServeHTTP(w, r)
+		return w
+	}
+	w := put(`{"x-evil": "mutation Evil { drop }"}`)
+	var answer struct {
+		Error string
+		Code  string
+		IDs   []documents.ID
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &answer); err != nil {
+		t.Fatalf("answer %s: %v", w.Body, err)
+	}
+	if w.Code != http.StatusConflict || answer.Code != "DOCUMENT_ID_CONFLICT" || len(answer.IDs) != 1 || answer.IDs[0] != "x-evil" ||
+		!strings.Contains(answer.Error, "x-evil") || !strings.Contains(answer.Error, "nothing was stored") {
+		t.Errorf("re-binding x-evil: %d %s; want 409 DOCUMENT_ID_CONFLICT naming x-evil", w.Code, w.Body)
+	}
+	if st.m["x-evil"] != "query Evil { a }" {
+		t.Errorf("x-evil holds %q after the refusal", st.m["x-evil"])
+	}
+	if w := put(`{"x-evil": "query Evil { a }"}`); w.Code != http.StatusOK {
+		t.Errorf("the same text again: %d %s, want 200", w.Code, w.Body)
+	}
+}

@@ -141,6 +141,12 @@ type Capture struct {
 	ClientHeader string `yaml:"client_header"`
 	// FlushInterval is how often counters are written to disk. Default 5s.
 	FlushInterval time.Duration `yaml:"flush_interval"`
+	// MaxDocuments bounds the distinct documents recorded; more still run
+	// but are not recorded. Default 100000.
+	MaxDocuments int `yaml:"max_documents"`
+	// MaxTextBytes bounds the size of a recorded document text; larger
+	// documents still run but are not recorded. Default 65536.
+	MaxTextBytes int `yaml:"max_text_bytes"`
 }
 
 // FreeForm bounds documents that were not registered (see
@@ -450,7 +456,7 @@ func Default() *Config {
 			PollInterval: 2 * time.Second,
 			CacheSize:    10000,
 			CacheControl: "private, max-age=60",
-			Capture:      Capture{Dir: ".captured_documents", ClientHeader: "apollographql-client-name", FlushInterval: 5 * time.Second},
+			Capture:      Capture{Dir: ".captured_documents", ClientHeader: "apollographql-client-name", FlushInterval: 5 * time.Second, MaxDocuments: 100_000, MaxTextBytes: 64 << 10},
 			FreeForm:     FreeForm{MaxDepth: 15, MaxAliases: 30, MaxTokens: 5000},
 			Rules:        Rules{MaxDepth: 15, MaxAliases: 30, MaxRootFields: 10},
 		},

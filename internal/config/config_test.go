@@ -19,7 +19,8 @@ func TestParseFillsDefaults(t *testing.T) {
 	}
 	if cfg.Listen.HTTPS != ":8443" || cfg.Listen.HTTP != ":8080" || cfg.Listen.Admin != "127.0.0.1:9090" ||
 		cfg.GraphQL.MaxBodyBytes != 1<<20 || cfg.TLS.MinVersion != "1.2" || cfg.Upstream.Timeout != 30*time.Second ||
-		cfg.Server.ShutdownGrace != 30*time.Second || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains {
+		cfg.Server.ShutdownGrace != 30*time.Second || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains ||
+		cfg.Documents.Capture.MaxDocuments != 100_000 || cfg.Documents.Capture.MaxTextBytes != 64<<10 {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
@@ -232,6 +233,8 @@ func TestValidateNamesKeys(t *testing.T) {
 			c.Admin.TLS = AdminTLS{CertFile: "c", KeyFile: "k", ClientCAFile: "ca"}
 			c.Admin.ClientNames = []string{"ci", " "}
 		}, "admin.client_names[1]"},
+		{"no captured documents", func(c *Config) { c.Documents.Capture.MaxDocuments = 0 }, "documents.capture.max_documents"},
+		{"captured texts of no size", func(c *Config) { c.Documents.Capture.MaxTextBytes = -1 }, "documents.capture.max_text_bytes"},
 		{"second certificate without key", func(c *Config) {
 			c.TLS.CertFile, c.TLS.KeyFile, c.TLS.Certificates = "c", "k", []CertPair{{CertFile: "rsa.pem"}}
 		}, "tls.certificates[0]"},

@@ -359,6 +359,11 @@ func (c *Config) validateDocuments(bad func(key, format string, args ...any)) {
 			bad("documents.capture.flush_interval", "must be a positive duration such as 5s")
 		}
 	}
+	for key, v := range map[string]int{"max_documents": d.Capture.MaxDocuments, "max_text_bytes": d.Capture.MaxTextBytes} {
+		if v < 1 {
+			bad("documents.capture."+key, "must be at least 1")
+		}
+	}
 	if d.Capture.ClientHeader != "" && !validHeaderName(d.Capture.ClientHeader) {
 		bad("documents.capture.client_header", "%q is not a header name", d.Capture.ClientHeader)
 	}

@@ -10,12 +10,14 @@ import (
 	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/documents/capture"
 	"github.com/gqlguard/gqlguard/documents/check"
 	"github.com/gqlguard/gqlguard/documents/dirstore"
 	"github.com/gqlguard/gqlguard/documents/manifest"
+	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/admin"
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/limits"
@@ -51,7 +53,8 @@ func newDocumentStages(cfg *config.Config, logger *slog.Logger, authorize func(*
 	}
 	mode := documents.Mode(cfg.Documents.Mode)
 	if mode == documents.Capture {
-		if d.recorder, err = capture.Open(cfg.Documents.Capture.Dir, 0, logger); err != nil {
+		c := cfg.Documents.Capture
+		if d.recorder, err = capture.Open(c.Dir, capture.Options{MaxDocuments: c.MaxDocuments, MaxTextBytes: c.MaxTextBytes, Logger: logger}); err != nil {
 			return nil, err
 		}
 	}
@@ -72,6 +75,10 @@ func newDocumentStages(cfg *config.Config, logger *slog.Logger, authorize func(*
 		Next:         d.limits.Handler(next),
 	}
 	d.resolver.Authorize = authorize
+	if d.schema != nil {
+		schema := d.schema
+		d.resolver.Validate = func(doc *documents.Document) error { return validateTrusted(schema, doc) }
+	}
 	if d.recorder != nil {
 		d.resolver.Recorder = d.recorder
 	}
@@ -88,6 +95,21 @@ func (d *documentStages) run(ctx context.Context) {
 	}
 	d.store.Run(ctx)
 	wg.Wait()
+}
+
+// validateTrusted validates a trusted document against the upstream's
+// schema, as registration does, so that a document copied into the folder
+// that the upstream cannot run is refused at the gateway. The client is told
+// the document is invalid; the problems, which name schema fields, go to the
+// log only.
+func validateTrusted(schema *ast.Schema, doc *documents.Document) error {
+	errs := validator.ValidateWithRules(schema, doc.AST, nil)
+	if len(errs) == 0 {
+		return nil
+	}
+	return &envelope.Error{Code: envelope.CodeGraphQLValidationFailed,
+		Message: "the trusted document " + string(doc.ID) + " does not validate against the upstream's schema; the gateway log names the problems: fix the document and register it again",
+		Err:     errs}
 }
 
 // registration is the admin API that stores checked documents. Callers

@@ -233,7 +233,13 @@ func TestCaptureModeEndToEnd(t *testing.T) {
 	cfg.Documents.Mode = "capture"
 	cfg.Documents.Capture.FlushInterval = 50 * time.Millisecond
 	cfg.Documents.FreeForm.MaxDepth = 3
+	cfg.Documents.Capture.MaxTextBytes = 40
 	g := startGateway(t, cfg, ca)
+	// Over documents.capture.max_text_bytes: runs, is not recorded.
+	big := "query Big { a b c d e f g h i j k l m n o p }"
+	if res := g.post(t, `{"query":"`+big+`"}`); res.StatusCode != 200 {
+		t.Fatalf("capture mode refused a free-form query over max_text_bytes: %s", readBody(t, res))
+	}
 	req := `{"query":"query Me { me { id } }","operationName":"Me"}`
 	for range 3 {
 		res := g.post(t, req, "apollographql-client-name", "web")
@@ -245,7 +251,7 @@ func TestCaptureModeEndToEnd(t *testing.T) {
 	if body := readBody(t, res); errorCode(t, body) != "LIMIT_EXCEEDED" {
 		t.Errorf("free-form depth limit: %s", body)
 	}
-	if up.count() != 3 {
+	if up.count() != 4 {
 		t.Errorf("upstream got %d requests", up.count())
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -258,5 +264,87 @@ func TestCaptureModeEndToEnd(t *testing.T) {
 			t.Fatalf("capture record: %s %v", data, err)
 		}
 		time.Sleep(25 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Documents.Capture.Dir, documents.SHA256(big).Hash()+".graphql")); err == nil {
+		t.Error("a document over documents.capture.max_text_bytes was recorded")
+	}
+}
+
+func TestRegistrationRefusesToRebindACustomID(t *testing.T) {
+	g, up, dir := strictGateway(t)
+	put := func(body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPut, "http://"+g.admin+"/v1/documents", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer test-admin-token-0123456789abcdef")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, readBody(t, res)
+	}
+	const query, mutation = "query Evil { me { id } }", "mutation Evil { deleteAccount }"
+	fresh := "query Fresh { fresh }"
+	if code, body := put(`{"x-evil": "` + query + `"}`); code != 200 {
+		t.Fatalf("first registration of x-evil: %d %s", code, body)
+	}
+	code, body := put(`{"x-evil": "` + mutation + `", "` + string(documents.SHA256(fresh)) + `": "` + fresh + `"}`)
+	var answer struct {
+		Error string
+		Code  string
+		IDs   []string
+	}
+	_ = json.Unmarshal([]byte(body), &answer)
+	if code != http.StatusConflict || answer.Code != "DOCUMENT_ID_CONFLICT" || len(answer.IDs) != 1 || answer.IDs[0] != "x-evil" || !strings.Contains(answer.Error, "x-evil") {
+		t.Errorf("re-binding x-evil: %d %s; want 409 DOCUMENT_ID_CONFLICT naming x-evil", code, body)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "x-evil.graphql")); string(data) != query {
+		t.Errorf("x-evil.graphql holds %q after the refusal, want %q", data, query)
+	}
+	if _, err := os.Stat(filepath.Join(dir, documents.SHA256(fresh).Hash()+".graphql")); err == nil {
+		t.Error("the refused batch stored its other document")
+	}
+	res := g.post(t, `{"documentId":"x-evil"}`)
+	if body := readBody(t, res); res.StatusCode != 200 {
+		t.Fatalf("x-evil after the refusal: %d %s", res.StatusCode, body)
+	}
+	if _, sent := up.last(t); !strings.Contains(sent, "query Evil") {
+		t.Errorf("upstream got %s, want the text first registered", sent)
+	}
+	if code, body := put(`{"x-evil": "` + query + `"}`); code != 200 {
+		t.Errorf("the same text again: %d %s, want 200", code, body)
+	}
+}
+
+func TestFolderDocumentThatDoesNotValidateAgainstTheSchemaIsRefused(t *testing.T) {
+	up, ts := newUpstream(t)
+	cfg, ca := testConfig(t, ts.URL)
+	cfg.Documents.Mode = "strict"
+	cfg.Documents.Schema = filepath.Join(t.TempDir(), "schema.graphql")
+	writeFile(t, cfg.Documents.Schema, "type Query { topUsers(first: Int!): [User!]! }\ntype User { id: ID! }\n")
+	// Copied into the folder by hand, so never checked by a registration.
+	const unknownField = "query Emails { topUsers(first: 5) { id email } }"
+	writeDoc(t, cfg.Documents.Dir, topUsersDoc)
+	writeDoc(t, cfg.Documents.Dir, unknownField)
+	g := startGateway(t, cfg, ca)
+
+	for range 2 {
+		res := g.post(t, `{"documentId":"`+string(documents.SHA256(unknownField))+`"}`)
+		body := readBody(t, res)
+		if res.StatusCode != 400 || errorCode(t, body) != "GRAPHQL_VALIDATION_FAILED" || !strings.Contains(body, string(documents.SHA256(unknownField))) {
+			t.Fatalf("document selecting a field the schema lacks: %d %s; want 400 GRAPHQL_VALIDATION_FAILED naming it", res.StatusCode, body)
+		}
+		if strings.Contains(body, "email") {
+			t.Errorf("the answer names schema details: %s", body)
+		}
+	}
+	if up.count() != 0 {
+		t.Errorf("the upstream got %d requests, want none", up.count())
+	}
+	logs := g.logs.String()
+	if n := strings.Count(logs, `"msg":"trusted document refused"`); n != 1 || !strings.Contains(logs, `Cannot query field \"email\" on type \"User\"`) {
+		t.Errorf("the refusal was logged %d times, want once with the validation error:\n%s", n, logs)
+	}
+	res := g.post(t, `{"documentId":"`+string(documents.SHA256(topUsersDoc))+`","variables":{"limit":5}}`)
+	if body := readBody(t, res); res.StatusCode != 200 {
+		t.Errorf("a document that validates: %d %s", res.StatusCode, body)
 	}
 }
