@@ -210,13 +210,16 @@ func (s *Store) Poll() error {
 	s.mu.Lock()
 	s.index = next
 	s.mu.Unlock()
+	// next is the live index now, which Put writes under writeMu: read it
+	// before letting go.
+	count := len(next)
+	s.forgetReported(next)
 	s.writeMu.Unlock()
 
-	s.log.Debug("trusted documents folder scanned", "dir", s.dir, "documents", len(next), "duration", time.Since(start))
-	s.forgetReported(next)
+	s.log.Debug("trusted documents folder scanned", "dir", s.dir, "documents", count, "duration", time.Since(start))
 	if len(changed) > 0 {
 		s.log.Info("trusted documents folder changed", "dir", s.dir,
-			"added", added, "removed", removed, "changed", len(changed)-added-removed, "documents", len(next))
+			"added", added, "removed", removed, "changed", len(changed)-added-removed, "documents", count)
 	}
 	s.queueVerify(changed)
 	s.notify(changed)

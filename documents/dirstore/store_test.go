@@ -1,9 +1,11 @@
 package dirstore
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -604,4 +606,33 @@ func TestPutRefusesToRebindAnIDCopiedInByHand(t *testing.T) {
 func md5ID(text string) documents.ID {
 	sum := md5.Sum([]byte(text))
 	return documents.ID("md5:" + hex.EncodeToString(sum[:]))
+}
+
+// TestPollAndPutRunTogether registers documents while the folder is polled;
+// the race detector checks that the two never touch the index at once.
+func TestPollAndPutRunTogether(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			if err := s.Poll(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := range 50 {
+		text := fmt.Sprintf("query Q%d { a }", i)
+		if err := s.Put(context.Background(), []documents.Entry{{ID: documents.SHA256(text), Text: text}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if n := s.Count(); n != 50 {
+		t.Errorf("%d documents, want 50", n)
+	}
 }
