@@ -18,7 +18,8 @@ import (
 
 // Registration serves the admin API's PUT /v1/documents: CI registers a
 // batch of trusted documents (a manifest in any accepted format). The batch
-// is checked, then stored in one atomic, durable Put: all of it or nothing.
+// is checked as a whole (one bad entry and nothing is stored), then stored
+// by one Put, each document atomically and durably.
 // Putting the same batch again is harmless; a batch that would re-bind a
 // registered id to another text is refused whole with 409 and the code
 // DOCUMENT_ID_CONFLICT.
