@@ -287,6 +287,24 @@ func TestInFlightRequestCompletesDuringShutdown(t *testing.T) {
 	<-started
 	stopped := make(chan error, 1)
 	go func() { stopped <- g.stop() }()
+	// While the request is in flight, readiness fails so that load
+	// balancers stop sending more.
+	deadline := time.Now().Add(400 * time.Millisecond)
+	for {
+		res, err := http.Get("http://" + g.admin + "/readyz")
+		if err != nil {
+			t.Fatalf("admin listener gone while a request was in flight: %v", err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "shutting down") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz during shutdown: %d %s, want 503 shutting down", res.StatusCode, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	r := <-done
 	if r.err != nil || r.status != 200 || r.body != `{"data":{"slow":true}}` {
 		t.Fatalf("in-flight request: %d %q %v", r.status, r.body, r.err)

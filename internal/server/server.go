@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,7 @@ type Server struct {
 
 	https, redirect, admin *http.Server
 	lnHTTPS, lnHTTP, lnAdm net.Listener
+	draining               atomic.Bool // set when shutdown begins
 }
 
 // New builds every stage from cfg. It opens no listener, but reads the
@@ -346,12 +348,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.log.Info("shutting down", "grace", s.cfg.Server.ShutdownGrace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Server.ShutdownGrace)
 	defer cancel()
+	// /readyz fails from now on, so that a load balancer stops sending
+	// requests while those in flight finish; the admin listener closes
+	// last.
+	s.draining.Store(true)
 	var wg sync.WaitGroup
 	shutErrs := make([]error, 3)
-	for i, srv := range []*http.Server{s.https, s.redirect, s.admin} {
+	for i, srv := range []*http.Server{s.https, s.redirect} {
 		wg.Go(func() { shutErrs[i] = srv.Shutdown(shutdownCtx) })
 	}
 	wg.Wait()
+	shutErrs[2] = s.admin.Shutdown(shutdownCtx)
 	if err := errors.Join(shutErrs...); err != nil {
 		s.log.Warn("grace period over; closing remaining connections", "error", err)
 		for _, srv := range []*http.Server{s.https, s.redirect, s.admin} {
@@ -367,6 +374,12 @@ func (s *Server) checks() []admin.Check {
 		{Name: "upstream", Ready: s.health.Ready},
 		{Name: "tls", Ready: func() error { return s.tls.ready(time.Now()) }},
 		{Name: "auth", Ready: s.authn.ready},
+		{Name: "shutdown", Ready: func() error {
+			if s.draining.Load() {
+				return errors.New("shutting down: in-flight requests are finishing")
+			}
+			return nil
+		}},
 	}
 }
 
