@@ -144,6 +144,15 @@ func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Re
 		return res, envelope.Errorf(envelope.CodeBadRequest, "the request names no document: send documentId")
 	}
 	if err != nil {
+		// A caller who may not run an unknown document learns nothing
+		// more about it than about a known one: otherwise an anonymous
+		// caller could tell registered private ids from unknown ones.
+		var e *envelope.Error
+		if rs.Authorize != nil && errors.As(err, &e) && e.Code == envelope.CodePersistedDocumentNotFound {
+			if aerr := rs.Authorize(r, Resolved{}); aerr != nil {
+				return res, aerr
+			}
+		}
 		return res, err
 	}
 	if rs.Authorize != nil {

@@ -124,6 +124,10 @@ func TestAuthenticatedRequestCarriesIdentity(t *testing.T) {
 	if req.Header.Get("Authorization") != "" {
 		t.Error("the token was forwarded although forward_token is off")
 	}
+	res = g.post(t, `{"documentId":"sha256:`+strings.Repeat("ab", 32)+`"}`, "Authorization", "Bearer "+token)
+	if body := readBody(t, res); res.StatusCode != 400 || errorCode(t, body) != "PERSISTED_DOCUMENT_NOT_FOUND" {
+		t.Errorf("unknown id with a valid token: %d %s, want 400 PERSISTED_DOCUMENT_NOT_FOUND", res.StatusCode, body)
+	}
 }
 
 func TestAuthenticationRefusals(t *testing.T) {
@@ -140,6 +144,7 @@ func TestAuthenticationRefusals(t *testing.T) {
 		{"operationName of a public operation does not open a private document", `{"documentId":"` + private + `","operationName":"Status"}`, nil, 401, `Bearer realm="GraphQL"`},
 		{"a bad token is refused before the body is read", `{"documentId":`, []string{"Authorization", "Bearer not.a.token"}, 401, `error="invalid_token"`},
 		{"a tampered token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer " + login("grace") + "x"}, 401, `error="invalid_token"`},
+		{"an unknown id is as closed as a private one to an anonymous caller", `{"documentId":"sha256:` + strings.Repeat("ab", 32) + `"}`, nil, 401, `Bearer realm="GraphQL"`},
 		{"an oversized token was sent, so it is an invalid token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer " + strings.Repeat("a", 9000)}, 401, `error="invalid_token", error_description="the token is too large"`},
 		{"an empty token was sent, so it is an invalid token", `{"documentId":"` + private + `"}`, []string{"Authorization", "Bearer "}, 401, `error="invalid_token", error_description="the token is empty"`},
 	}
