@@ -43,8 +43,18 @@ type Batch struct {
 	Method string
 	// CacheURL reports a GET of the form <path>/<id>/<operationName>.
 	CacheURL bool
+
+	one [1]Request // Requests' storage for a single request
 	// Uploads holds the files of a multipart request; nil for any other.
 	Uploads *Uploads
+}
+
+// single returns a batch of one request, in one allocation.
+func single(req Request, method string) *Batch {
+	b := &Batch{Method: method}
+	b.one[0] = req
+	b.Requests = b.one[:]
+	return b
 }
 
 // Limits bounds what Parse accepts. The zero value refuses batches and file
@@ -85,7 +95,7 @@ func Parse(r *http.Request, lim Limits) (*Batch, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Batch{Requests: []Request{req}, Method: http.MethodGet}, nil
+		return single(req, http.MethodGet), nil
 	case http.MethodPost:
 		return parsePost(r, lim)
 	default:
@@ -169,7 +179,7 @@ func parseBody(body []byte, maxBatch int) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Batch{Requests: []Request{req}, Method: http.MethodPost}, nil
+	return single(req, http.MethodPost), nil
 }
 
 func parseArray(body []byte, maxBatch int) (*Batch, error) {
@@ -347,7 +357,9 @@ func ParseCacheURL(r *http.Request, prefix string) (*Batch, bool, error) {
 	if req.Extensions, err = jsonParam("extensions", q.Get("extensions")); err != nil {
 		return nil, true, err
 	}
-	return &Batch{Requests: []Request{req}, Method: http.MethodGet, CacheURL: true}, true, nil
+	b := single(req, http.MethodGet)
+	b.CacheURL = true
+	return b, true, nil
 }
 
 func jsonParam(name, value string) (json.RawMessage, error) {
