@@ -26,7 +26,10 @@ func failureReason(err error) string {
 		op       *net.OpError
 		ne       net.Error
 	)
+	var answer *UpstreamAnswerError
 	switch {
+	case errors.As(err, &answer):
+		return "answer refused: " + answer.Error()
 	case errors.As(err, &pin):
 		return "pinned key mismatch"
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:

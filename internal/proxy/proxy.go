@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -383,12 +384,46 @@ func hasControl(s string) bool {
 }
 
 func (p *Proxy) modifyResponse(res *http.Response) error {
+	if err := checkAnswer(res); err != nil {
+		return err // ReverseProxy closes the body and calls errorHandler
+	}
 	// The transport hands over canonical names; a response has a few
 	// headers, the drop list many.
 	for k := range res.Header {
 		if p.drop[k] {
 			delete(res.Header, k)
 		}
+	}
+	return nil
+}
+
+// UpstreamAnswerError is an upstream answer the gateway does not pass on: a
+// server error, or a body that is not a GraphQL response. Such answers are
+// where upstream internals leak (stack traces, internal addresses, the
+// framework's error page), so the client gets 502 UPSTREAM_UNAVAILABLE and
+// the log gets the status and media type.
+type UpstreamAnswerError struct {
+	Status    int
+	MediaType string
+}
+
+func (e *UpstreamAnswerError) Error() string {
+	return fmt.Sprintf("upstream answered %d with %q", e.Status, e.MediaType)
+}
+
+// graphQLMediaTypes are the answers a GraphQL server gives: a response
+// (GraphQL over HTTP), a subscription stream (server-sent events), or
+// incremental delivery (@defer, @stream).
+var graphQLMediaTypes = []string{envelope.MediaTypeGraphQLResponse, envelope.MediaTypeJSON, "text/event-stream", "multipart/mixed"}
+
+// checkAnswer refuses an upstream answer that is a server error or not a
+// GraphQL response.
+func checkAnswer(res *http.Response) error {
+	ct := res.Header.Get("Content-Type")
+	mediaType, _, _ := strings.Cut(ct, ";")
+	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	if res.StatusCode >= 500 || (res.StatusCode != http.StatusNotModified && res.StatusCode != http.StatusNoContent && !slices.Contains(graphQLMediaTypes, mediaType)) {
+		return &UpstreamAnswerError{Status: res.StatusCode, MediaType: mediaType}
 	}
 	return nil
 }
@@ -407,6 +442,10 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		status, msg = http.StatusGatewayTimeout, "the upstream GraphQL server did not answer in time"
+	}
+	var answer *UpstreamAnswerError
+	if errors.As(err, &answer) {
+		msg = "the upstream GraphQL server failed on this request; the gateway log has what it answered"
 	}
 	if r.Context().Err() != nil {
 		msg = "the request was cancelled before the upstream answered"

@@ -262,6 +262,7 @@ func TestInFlightRequestCompletesDuringShutdown(t *testing.T) {
 			started <- struct{}{}
 			time.Sleep(500 * time.Millisecond)
 		}
+		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"data":{"slow":true}}`)
 	}))
 	t.Cleanup(ts.Close)
@@ -436,5 +437,64 @@ func TestClientThatStopsReadingIsCutOff(t *testing.T) {
 	n, err := io.Copy(io.Discard, conn)
 	if n >= size || isTimeout(err) {
 		t.Fatalf("read %d bytes (%v): the gateway kept the stalled connection", n, err)
+	}
+}
+
+// TestUpstreamInternalsNeverReachTheClient runs the gateway in front of an
+// upstream whose answers are not GraphQL: its framework's error page, an
+// HTML page with status 200. The client gets the error contract; a GraphQL
+// error answer (400 with JSON) passes as it is.
+func TestUpstreamInternalsNeverReachTheClient(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		switch {
+		case strings.Contains(string(b), "crash"):
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, "<h1>Internal db error at 10.0.0.5</h1><pre>stack trace</pre>")
+		case strings.Contains(string(b), "page"):
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<html>nginx/1.2.3 default page</html>")
+		case strings.Contains(string(b), "jsonerror"):
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, `{"errors":[{"message":"at Resolver.invoices (/srv/app/resolvers.js:12)"}]}`)
+		case strings.Contains(string(b), "invalid"):
+			w.Header().Set("Content-Type", "application/graphql-response+json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"errors":[{"message":"Cannot query field \"nope\""}]}`)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"data":{"__typename":"Query"}}`)
+		}
+	}))
+	t.Cleanup(ts.Close)
+	g := startFor(t, ts.URL)
+	for _, tt := range []struct {
+		query  string
+		status int
+		code   string
+	}{
+		{"{ crash }", 502, "UPSTREAM_UNAVAILABLE"},
+		{"{ page }", 502, "UPSTREAM_UNAVAILABLE"},
+		{"{ jsonerror }", 502, "UPSTREAM_UNAVAILABLE"},
+		{"{ invalid }", 400, ""},
+	} {
+		res := g.post(t, `{"query":"`+tt.query+`"}`)
+		body := readBody(t, res)
+		if res.StatusCode != tt.status || errorCode(t, body) != tt.code {
+			t.Errorf("%s: %d %s, want %d %s", tt.query, res.StatusCode, body, tt.status, tt.code)
+		}
+		for _, leak := range []string{"10.0.0.5", "stack trace", "nginx", "/srv/app"} {
+			if strings.Contains(body, leak) {
+				t.Errorf("%s: the client read %q: %s", tt.query, leak, body)
+			}
+		}
+		if tt.status == 502 && res.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: Cache-Control %q", tt.query, res.Header.Get("Cache-Control"))
+		}
+	}
+	if !strings.Contains(g.logs.String(), `upstream answered 500 with \"text/html\"`) {
+		t.Errorf("the log does not say what the upstream answered:\n%s", g.logs)
 	}
 }
