@@ -498,3 +498,42 @@ func TestUpstreamInternalsNeverReachTheClient(t *testing.T) {
 		t.Errorf("the log does not say what the upstream answered:\n%s", g.logs)
 	}
 }
+
+// TestRequestMetrics counts requests by outcome and status on /metrics.
+func TestRequestMetrics(t *testing.T) {
+	_, ts := newUpstream(t)
+	g := startFor(t, ts.URL)
+	readBody(t, g.post(t, `{"query":"{ a }"}`))
+	readBody(t, g.post(t, `{"query":"{ a }"}`))
+	req, _ := http.NewRequest(http.MethodPost, g.url("/graphql"), strings.NewReader(`{"query":"{ a }"}`))
+	req.Header.Set("Content-Type", "text/plain")
+	res, err := g.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBody(t, res)
+	wants := []string{
+		`gqlguard_requests_total{outcome="OK",status="200"} 2`,
+		`gqlguard_requests_total{outcome="CSRF_PREFLIGHT_REQUIRED",status="400"} 1`,
+		`gqlguard_request_duration_seconds_count 3`,
+		`gqlguard_upstream_duration_seconds_count 2`,
+	}
+	// A request is counted once its answer is written, which the client
+	// may read first.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		metrics, missing := g.adminGet(t, "/metrics"), ""
+		for _, want := range wants {
+			if !strings.Contains(metrics, want) {
+				missing = want
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %s:\n%s", missing, grep(metrics, "gqlguard_request"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -170,6 +170,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	chain := &telemetry.Observer{
 		Logger:  logger,
 		Trusted: trusted,
+		Metrics: s.metrics,
 		Next:    headers.New(cfg.TLS.HSTS.MaxAge, cfg.TLS.HSTS.IncludeSubdomains, cfg.TLS.HSTS.Preload, writeDeadlines(cfg.Server.WriteIdleTimeout, route)),
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,7 +32,14 @@ type CertInfo struct {
 type Metrics struct {
 	handshakes        *prometheus.CounterVec
 	handshakeDuration *prometheus.HistogramVec
+	requests          *prometheus.CounterVec
+	requestDuration   prometheus.Histogram
+	upstreamDuration  prometheus.Histogram
 }
+
+// durationBuckets suit a gateway's request and upstream times: from a
+// quarter of a millisecond to ten seconds.
+var durationBuckets = []float64{.00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 // NewMetrics registers the gateway's metrics with reg. certs is called at
 // every scrape for the certificates being served.
@@ -47,8 +55,51 @@ func NewMetrics(reg prometheus.Registerer, certs func() []CertInfo) *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.handshakes, m.handshakeDuration, certCollector{certs})
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gqlguard_requests_total",
+		Help: "Requests on the HTTPS listener by outcome (OK, or the error code of the refusal) and status.",
+	}, []string{"outcome", "status"})
+	m.requestDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "gqlguard_request_duration_seconds",
+		Help:    "Time from receiving a request's headers to the end of its answer.",
+		Buckets: durationBuckets,
+	})
+	m.upstreamDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "gqlguard_upstream_duration_seconds",
+		Help:    "Time the upstream took to answer a forwarded request's headers.",
+		Buckets: durationBuckets,
+	})
+	reg.MustRegister(m.handshakes, m.handshakeDuration, m.requests, m.requestDuration, m.upstreamDuration, certCollector{certs})
 	return m
+}
+
+// Request records one request's outcome and timing: upstream is zero when
+// the upstream was not contacted.
+func (m *Metrics) Request(outcome string, status int, d, upstream time.Duration) {
+	m.requests.WithLabelValues(outcome, statusLabel(status)).Inc()
+	m.requestDuration.Observe(d.Seconds())
+	if upstream > 0 {
+		m.upstreamDuration.Observe(upstream.Seconds())
+	}
+}
+
+// statusLabel formats the statuses a gateway answers without allocating.
+func statusLabel(status int) string {
+	switch status {
+	case 200:
+		return "200"
+	case 304:
+		return "304"
+	case 400:
+		return "400"
+	case 401:
+		return "401"
+	case 429:
+		return "429"
+	case 502:
+		return "502"
+	}
+	return strconv.Itoa(status)
 }
 
 // Handshake records one handshake: state is nil when it failed with err.

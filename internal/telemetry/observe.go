@@ -27,6 +27,11 @@ type Observer struct {
 	Trusted clientip.Trusted
 	// Next handles the request. Required.
 	Next http.Handler
+	// Metrics, when set, counts every request by outcome and status and
+	// records its duration.
+	Metrics interface {
+		Request(outcome string, status int, d, upstream time.Duration)
+	}
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -101,16 +106,19 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 	if status == 0 {
 		status = http.StatusOK
 	}
+	outcome := string(info.Code)
+	if outcome == "" {
+		outcome = "OK"
+	}
+	if o.Metrics != nil {
+		o.Metrics.Request(outcome, status, d, info.Upstream)
+	}
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelWarn
 	}
 	if !o.Logger.Enabled(r.Context(), level) {
 		return
-	}
-	outcome := string(info.Code)
-	if outcome == "" {
-		outcome = "OK"
 	}
 	// The record goes straight to the handler: Logger.LogAttrs would also
 	// walk the stack for a source location the access line does not use.
