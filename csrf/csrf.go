@@ -38,8 +38,12 @@ type Prevention struct {
 // pass through: they run no GraphQL.
 func (p *Prevention) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodOptions && p.simple(r) {
+		advice := "send Content-Type: application/json, or a non-empty %s header"
+		if r.Method == http.MethodGet {
+			advice = "a GET needs a non-empty %s header"
+		}
 		envelope.WriteError(w, r, envelope.Errorf(envelope.CodeCSRFPreflightRequired,
-			"this request could have been sent cross-site by a browser: send Content-Type: application/json, or a non-empty %s header", strings.Join(p.Headers, " or ")))
+			"this request could have been sent cross-site by a browser: "+advice, strings.Join(p.Headers, " or ")))
 		return
 	}
 	p.Next.ServeHTTP(w, r)

@@ -123,7 +123,7 @@ func (rs *Resolver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Request) (Resolved, error) {
 	id, apq, err := requestID(req)
-	if err != nil {
+	if err != nil && !(apq && req.Query != "") {
 		return Resolved{}, err
 	}
 	var res Resolved
@@ -313,7 +313,13 @@ func (rs *Resolver) freeForm(r *http.Request, req *envelope.Request) (Resolved, 
 		if rs.ClientHeader != "" {
 			client = r.Header.Get(rs.ClientHeader)
 		}
-		rs.Recorder.Record(id, req.Query, req.OperationName, client, time.Now())
+		// The operation that runs: the one named, or the document's only
+		// one when the client names none.
+		name := ""
+		if op, err := d.Operation(req.OperationName); err == nil {
+			name = op.Name
+		}
+		rs.Recorder.Record(id, req.Query, name, client, time.Now())
 	}
 	return Resolved{Document: d}, nil
 }

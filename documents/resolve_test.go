@@ -173,6 +173,7 @@ func TestResolveRefusals(t *testing.T) {
 	}{
 		{"free-form query in strict mode", Strict, postJSON(`{"query":"{ a }"}`), 400, envelope.CodePersistedDocumentRequired},
 		{"APQ registration in strict mode", Strict, postJSON(`{"query":"{ a }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + SHA256("{ a }").Hash() + `"}}}`), 400, envelope.CodePersistedQueryUnsupported},
+		{"APQ registration with a hash of no accepted form", Strict, postJSON(`{"query":"{ a }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"abc"}}}`), 400, envelope.CodePersistedQueryUnsupported},
 		{"APQ registration in capture mode", Capture, postJSON(`{"query":"{ a }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + SHA256("{ a }").Hash() + `"}}}`), 400, envelope.CodePersistedQueryUnsupported},
 		{"unknown id", Strict, postJSON(`{"documentId":"sha256:` + unknown + `"}`), 400, envelope.CodePersistedDocumentNotFound},
 		{"unknown id on a GET cache URL is 404", Strict, httptest.NewRequest(http.MethodGet, "/graphql/"+unknown+"/Q", nil), 404, envelope.CodePersistedDocumentNotFound},

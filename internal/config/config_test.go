@@ -188,7 +188,7 @@ func TestValidateNamesKeys(t *testing.T) {
 	}{
 		{"cert without key", func(c *Config) { c.TLS.CertFile = "a.pem" }, "tls: cert_file and key_file go together"},
 		{"upstream not http", func(c *Config) { c.Upstream.URL = "ftp://x" }, "upstream.url"},
-		{"upstream password is not echoed", func(c *Config) { c.Upstream.URL = "gopher://u:hunter2@x" }, "gopher://[redacted]@x"},
+		{"upstream password is not echoed", func(c *Config) { c.Upstream.URL = "gopher://u:hunter2@x" }, "gopher://[redacted]@x is not an http or https URL"},
 		{"bad trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "nope"} }, "server.trusted_proxies[1]"},
 		{"zero timeout", func(c *Config) { c.Upstream.Timeout = 0 }, "upstream.timeout"},
 		{"batching without size", func(c *Config) { c.GraphQL.Batching = Batching{Enabled: true} }, "graphql.batching.max_size"},

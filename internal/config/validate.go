@@ -74,7 +74,9 @@ func (c *Config) Validate() error {
 	if c.Upstream.URL == "" {
 		bad("upstream.url", "is required (the GraphQL endpoint behind the gateway, e.g. http://127.0.0.1:4000/graphql)")
 	} else if u, err := url.Parse(c.Upstream.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("upstream.url", "%q is not an http or https URL", redactURL(c.Upstream.URL))
+		// The value is not echoed when it does not parse: it may hold a
+		// credential, which redaction could not find.
+		bad("upstream.url", "%s is not an http or https URL; write it in full, e.g. http://127.0.0.1:4000/graphql", redactURL(c.Upstream.URL))
 	}
 	c.validateUpstreamTLS(bad)
 	positive("upstream.timeout", c.Upstream.Timeout)
