@@ -250,6 +250,10 @@ func docsPush(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *url != "" && *token == "" && *cert == "" && fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "gqlguard docs push: no credential: --token is empty and $GQLGUARD_ADMIN_TOKEN is unset (or give --cert and --key)")
+		return 2
+	}
 	if *url == "" || (*token == "" && *cert == "") || fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "usage: gqlguard docs push --url URL (--token TOKEN | --cert FILE --key FILE) [--cacert FILE] MANIFEST|DIR...")
 		return 2

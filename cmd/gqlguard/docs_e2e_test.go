@@ -357,7 +357,8 @@ func TestDocsUsageErrorsExit2(t *testing.T) {
 		{"check without documents", []string{"docs", "check", "--schema", docsSchema}, "usage: gqlguard docs check"},
 		{"check with an unknown format", []string{"docs", "check", "--format", "xml", billingDir}, "usage: gqlguard docs check"},
 		{"usage without a schema", []string{"docs", "usage", billingDir}, "usage: gqlguard docs usage"},
-		{"push without a token", []string{"docs", "push", "--url", "http://127.0.0.1:1/v1/documents", billingDir}, "usage: gqlguard docs push"},
+		{"push without a token", []string{"docs", "push", "--url", "http://127.0.0.1:1/v1/documents", billingDir}, "--token is empty and $GQLGUARD_ADMIN_TOKEN is unset"},
+		{"push without documents", []string{"docs", "push", "--url", "http://127.0.0.1:1/v1/documents", "--token", "t"}, "usage: gqlguard docs push"},
 		{"push with a certificate but no key", []string{"docs", "push", "--url", "https://127.0.0.1:1/v1/documents", "--cert", "c.pem", billingDir}, "--cert and --key go together"},
 		{"an unknown flag", []string{"docs", "captured", "--nope"}, "flag provided but not defined"},
 	}

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -316,9 +317,15 @@ func unflushed(e os.DirEntry, name string) (Record, bool) {
 	return Record{ID: id, FirstSeen: info.ModTime(), LastSeen: info.ModTime(), Count: 1}, true
 }
 
+// ErrNotCaptured reports an id capture mode never recorded.
+var ErrNotCaptured = errors.New("not captured: `gqlguard docs captured` lists the captured documents")
+
 // Text returns a captured document's text, verified against its id.
 func Text(dir string, id documents.ID) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, id.Hash()+".graphql"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", ErrNotCaptured
+	}
 	if err != nil {
 		return "", err
 	}

@@ -300,3 +300,10 @@ func TestPromoteRefusedByTheCheckStoresNothing(t *testing.T) {
 		t.Errorf("a refused promotion left %d captured documents, want 2", len(recs))
 	}
 }
+
+func TestEntriesOfAnIDNeverCapturedSaySo(t *testing.T) {
+	_, err := Entries(t.TempDir(), []documents.ID{documents.SHA256("query Never { a }")})
+	if !errors.Is(err, ErrNotCaptured) || strings.Contains(err.Error(), "no such file") {
+		t.Errorf("got %v, want ErrNotCaptured without a file path", err)
+	}
+}
