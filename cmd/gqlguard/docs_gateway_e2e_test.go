@@ -29,7 +29,7 @@ import (
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/documents/capture"
 	"github.com/gqlguard/gqlguard/internal/certs"
-	"github.com/gqlguard/gqlguard/internal/demo/issuer"
+	"github.com/gqlguard/gqlguard/internal/testutil/tokenissuer"
 )
 
 // adminToken is the admin API token of the gateways these tests start.
@@ -491,21 +491,7 @@ func TestCaptureModeFlushesOnShutdown(t *testing.T) {
 // startIssuer runs the demo's token issuer on loopback and returns its URL.
 func startIssuer(t *testing.T) string {
 	t.Helper()
-	ln, base, err := issuer.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := issuer.DemoUsers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := issuer.New(issuer.Options{Issuer: base, Audience: "billing-api", KeyFile: filepath.Join(t.TempDir(), "key.pem"), Users: users})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: iss.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	base, _ := tokenissuer.Start(t, "billing-api")
 	return base
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/testutil/multipartbody"
 )
 
 // receivedPart is a part of a multipart body as the upstream read it.
@@ -39,23 +40,13 @@ func (u *multipartUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer u.mu.Unlock()
 	u.n++
 	u.contentType, u.contentLength, u.header, u.parts, u.err = r.Header.Get("Content-Type"), r.Header.Get("Content-Length"), r.Header.Clone(), nil, nil
-	_, params, err := mime.ParseMediaType(u.contentType)
+	parts, err := multipartbody.Read(r)
 	if err != nil {
 		u.err = err
 		return
 	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			u.err = err
-			return
-		}
-		b, _ := io.ReadAll(p)
-		u.parts = append(u.parts, receivedPart{p.FormName(), p.FileName(), p.Header.Get("Content-Type"), string(b)})
+	for _, p := range parts {
+		u.parts = append(u.parts, receivedPart{p.Name, p.Filename, p.ContentType, p.Body})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = io.WriteString(w, `{"data":{"ok":true}}`)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,42 +12,14 @@ import (
 
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/internal/config"
-	"github.com/gqlguard/gqlguard/internal/demo/issuer"
+	"github.com/gqlguard/gqlguard/internal/testutil/tokenissuer"
 )
 
 // tokenIssuer runs the demo's OpenID provider on loopback and returns its
 // URL and a function that signs a user in.
 func tokenIssuer(t testing.TB) (string, func(user string) string) {
 	t.Helper()
-	ln, base, err := issuer.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := issuer.DemoUsers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := issuer.New(issuer.Options{Issuer: base, Audience: "billing-api", KeyFile: filepath.Join(t.TempDir(), "key.pem"), Users: users})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: iss.Handler()}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return base, func(user string) string {
-		res, err := http.PostForm(base+"/token", url.Values{"grant_type": {"password"}, "username": {user}, "password": {user + "-demo-password"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var tok struct {
-			AccessToken string `json:"access_token"`
-		}
-		if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-			t.Fatalf("token for %s: %v", user, err)
-		}
-		return tok.AccessToken
-	}
+	return tokenissuer.Start(t, "billing-api")
 }
 
 const (

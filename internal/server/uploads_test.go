@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/testutil/multipartbody"
 )
 
 const (
@@ -55,23 +55,13 @@ func (u *multipartRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer u.mu.Unlock()
 	u.n++
 	u.parts, u.err = nil, nil
-	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	parts, err := multipartbody.Read(r)
 	if err != nil {
 		u.err = err
 		return
 	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			u.err = err
-			return
-		}
-		b, _ := io.ReadAll(p)
-		u.parts = append(u.parts, uploadPart{p.FormName(), p.FileName(), p.Header.Get("Content-Type"), string(b)})
+	for _, p := range parts {
+		u.parts = append(u.parts, uploadPart{p.Name, p.Filename, p.ContentType, p.Body})
 	}
 	w.Header().Set("Content-Type", "application/graphql-response+json")
 	_, _ = io.WriteString(w, `{"data":{"attach":{"pages":[1]}}}`)
