@@ -238,9 +238,11 @@ func TestClientCertificates(t *testing.T) {
 
 func TestSessionResumptionSurvivesKeyRotation(t *testing.T) {
 	ca := newTestCA(t, "CA")
-	g := tlsGateway(t, ca, func(c *config.Config) { c.TLS.TicketKeyRotation = 300 * time.Millisecond })
+	// Tickets stay valid for three rotations; the last connection comes
+	// after one, with a second of margin against a slow machine.
+	g := tlsGateway(t, ca, func(c *config.Config) { c.TLS.TicketKeyRotation = time.Second })
 	cache := tls.NewLRUClientSessionCache(8)
-	for i, wait := range []time.Duration{0, 0, 400 * time.Millisecond} {
+	for i, wait := range []time.Duration{0, 0, 1300 * time.Millisecond} {
 		time.Sleep(wait)
 		st, err := g.handshake(t, &tls.Config{ClientSessionCache: cache})
 		if err != nil {
