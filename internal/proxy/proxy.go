@@ -35,12 +35,12 @@ type Proxy struct {
 	trusted  clientip.Trusted
 	headers  http.Header
 	drop     map[string]bool // canonical response header names
-	// owned holds every request header the gateway sets for the upstream,
-	// canonical; a client header that spells one with underscores is
-	// dropped (see dropLookalikes).
-	owned map[string]bool
-	rp    *httputil.ReverseProxy
-	log   *slog.Logger
+	// strip holds the client headers removed from every upstream request
+	// (client-address and identity headers), owned every header the
+	// gateway sets or removes; both canonical (see stripClientHeaders).
+	strip, owned map[string]bool
+	rp           *httputil.ReverseProxy
+	log          *slog.Logger
 }
 
 // Options are the parts of a Proxy that come from outside its config section.
@@ -94,7 +94,7 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 	for k, v := range cfg.Headers {
 		p.headers.Set(k, v.Reveal())
 	}
-	p.owned = ownedHeaders(opts.Identity, p.headers)
+	p.strip, p.owned = headerSets(p.identity, p.headers)
 	transport := opts.Transport
 	if transport == nil {
 		if transport, err = NewTransport(cfg); err != nil {
@@ -205,11 +205,7 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	pr.SetXForwarded()
-	// Other client-address headers some upstreams trust are the gateway's
-	// to set, never the client's.
-	for _, h := range clientIPHeaders {
-		delete(pr.Out.Header, h)
-	}
+	p.stripClientHeaders(pr.Out.Header)
 	if info := envelope.InfoFrom(pr.In.Context()); info != nil {
 		pr.Out.Header["X-Request-Id"] = info.IDValues()
 		if ip := info.ClientIPString(); ip != "" {
@@ -219,7 +215,6 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	for k, v := range p.headers {
 		pr.Out.Header[k] = v
 	}
-	p.dropLookalikes(pr.Out.Header)
 	p.setIdentity(pr.Out.Header, envelope.PrincipalFrom(pr.In.Context()))
 }
 
@@ -240,38 +235,41 @@ func canonicalIdentity(id Identity) Identity {
 	return id
 }
 
-// ownedHeaders lists the request headers the gateway sets or removes for the
-// upstream: identity, client address, forwarding and request id headers.
-func ownedHeaders(id Identity, fixed http.Header) map[string]bool {
-	owned := map[string]bool{
-		"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true, "X-Request-Id": true,
-		"Authorization": true, HeaderClientCertSubject: true, HeaderClientCertNames: true,
-	}
+// headerSets returns the client headers stripped from every upstream
+// request — client-address headers some upstreams trust, and the identity
+// headers — and every header the gateway owns: those, the forwarding
+// headers, the request id, Authorization and the configured fixed headers.
+// id's names are canonical.
+func headerSets(id Identity, fixed http.Header) (strip, owned map[string]bool) {
+	strip = map[string]bool{HeaderClientCertSubject: true, HeaderClientCertNames: true}
 	for _, h := range clientIPHeaders {
-		owned[h] = true
+		strip[h] = true
 	}
 	for _, h := range id.ClaimHeaders {
-		owned[http.CanonicalHeaderKey(h)] = true
+		strip[h] = true
 	}
 	if id.ClaimsHeader != "" {
-		owned[http.CanonicalHeaderKey(id.ClaimsHeader)] = true
+		strip[id.ClaimsHeader] = true
+	}
+	owned = map[string]bool{"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true, "X-Request-Id": true, "Authorization": true}
+	for h := range strip {
+		owned[h] = true
 	}
 	for h := range fixed {
 		owned[h] = true
 	}
-	return owned
+	return strip, owned
 }
 
-// dropLookalikes removes client headers that name a gateway-owned header
-// with underscores for dashes (X_User_Id for X-User-Id). Go keeps them apart,
-// but CGI-style servers (WSGI, PHP, Rack) fold both spellings into one
-// variable, so a forged copy could stand beside, or replace, the gateway's.
-func (p *Proxy) dropLookalikes(h http.Header) {
+// stripClientHeaders removes, in one pass, the client's copies of the
+// headers only the gateway may set, and any header that names an owned one
+// with underscores for dashes (X_User_Id for X-User-Id): Go keeps them
+// apart, but CGI-style servers (WSGI, PHP, Rack) fold both spellings into
+// one variable, so a forged copy could stand beside, or replace, the
+// gateway's. Keys of a request parsed by net/http are canonical.
+func (p *Proxy) stripClientHeaders(h http.Header) {
 	for k := range h {
-		if strings.IndexByte(k, '_') < 0 {
-			continue
-		}
-		if p.owned[http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))] {
+		if p.strip[k] || strings.IndexByte(k, '_') >= 0 && p.owned[http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))] {
 			delete(h, k)
 		}
 	}
@@ -287,17 +285,8 @@ const (
 // setIdentity sets the identity headers for p, once, before the upstream
 // runs; nothing changes them afterwards.
 func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
-	// Every name here is canonical (see canonicalIdentity), as are the
-	// keys of a request parsed by net/http, so plain map deletes do.
+	// The client's copies of these headers are gone (stripClientHeaders).
 	id := px.identity
-	delete(h, HeaderClientCertSubject)
-	delete(h, HeaderClientCertNames)
-	for _, name := range id.ClaimHeaders {
-		delete(h, name)
-	}
-	if id.ClaimsHeader != "" {
-		delete(h, id.ClaimsHeader)
-	}
 	if id.Enabled && !id.ForwardToken {
 		delete(h, "Authorization")
 		if id.Cookie != "" {
