@@ -468,7 +468,11 @@ func TestOCSPStapleServed(t *testing.T) {
 	}
 }
 
-func TestClientCertificateIdentityReachesUpstream(t *testing.T) {
+// clientCertGateway starts a gateway that verifies optional client
+// certificates from a client CA (configured further by mut), and returns it,
+// its upstream and a client certificate for billing-worker with a SPIFFE URI.
+func clientCertGateway(t *testing.T, mut func(*config.Config)) (*gateway, *recordingUpstream, tls.Certificate) {
+	t.Helper()
 	ca := newTestCA(t, "server CA")
 	clientCA := newTestCA(t, "client CA")
 	cert, key, _ := clientCA.issue(t, t.TempDir(), leafOpts{cn: "billing-worker", client: true, uris: []string{"spiffe://example.org/billing"}})
@@ -480,7 +484,14 @@ func TestClientCertificateIdentityReachesUpstream(t *testing.T) {
 	cfg, _ := testConfig(t, ts.URL)
 	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{})
 	cfg.TLS.ClientAuth = config.ClientAuth{Mode: "optional", CAFile: clientCA.caFile}
-	g := startGateway(t, cfg, ca.caFile)
+	if mut != nil {
+		mut(cfg)
+	}
+	return startGateway(t, cfg, ca.caFile), up, pair
+}
+
+func TestClientCertificateIdentityReachesUpstream(t *testing.T) {
+	g, up, pair := clientCertGateway(t, nil)
 
 	send := func(certs []tls.Certificate) *http.Request {
 		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.roots, ServerName: "localhost", Certificates: certs}}}
@@ -513,21 +524,11 @@ func TestClientCertificateIdentityReachesUpstream(t *testing.T) {
 // verified client certificates in place of bearer tokens
 // (auth.client_certificates): service-to-service callers.
 func TestClientCertificatesAuthenticateCallers(t *testing.T) {
-	ca := newTestCA(t, "server CA")
-	clientCA := newTestCA(t, "client CA")
-	cert, key, _ := clientCA.issue(t, t.TempDir(), leafOpts{cn: "billing-worker", client: true})
-	pair, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, ts := newUpstream(t)
-	cfg, _ := testConfig(t, ts.URL)
-	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{})
-	cfg.TLS.ClientAuth = config.ClientAuth{Mode: "optional", CAFile: clientCA.caFile}
-	cfg.Auth.ClientCertificates = true
-	cfg.Documents.Mode = "strict"
-	writeDoc(t, cfg.Documents.Dir, invoiceDoc)
-	g := startGateway(t, cfg, ca.caFile)
+	g, up, pair := clientCertGateway(t, func(cfg *config.Config) {
+		cfg.Auth.ClientCertificates = true
+		cfg.Documents.Mode = "strict"
+		writeDoc(t, cfg.Documents.Dir, invoiceDoc)
+	})
 	body := `{"documentId":"` + string(documents.SHA256(invoiceDoc)) + `"}`
 
 	post := func(certs []tls.Certificate) (*http.Response, string) {
