@@ -294,12 +294,18 @@ func (l *Limits) inputObject(t *ast.Type) *ast.Definition {
 	return def
 }
 
-// memberRule returns the cap of the member name of an object argument
-// value, fd being its input field (nil when not known): the cap of the
-// input field, else of the name.
+// memberRule returns the cap of the member name of an object value, fd
+// being its input field (nil when not known). With a schema it is the input
+// field's cap (fields holds the name caps of fields that can hold a number
+// too), so members of custom scalars and fields the type lacks (which
+// coercion refuses) have none; without one it is the name's. Literals in the
+// document and variables both go by it.
 func (l *Limits) memberRule(fd *ast.FieldDefinition, name string) *capRule {
-	if c := l.fields[fd]; c != nil {
-		return c
+	switch {
+	case fd != nil:
+		return l.fields[fd]
+	case l.schema != nil:
+		return nil
 	}
 	return l.names[name]
 }

@@ -123,3 +123,15 @@ func TestPlanCapsMembersOfInputObjects(t *testing.T) {
 		})
 	}
 }
+
+// TestLiteralsAndVariablesFollowOneMemberRule: a value written in the
+// document is capped exactly as the same value sent as a variable.
+func TestLiteralsAndVariablesFollowOneMemberRule(t *testing.T) {
+	l := newLimits(t, defaults(), membersSchema(t))
+	runChecks(t, l, []checkCase{
+		{name: "variable: an input object member named last", query: qNested, vars: `{"q":{"last":{"size":500}}}`},
+	})
+	if p, err := planOf(t, l, `{ invoiceSearch(query: {last: {size: 500}}) { id } }`); p == nil || err != nil {
+		t.Errorf("the same value as a literal: %v; want it accepted like the variable", err)
+	}
+}

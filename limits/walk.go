@@ -392,19 +392,15 @@ func (w *walker) object(def *ast.Definition, i int, c *capRule) (int, *fault) {
 }
 
 // memberCap returns the cap of an object member named by the JSON string
-// key, fd being its input field (nil when not known): the cap of fd with a
-// schema, the cap of the name without one. With a schema, members of custom
-// scalars and fields the type lacks (which coercion refuses) have none.
+// key, fd being its input field (nil when not known): Limits.memberRule.
 func (w *walker) memberCap(fd *ast.FieldDefinition, key []byte, esc bool) *capRule {
-	switch {
-	case fd != nil:
-		return w.l.fields[fd]
-	case w.l.schema != nil:
-		return nil
-	case esc:
+	if fd != nil || w.l.schema != nil {
+		return w.l.memberRule(fd, "")
+	}
+	if esc {
 		return w.l.names[unquote(key, true)]
 	}
-	return w.l.names[string(key[1:len(key)-1])]
+	return w.l.names[string(key[1:len(key)-1])] // a map index: no allocation
 }
 
 // inputField returns def's field named by the JSON string key; nil for a
