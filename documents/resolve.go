@@ -144,12 +144,12 @@ func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Re
 		return res, envelope.Errorf(envelope.CodeBadRequest, "the request names no document: send documentId")
 	}
 	if err != nil {
-		// A caller who may not run an unknown document learns nothing
-		// more about it than about a known one: otherwise an anonymous
+		// What is wrong with a document (unknown, or stored but refused)
+		// is told only to a caller who may run it: otherwise an anonymous
 		// caller could tell registered private ids from unknown ones.
 		var e *envelope.Error
-		if rs.Authorize != nil && errors.As(err, &e) && e.Code == envelope.CodePersistedDocumentNotFound {
-			if aerr := rs.Authorize(r, Resolved{}); aerr != nil {
+		if rs.Authorize != nil && (res.Document != nil || errors.As(err, &e) && e.Code == envelope.CodePersistedDocumentNotFound) {
+			if aerr := rs.Authorize(r, res); aerr != nil {
 				return res, aerr
 			}
 		}
@@ -266,12 +266,10 @@ func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved
 	return trustedResult(rs.Cache.AddIfCurrent(id, d, gen))
 }
 
-// trustedResult is the resolution of a trusted document, or its refusal.
+// trustedResult is the resolution of a trusted document, with its refusal
+// when it is stored but cannot run.
 func trustedResult(d *Document) (Resolved, error) {
-	if d.refused != nil {
-		return Resolved{}, d.refused
-	}
-	return Resolved{Document: d, Trusted: true}, nil
+	return Resolved{Document: d, Trusted: true}, d.refused
 }
 
 // prepareTrusted parses, validates and prepares a trusted document.

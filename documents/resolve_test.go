@@ -407,3 +407,16 @@ func TestInvalidTrustedDocumentIsRefusedAndCheckedOnce(t *testing.T) {
 		t.Errorf("validated %d times after the store reported a change, want 3", validated)
 	}
 }
+
+// TestRefusalsAreToldOnlyToWhoMayRun: a caller the authorizer turns away
+// learns nothing of a stored document that cannot run, as of an unknown one.
+func TestRefusalsAreToldOnlyToWhoMayRun(t *testing.T) {
+	rs, _, _ := newResolver(Strict)
+	rs.Validate = func(*Document) error { return envelope.Errorf(envelope.CodeGraphQLValidationFailed, "does not validate") }
+	rs.Authorize = func(*http.Request, Resolved) error { return envelope.Errorf(envelope.CodeUnauthenticated, "no token") }
+	for _, id := range []string{string(SHA256(payDoc)), "sha256:" + strings.Repeat("ab", 32)} {
+		if res := run(t, rs, postJSON(`{"documentId":"`+id+`"}`)); res.called || res.code != envelope.CodeUnauthenticated {
+			t.Errorf("%s: called %v, %d %s; want UNAUTHENTICATED", id, res.called, res.status, res.code)
+		}
+	}
+}
