@@ -412,7 +412,9 @@ func TestInvalidTrustedDocumentIsRefusedAndCheckedOnce(t *testing.T) {
 // learns nothing of a stored document that cannot run, as of an unknown one.
 func TestRefusalsAreToldOnlyToWhoMayRun(t *testing.T) {
 	rs, _, _ := newResolver(Strict)
-	rs.Validate = func(*Document) error { return envelope.Errorf(envelope.CodeGraphQLValidationFailed, "does not validate") }
+	rs.Validate = func(*Document) error {
+		return envelope.Errorf(envelope.CodeGraphQLValidationFailed, "does not validate")
+	}
 	rs.Authorize = func(*http.Request, Resolved) error { return envelope.Errorf(envelope.CodeUnauthenticated, "no token") }
 	for _, id := range []string{string(SHA256(payDoc)), "sha256:" + strings.Repeat("ab", 32)} {
 		if res := run(t, rs, postJSON(`{"documentId":"`+id+`"}`)); res.called || res.code != envelope.CodeUnauthenticated {
