@@ -90,14 +90,16 @@ func (a *Authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, &requestError{"this API accepts client certificates, not bearer tokens"})
 		return
 	}
+	// A token verified before passes at once, whatever the failure limit
+	// says of its address: good clients behind it are not held up, and
+	// the limiter is not consulted on the common path.
+	if p := a.cached(token); p != nil {
+		a.Next.ServeHTTP(w, envelope.AttachPrincipal(r, p))
+		return
+	}
+	// Signature checks are what a brute force costs the gateway, so a
+	// blocked address gets none.
 	if blocked, wait := a.blocked(r); blocked {
-		// Signature checks are what a brute force costs the gateway, so a
-		// blocked address gets none. Tokens verified before still pass:
-		// good clients behind the same address are not held up.
-		if p := a.cached(token); p != nil {
-			a.Next.ServeHTTP(w, envelope.AttachPrincipal(r, p))
-			return
-		}
 		a.rateLimited(w, r, wait, errBlocked)
 		return
 	}
