@@ -37,7 +37,7 @@ type Prevention struct {
 // 400 CSRF_PREFLIGHT_REQUIRED naming the headers to add. OPTIONS preflights
 // pass through: they run no GraphQL.
 func (p *Prevention) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodOptions && p.simple(r) {
+	if simpleMethod(r.Method) && p.simple(r) {
 		advice := "send Content-Type: application/json, or a non-empty %s header"
 		if r.Method == http.MethodGet {
 			advice = "a GET needs a non-empty %s header"
@@ -47,6 +47,13 @@ func (p *Prevention) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Next.ServeHTTP(w, r)
+}
+
+// simpleMethod reports whether a browser sends the method cross-site without
+// a preflight (the CORS-safelisted methods); any other method is preflighted,
+// and the later stages refuse what GraphQL does not use.
+func simpleMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodPost
 }
 
 // simple reports whether a browser could have sent r without a preflight.

@@ -41,6 +41,8 @@ func TestPrevention(t *testing.T) {
 		{"a type without a subtype needed a preflight", "POST", []string{"text/"}, nil, true},
 		{"application/json with parameters runs", "POST", []string{"application/json; charset=utf-8"}, nil, true},
 		{"OPTIONS passes to the CORS stage", "OPTIONS", nil, nil, true},
+		{"a method browsers preflight is left to the method check", "DELETE", nil, nil, true},
+		{"HEAD without a preflight header is refused", "HEAD", nil, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

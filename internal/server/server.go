@@ -38,8 +38,6 @@ import (
 // what runs behind the gateway (or that the gateway sets itself).
 var upstreamInternals = []string{"X-Request-Id", "Server", "X-Powered-By", "X-Aspnet-Version", "X-Aspnetmvc-Version"}
 
-var allowGETPOST = http.Header{"Allow": {"GET, POST"}}
-
 // Server is a configured gateway. Build it with New, bind it with Listen,
 // serve with Serve.
 type Server struct {
@@ -155,13 +153,6 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	endpoint := cfg.GraphQL.Path
 	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == endpoint || strings.HasPrefix(r.URL.Path, envelopeStage.CachePrefix) {
-			// Other methods are refused as such before CSRF prevention
-			// could call them cross-site requests.
-			if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodOptions {
-				envelope.WriteError(w, r, &envelope.Error{Code: envelope.CodeMethodNotAllowed, Header: allowGETPOST,
-					Message: fmt.Sprintf("method %s is not allowed; send GraphQL requests with POST (or GET for queries)", r.Method)})
-				return
-			}
 			graphql.ServeHTTP(w, r)
 			return
 		}
