@@ -87,15 +87,15 @@ func measure(ctx context.Context, m measurement) (result, error) {
 	}
 	w := &watcher{pid: cmd.Process.Pid, start: start, seen: map[string]phase{}, changed: make(chan struct{}, 1)}
 	go w.read(logs)
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := &process{done: make(chan struct{})}
+	go func() { exited.err = cmd.Wait(); close(exited.done) }()
 	defer stop(cmd, exited)
 
 	addr, err := w.waitServing(ctx, exited)
 	if err != nil {
 		return result{}, err
 	}
-	ready, err := firstAnswer(ctx, addr, m, start, cmd.Process.Pid)
+	ready, err := firstAnswer(ctx, exited, addr, m, start, cmd.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -113,7 +113,7 @@ func measure(ctx context.Context, m measurement) (result, error) {
 
 // firstAnswer sends the trusted-document request until it is answered
 // with 200 and returns that moment with the memory then.
-func firstAnswer(ctx context.Context, addr string, m measurement, start time.Time, pid int) (phase, error) {
+func firstAnswer(ctx context.Context, exited *process, addr string, m measurement, start time.Time, pid int) (phase, error) {
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: m.cert.pool, MinVersion: tls.VersionTLS12}}}
 	defer client.CloseIdleConnections()
 	body := `{"documentId":"` + m.id + `","variables":{"first":10}}`
@@ -139,6 +139,8 @@ func firstAnswer(ctx context.Context, addr string, m measurement, start time.Tim
 		select {
 		case <-ctx.Done():
 			return phase{}, fmt.Errorf("no answer from https://%s: %w", addr, ctx.Err())
+		case <-exited.done:
+			return phase{}, fmt.Errorf("gqlguard serve exited (%v) before it answered", exited.err)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
@@ -196,14 +198,14 @@ func (w *watcher) read(r io.Reader) {
 }
 
 // waitServing returns the HTTPS address the gateway logs it serves on.
-func (w *watcher) waitServing(ctx context.Context, exited <-chan error) (string, error) {
+func (w *watcher) waitServing(ctx context.Context, exited *process) (string, error) {
 	var addr string
 	err := w.wait(ctx, exited, func() bool { addr = w.https; return addr != "" })
 	return addr, err
 }
 
 // waitFor waits until every message in msgs was logged.
-func (w *watcher) waitFor(ctx context.Context, exited <-chan error, msgs ...string) error {
+func (w *watcher) waitFor(ctx context.Context, exited *process, msgs ...string) error {
 	return w.wait(ctx, exited, func() bool {
 		for _, m := range msgs {
 			if _, ok := w.seen[m]; !ok {
@@ -215,7 +217,7 @@ func (w *watcher) waitFor(ctx context.Context, exited <-chan error, msgs ...stri
 }
 
 // wait waits until done, called with w.mu held, reports true.
-func (w *watcher) wait(ctx context.Context, exited <-chan error, done func() bool) error {
+func (w *watcher) wait(ctx context.Context, exited *process, done func() bool) error {
 	for {
 		w.mu.Lock()
 		ok := done()
@@ -225,8 +227,8 @@ func (w *watcher) wait(ctx context.Context, exited <-chan error, done func() boo
 		}
 		select {
 		case <-w.changed:
-		case err := <-exited:
-			return fmt.Errorf("gqlguard serve exited (%v); its last log lines:\n%s", err, w.lastLines())
+		case <-exited.done:
+			return fmt.Errorf("gqlguard serve exited (%v); its last log lines:\n%s", exited.err, w.lastLines())
 		case <-ctx.Done():
 			return fmt.Errorf("%w; the last log lines:\n%s", ctx.Err(), w.lastLines())
 		}
@@ -268,13 +270,20 @@ func memory(pid int) (rss, hwm int64, err error) {
 	return rss, hwm, nil
 }
 
+// process is a started gateway: done closes when it has exited, with err
+// from its Wait, so that any number of waiters see it.
+type process struct {
+	done chan struct{}
+	err  error
+}
+
 // stop ends the gateway with SIGTERM, or kills it after 10 seconds.
-func stop(cmd *exec.Cmd, exited <-chan error) {
+func stop(cmd *exec.Cmd, exited *process) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-exited:
+	case <-exited.done:
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
-		<-exited
+		<-exited.done
 	}
 }
