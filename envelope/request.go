@@ -308,7 +308,7 @@ func objectField(name string, raw json.RawMessage) (json.RawMessage, error) {
 // strings, variables and extensions as JSON-encoded objects.
 func parseQueryString(q url.Values) (Request, error) {
 	var req Request
-	for _, name := range [...]string{"query", "operationName", "documentId", "doc_id", "id", "variables", "extensions"} {
+	for _, name := range wireNames {
 		if len(q[name]) > 1 {
 			return req, Errorf(CodeBadRequest, "the URL parameter %s is given more than once", name)
 		}

@@ -57,8 +57,6 @@ const UploadPlaceholder = `"(uploaded file)"`
 // maxPathSegments bounds a map path; files sit a few levels deep at most.
 const maxPathSegments = 64
 
-var jsonNull = []byte("null")
-
 // Nulled returns vars, the variables of request i of the batch (as the
 // stages after Parse left them), with null wherever a file goes, as the
 // upstream must receive them. It fails when coercion moved such a place (a
@@ -80,7 +78,7 @@ func (u *Uploads) Nulled(i int, vars json.RawMessage) (json.RawMessage, error) {
 		return nil, Errorf(CodeBadRequest,
 			"the place of a file (variables.%s) moved when the variables were coerced; send a list as a JSON array, with null for each file in it", strings.Join(paths[bad], "."))
 	}
-	return splice(vars, spans, jsonNull), nil
+	return splice(vars, spans, null), nil
 }
 
 // place checks that every path of the map points at a null inside the
@@ -125,7 +123,7 @@ func (u *Uploads) place(b *Batch, entries []mapEntry) error {
 			return Errorf(CodeBadRequest, "the map path %s leads to no value in the operations; put null where the file goes", quoteName(locs[bad].path))
 		}
 		for k, s := range spans {
-			if !bytes.Equal(vars[s.start:s.end], jsonNull) {
+			if !bytes.Equal(vars[s.start:s.end], null) {
 				return Errorf(CodeBadRequest, "the map path %s leads to a value that is not null; put null where the file goes", quoteName(locs[k].path))
 			}
 		}
