@@ -37,21 +37,32 @@ type Info struct {
 	ipText   string
 }
 
-// IDValues returns the request id as a header value, the same slice on
-// every call, so that the response and the upstream request can carry it
-// without a copy each. Callers must not modify it.
+// Begin fills in the record of a request that starts now: its id, client
+// address and start, and their header forms, made once for every stage
+// that sends them.
+func (i *Info) Begin(id string, clientIP netip.Addr, start time.Time) {
+	i.ID, i.ClientIP, i.Start = id, clientIP, start
+	i.idValues[0] = id
+	if clientIP.IsValid() {
+		i.ipText = clientIP.String()
+	}
+}
+
+// IDValues returns the request id as a header value: after Begin the same
+// slice on every call, so that the response and the upstream request carry
+// it without a copy each. Callers must not modify it.
 func (i *Info) IDValues() []string {
-	if i.idValues[0] != i.ID {
-		i.idValues[0] = i.ID
+	if i.idValues[0] == "" {
+		return []string{i.ID}
 	}
 	return i.idValues[:]
 }
 
 // ClientIPString returns ClientIP in text form ("" when unknown), formatted
-// once per request.
+// by Begin.
 func (i *Info) ClientIPString() string {
 	if i.ipText == "" && i.ClientIP.IsValid() {
-		i.ipText = i.ClientIP.String()
+		return i.ClientIP.String()
 	}
 	return i.ipText
 }

@@ -45,8 +45,9 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		now = o.Now
 	}
 	// One allocation holds the request's record and the response recorder.
-	st := &state{info: envelope.Info{ID: o.requestID(r), ClientIP: o.Trusted.ClientIP(r), Start: now()}, rec: recorder{ResponseWriter: w}}
+	st := &state{rec: recorder{ResponseWriter: w}}
 	info, rec := &st.info, &st.rec
+	info.Begin(o.requestID(r), o.Trusted.ClientIP(r), now())
 	w.Header()["X-Request-Id"] = info.IDValues()
 	r = r.WithContext(envelope.WithInfo(r.Context(), info))
 	// Logged even when a stage aborts the response (ReverseProxy panics with
@@ -66,7 +67,7 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if info.Err == nil {
 				info.Err = fmt.Errorf("response aborted: %v", p)
 			}
-			o.log(r, rec, info, now().Sub(info.Start))
+			o.log(r, rec, info, now())
 			panic(p)
 		default:
 			// A bug in a stage: the client still gets the error
@@ -74,7 +75,7 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			o.Logger.Error("request handler panicked", "request_id", info.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			envelope.WriteError(rec, r, &envelope.Error{Code: envelope.CodeInternal, Message: "the gateway failed to handle this request; the request id names it in the gateway's log", Err: fmt.Errorf("panic: %v", p)})
 		}
-		o.log(r, rec, info, now().Sub(info.Start))
+		o.log(r, rec, info, now())
 	}()
 	o.Next.ServeHTTP(rec, r)
 }
@@ -101,7 +102,10 @@ func validID(id string) bool {
 	return true
 }
 
-func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d time.Duration) {
+// log counts and logs the request as it ended at end (on the Observer's
+// clock).
+func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, end time.Time) {
+	d := end.Sub(info.Start)
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
@@ -145,7 +149,7 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, d ti
 	if info.Err != nil {
 		attrs = append(attrs, slog.String("error", info.Err.Error()))
 	}
-	line := slog.NewRecord(time.Now(), level, "request", 0)
+	line := slog.NewRecord(end, level, "request", 0)
 	line.AddAttrs(attrs...)
 	// The request's own context: a handler may read values from it (a
 	// trace id); a cancelled request is still logged.
