@@ -9,7 +9,6 @@ package csrf
 import (
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/gqlguard/gqlguard/envelope"
 )
@@ -22,15 +21,21 @@ var simpleTypes = [...]struct{ typ, sub string }{
 	{"multipart", "form-data"},
 }
 
-// Prevention is the CSRF stage.
+// Prevention is the CSRF stage; build it with New.
 type Prevention struct {
-	// Headers: any of them, non-empty, marks a request as preflighted.
-	Headers []string
-	// Next handles safe requests.
-	Next http.Handler
+	headers []string // as configured, for the refusal's message
+	lookup  []string // the same in canonical form, for map lookups
+	next    http.Handler
+}
 
-	once      sync.Once
-	canonical []string // Headers in canonical form, for map lookups
+// New returns the stage in front of next: a non-empty header of headers (in
+// any case) marks a request as preflighted.
+func New(headers []string, next http.Handler) *Prevention {
+	p := &Prevention{headers: headers, next: next}
+	for _, h := range headers {
+		p.lookup = append(p.lookup, http.CanonicalHeaderKey(h))
+	}
+	return p
 }
 
 // ServeHTTP refuses a request that could be a browser's simple request with
@@ -43,10 +48,10 @@ func (p *Prevention) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			advice = "a GET needs a non-empty %s header"
 		}
 		envelope.WriteError(w, r, envelope.Errorf(envelope.CodeCSRFPreflightRequired,
-			"this request could have been sent cross-site by a browser: "+advice, strings.Join(p.Headers, " or ")))
+			"this request could have been sent cross-site by a browser: "+advice, strings.Join(p.headers, " or ")))
 		return
 	}
-	p.Next.ServeHTTP(w, r)
+	p.next.ServeHTTP(w, r)
 }
 
 // simpleMethod reports whether a browser sends the method cross-site without
@@ -58,12 +63,7 @@ func simpleMethod(m string) bool {
 
 // simple reports whether a browser could have sent r without a preflight.
 func (p *Prevention) simple(r *http.Request) bool {
-	p.once.Do(func() {
-		for _, h := range p.Headers {
-			p.canonical = append(p.canonical, http.CanonicalHeaderKey(h))
-		}
-	})
-	for _, h := range p.canonical {
+	for _, h := range p.lookup {
 		for _, v := range r.Header[h] {
 			if strings.TrimSpace(v) != "" {
 				return false

@@ -47,7 +47,7 @@ func TestPrevention(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			called := false
-			p := &Prevention{Headers: headers, Next: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })}
+			p := New(headers, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
 			r := httptest.NewRequest(tt.method, "/graphql", strings.NewReader("{}"))
 			for _, ct := range tt.types {
 				r.Header.Add("Content-Type", ct)

@@ -135,7 +135,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	graphql = auth.ClientCertificate(graphql)
 	if cfg.CSRF.Enabled {
-		graphql = &csrf.Prevention{Headers: cfg.CSRF.Headers, Next: graphql}
+		graphql = csrf.New(cfg.CSRF.Headers, graphql)
 	}
 	// Preflights are answered here and never reach the GraphQL stages.
 	if graphql, err = cors.New(cors.Options{
