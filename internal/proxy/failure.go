@@ -26,10 +26,10 @@ func failureReason(err error) string {
 		op       *net.OpError
 		ne       net.Error
 	)
-	var answer *UpstreamAnswerError
+	var answer *upstreamAnswerError
 	switch {
 	case errors.As(err, &answer):
-		return "answer refused: " + answer.Error()
+		return "answer refused"
 	case errors.As(err, &pin):
 		return "pinned key mismatch"
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:

@@ -386,17 +386,17 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	return nil
 }
 
-// UpstreamAnswerError is an upstream answer the gateway does not pass on: a
+// upstreamAnswerError is an upstream answer the gateway does not pass on: a
 // server error, or a body that is not a GraphQL response. Such answers are
 // where upstream internals leak (stack traces, internal addresses, the
 // framework's error page), so the client gets 502 UPSTREAM_UNAVAILABLE and
 // the log gets the status and media type.
-type UpstreamAnswerError struct {
+type upstreamAnswerError struct {
 	Status    int
 	MediaType string
 }
 
-func (e *UpstreamAnswerError) Error() string {
+func (e *upstreamAnswerError) Error() string {
 	return fmt.Sprintf("upstream answered %d with %q", e.Status, e.MediaType)
 }
 
@@ -412,7 +412,7 @@ func checkAnswer(res *http.Response) error {
 	mediaType, _, _ := strings.Cut(ct, ";")
 	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
 	if res.StatusCode >= 500 || (res.StatusCode != http.StatusNotModified && res.StatusCode != http.StatusNoContent && !slices.Contains(graphQLMediaTypes, mediaType)) {
-		return &UpstreamAnswerError{Status: res.StatusCode, MediaType: mediaType}
+		return &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType}
 	}
 	return nil
 }
@@ -432,7 +432,7 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		status, msg = http.StatusGatewayTimeout, "the upstream GraphQL server did not answer in time"
 	}
-	var answer *UpstreamAnswerError
+	var answer *upstreamAnswerError
 	if errors.As(err, &answer) {
 		msg = "the upstream GraphQL server failed on this request; the gateway log has what it answered"
 	}
