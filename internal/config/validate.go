@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -213,19 +215,21 @@ func redactURL(s string) string {
 	if err != nil {
 		return "[redacted: not a URL]"
 	}
+	var b strings.Builder
+	b.WriteString(u.Scheme + "://")
 	if u.User != nil {
-		u.User = url.User("[redacted]")
+		b.WriteString("[redacted]@")
 	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"[redacted]"}
+	b.WriteString(u.Host + u.EscapedPath())
+	keys := slices.Sorted(maps.Keys(u.Query()))
+	for i, k := range keys {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
 		}
-		u.RawQuery = strings.ReplaceAll(q.Encode(), "%5Bredacted%5D", "[redacted]")
+		b.WriteString(sep + url.QueryEscape(k) + "=[redacted]")
 	}
-	u.Fragment, u.RawFragment = "", ""
-	out := u.String()
-	return strings.Replace(out, "%5Bredacted%5D@", "[redacted]@", 1)
+	return b.String()
 }
 
 func (c *Config) validateClientAuth(bad func(key, format string, args ...any)) {
