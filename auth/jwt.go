@@ -95,7 +95,10 @@ const (
 // the configuration, reads each issuer's ca_file and builds its HTTP client;
 // it contacts no provider and starts nothing: call Run for that.
 func NewVerifier(cfg JWTConfig, opts VerifierOptions) (*Verifier, error) {
-	if err := validateJWT(cfg); err != nil {
+	if len(cfg.Issuers) == 0 {
+		return nil, errors.New("auth.jwt.issuers: no issuer configured: without one there is nothing to verify tokens against")
+	}
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	v := &Verifier{
@@ -156,17 +159,15 @@ func NewVerifier(cfg JWTConfig, opts VerifierOptions) (*Verifier, error) {
 	return v, nil
 }
 
-// validateJWT refuses a configuration the Verifier cannot enforce, naming
-// each offending key. It repeats the checks of config validation that the
-// Verifier's safety depends on, so that a hand-built config cannot bypass
-// them.
-func validateJWT(cfg JWTConfig) error {
+// Validate reports every problem of the configuration, each prefixed by
+// its key below auth.jwt, without I/O: what NewVerifier refuses besides
+// the lack of an issuer (a configuration without one turns verification
+// off). gqlguard's
+// config check runs it too, so that a file serve would refuse never passes.
+func (cfg JWTConfig) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("auth.jwt.%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	if len(cfg.Issuers) == 0 {
-		bad("issuers", "no issuer configured: without one there is nothing to verify tokens against")
 	}
 	seen := map[string]bool{}
 	for i, ic := range cfg.Issuers {
@@ -188,7 +189,7 @@ func validateJWT(cfg JWTConfig) error {
 			}
 		}
 	}
-	if len(cfg.Audiences) == 0 || slices.Contains(cfg.Audiences, "") {
+	if len(cfg.Issuers) > 0 && len(cfg.Audiences) == 0 || slices.Contains(cfg.Audiences, "") {
 		bad("audiences", "name at least one audience, none empty: a token must be meant for this API")
 	}
 	if len(cfg.Algorithms) == 0 {

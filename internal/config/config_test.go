@@ -212,6 +212,14 @@ func TestValidateNamesKeys(t *testing.T) {
 		{"bad pin", func(c *Config) { c.Upstream.URL, c.Upstream.TLS.Pins = "https://up", []string{"sha1/abc"} }, "upstream.tls.pins[0]"},
 		{"upstream TLS on http", func(c *Config) { c.Upstream.TLS.CAFile = "ca.pem" }, "applies only to an https"},
 		{"issuer without audience", func(c *Config) { c.Auth.JWT.Issuers = []Issuer{{Issuer: "https://id.example.com"}} }, "auth.jwt.audiences"},
+		{"issuer listed twice", func(c *Config) {
+			c.Auth.JWT.Issuers = []Issuer{{Issuer: "https://id.example.com/"}, {Issuer: "https://id.example.com/"}}
+			c.Auth.JWT.Audiences = []string{"api"}
+		}, "auth.jwt.issuers[1].issuer: \"https://id.example.com/\" is listed twice"},
+		{"empty audience", func(c *Config) {
+			c.Auth.JWT.Issuers = []Issuer{{Issuer: "https://id.example.com/"}}
+			c.Auth.JWT.Audiences = []string{""}
+		}, "auth.jwt.audiences"},
 		{"HMAC algorithm", func(c *Config) { c.Auth.JWT.Algorithms = []string{"HS256"} }, "auth.jwt.algorithms[0]"},
 		{"none algorithm", func(c *Config) { c.Auth.JWT.Algorithms = []string{"none"} }, "auth.jwt.algorithms[0]"},
 		{"keys over plain http off loopback", func(c *Config) {

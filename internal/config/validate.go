@@ -418,38 +418,13 @@ func isCoordinate(coord string) bool {
 
 func (c *Config) validateAuth(bad func(key, format string, args ...any)) {
 	j := c.Auth.JWT
-	if len(j.Issuers) > 0 && len(j.Audiences) == 0 {
-		bad("auth.jwt.audiences", "is required: a token must be meant for this API")
-	}
-	for i, is := range j.Issuers {
-		key := fmt.Sprintf("auth.jwt.issuers[%d]", i)
-		if is.Issuer == "" {
-			bad(key+".issuer", "is required")
+	// The verifier's own rules (issuers, key URLs, audiences, algorithms):
+	// what it would refuse at start is refused here.
+	if err := j.Validate(); err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			key, msg, _ := strings.Cut(e.Error(), ": ")
+			bad(key, "%s", msg)
 		}
-		for _, u := range []struct{ name, v string }{{"issuer", is.Issuer}, {"jwks_url", is.JWKSURL}} {
-			if u.v == "" {
-				continue
-			}
-			pu, err := url.Parse(u.v)
-			switch {
-			case err != nil || pu.Host == "":
-				bad(key+"."+u.name, "%q is not a URL", u.v)
-			case pu.Scheme == "http" && !isLoopback(pu.Hostname()):
-				bad(key+"."+u.name, "%q: keys must be fetched over https (plain http only on loopback)", u.v)
-			case pu.Scheme != "http" && pu.Scheme != "https":
-				bad(key+"."+u.name, "%q is not an http(s) URL", u.v)
-			}
-		}
-	}
-	for i, a := range j.Algorithms {
-		switch a {
-		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA":
-		default:
-			bad(fmt.Sprintf("auth.jwt.algorithms[%d]", i), "%q is not an allowed algorithm (asymmetric only: RS*, PS*, ES*, EdDSA; never none or HMAC)", a)
-		}
-	}
-	if len(j.Issuers) > 0 && len(j.Algorithms) == 0 {
-		bad("auth.jwt.algorithms", "allow at least one algorithm")
 	}
 	if j.ClockSkew < 0 || j.ClockSkew > 5*time.Minute {
 		bad("auth.jwt.clock_skew", "must be between 0s and 5m")
