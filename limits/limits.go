@@ -74,6 +74,64 @@ func (c *capRule) String() string {
 	return "the cap " + strconv.Itoa(c.max) + " of " + c.of + " (" + c.key + ")"
 }
 
+// Validate reports every problem of cfg that needs no schema, each
+// prefixed by its configuration key: caps of at least 1, argument names,
+// the form of coordinates, and, when withSchema is false, coordinates of
+// input fields (they need the schema). New refuses the same; gqlguard's
+// config check runs it so that a file serve would refuse never passes.
+func (cfg Config) Validate(withSchema bool) error {
+	var problems problemList
+	if cfg.MaxListLength < 1 {
+		problems.add("limits.max_list_length", "must be at least 1")
+	}
+	if cfg.MaxVariablesBytes < 2 {
+		problems.add("limits.max_variables_bytes", "must be at least 2")
+	}
+	for name, max := range cfg.Pagination.Arguments {
+		switch {
+		case !isName(name):
+			problems.add("limits.pagination.arguments", "%q is not an argument name", name)
+		case max < 1:
+			problems.add("limits.pagination.arguments."+name, "must be at least 1")
+		}
+	}
+	for coord, max := range cfg.Pagination.Coordinates {
+		key := "limits.pagination.coordinates." + coord
+		parts, ok := splitCoordinate(coord)
+		switch {
+		case !ok:
+			problems.add("limits.pagination.coordinates", "%q is not a schema coordinate Type.field.argument or InputType.field", coord)
+			continue
+		case max < 1:
+			problems.add(key, "must be at least 1")
+		}
+		if len(parts) == 2 && !withSchema {
+			problems.add(key, "%s", missingInputField(nil, parts[0], parts[1]))
+		}
+	}
+	return problems.err()
+}
+
+// problemList collects configuration problems, reported sorted (maps
+// iterate in random order).
+type problemList []string
+
+func (p *problemList) add(key, format string, args ...any) {
+	*p = append(*p, key+": "+fmt.Sprintf(format, args...))
+}
+
+func (p problemList) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	slices.Sort(p)
+	errs := make([]error, len(p))
+	for i, msg := range p {
+		errs[i] = errors.New(msg)
+	}
+	return errors.Join(errs...)
+}
+
 // New builds the limits of cfg. With a schema (nil means none), every
 // configured coordinate must name an argument (Type.field.argument) or an
 // input field (InputType.field) the schema has, variables are coerced
@@ -81,6 +139,9 @@ func (c *capRule) String() string {
 // fields of input objects. Coordinates of input fields need the schema.
 // Every problem is reported, each prefixed by its configuration key.
 func New(cfg Config, schema *ast.Schema) (*Limits, error) {
+	if err := cfg.Validate(schema != nil); err != nil {
+		return nil, err
+	}
 	l := &Limits{
 		schema:   schema,
 		maxList:  cfg.MaxListLength,
@@ -88,59 +149,31 @@ func New(cfg Config, schema *ast.Schema) (*Limits, error) {
 		names:    make(map[string]*capRule, len(cfg.Pagination.Arguments)),
 		coords:   make(map[string]*capRule, len(cfg.Pagination.Coordinates)),
 	}
-	var problems []string
-	bad := func(key, format string, args ...any) {
-		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
-	}
-	if cfg.MaxListLength < 1 {
-		bad("limits.max_list_length", "must be at least 1")
-	}
-	if cfg.MaxVariablesBytes < 2 {
-		bad("limits.max_variables_bytes", "must be at least 2")
-	}
+	var problems problemList
 	for name, max := range cfg.Pagination.Arguments {
-		key := "limits.pagination.arguments." + name
-		switch {
-		case !isName(name):
-			bad("limits.pagination.arguments", "%q is not an argument name", name)
-		case max < 1:
-			bad(key, "must be at least 1")
-		}
 		l.names[name] = &capRule{max: max, of: "argument " + name, key: "limits.pagination.arguments"}
 	}
 	inputs := map[string]*capRule{}
 	for coord, max := range cfg.Pagination.Coordinates {
-		key := "limits.pagination.coordinates." + coord
-		parts, ok := splitCoordinate(coord)
-		switch {
-		case !ok:
-			bad("limits.pagination.coordinates", "%q is not a schema coordinate Type.field.argument or InputType.field", coord)
-			continue
-		case max < 1:
-			bad(key, "must be at least 1")
-		}
+		parts, _ := splitCoordinate(coord) // checked by Validate
 		rule := &capRule{max: max, of: coord, key: "limits.pagination.coordinates"}
+		key := "limits.pagination.coordinates." + coord
 		if len(parts) == 2 {
 			if msg := missingInputField(schema, parts[0], parts[1]); msg != "" {
-				bad(key, "%s", msg)
+				problems.add(key, "%s", msg)
 			}
 			inputs[coord] = rule
 			continue
 		}
 		if schema != nil {
 			if msg := missingCoordinate(schema, parts[0], parts[1], parts[2]); msg != "" {
-				bad(key, "%s", msg)
+				problems.add(key, "%s", msg)
 			}
 		}
 		l.coords[coord] = rule
 	}
-	if len(problems) > 0 {
-		slices.Sort(problems) // maps iterate in random order
-		errs := make([]error, len(problems))
-		for i, p := range problems {
-			errs[i] = errors.New(p)
-		}
-		return nil, errors.Join(errs...)
+	if err := problems.err(); err != nil {
+		return nil, err
 	}
 	if schema != nil {
 		l.fields = inputFieldCaps(schema, l.names, inputs)

@@ -263,6 +263,15 @@ func TestValidateNamesKeys(t *testing.T) {
 	}
 }
 
+func TestInputFieldCoordinateNeedsTheSchema(t *testing.T) {
+	c := Default()
+	c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+	c.Limits.Pagination.Coordinates = map[string]int{"PageInput.first": 10}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "limits.pagination.coordinates.PageInput.first: caps an input field, which needs the schema (documents.schema)") {
+		t.Errorf("Validate = %v; want the refusal serve would give", err)
+	}
+}
+
 func TestValidatePaginationCoordinates(t *testing.T) {
 	for _, tt := range []struct {
 		coord string
@@ -280,6 +289,7 @@ func TestValidatePaginationCoordinates(t *testing.T) {
 			c := Default()
 			c.Upstream.URL = "http://127.0.0.1:4000/graphql"
 			c.Limits.Pagination.Coordinates = map[string]int{tt.coord: 10}
+			c.Documents.Schema = "schema.graphql" // input-field coordinates need one
 			err := c.Validate()
 			if tt.ok && err != nil {
 				t.Fatalf("Validate: %v", err)

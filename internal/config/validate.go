@@ -384,48 +384,34 @@ func (c *Config) validateDocuments(bad func(key, format string, args ...any)) {
 		}
 	}
 	l := c.Limits
-	for name, max := range l.Pagination.Arguments {
-		if max < 1 {
-			bad("limits.pagination.arguments."+name, "must be at least 1")
-		}
-	}
-	for coord, max := range l.Pagination.Coordinates {
-		if !isCoordinate(coord) {
-			bad("limits.pagination.coordinates", "%q is not a schema coordinate Type.field.argument or InputType.field", coord)
-		}
-		if max < 1 {
-			bad("limits.pagination.coordinates."+coord, "must be at least 1")
-		}
-	}
+	// The limits' own rules, as limits.New applies them at start.
+	reportEach(bad, l.Validate(c.Documents.Schema != ""))
 	if l.Pagination.Default < 1 {
 		bad("limits.pagination.default", "must be at least 1")
 	}
-	if l.MaxListLength < 1 {
-		bad("limits.max_list_length", "must be at least 1")
-	}
-	if l.MaxVariablesBytes < 2 {
-		bad("limits.max_variables_bytes", "must be at least 2")
-	}
 }
 
-// isCoordinate reports whether coord has the form of a pagination cap's
-// schema coordinate: Type.field.argument, or InputType.field for a field of
-// an input object. Whether the schema has it is checked when it is loaded.
-func isCoordinate(coord string) bool {
-	n := strings.Count(coord, ".")
-	return (n == 1 || n == 2) && !strings.HasPrefix(coord, ".") && !strings.HasSuffix(coord, ".") && !strings.Contains(coord, "..")
+// reportEach hands each problem of err, a join of "key: message" errors
+// from a package's own Validate, to bad.
+func reportEach(bad func(key, format string, args ...any), err error) {
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		key, msg, _ := strings.Cut(e.Error(), ": ")
+		bad(key, "%s", msg)
+	}
 }
 
 func (c *Config) validateAuth(bad func(key, format string, args ...any)) {
 	j := c.Auth.JWT
 	// The verifier's own rules (issuers, key URLs, audiences, algorithms):
 	// what it would refuse at start is refused here.
-	if err := j.Validate(); err != nil {
-		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-			key, msg, _ := strings.Cut(e.Error(), ": ")
-			bad(key, "%s", msg)
-		}
-	}
+	reportEach(bad, j.Validate())
 	if j.ClockSkew < 0 || j.ClockSkew > 5*time.Minute {
 		bad("auth.jwt.clock_skew", "must be between 0s and 5m")
 	}
