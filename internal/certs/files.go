@@ -103,11 +103,11 @@ func NewFileSource(pairs []config.CertPair, logger *slog.Logger, now func() time
 		certPEM, keyPEM, err := readPair(p)
 		s.seen[i] = filesFingerprint(certPEM, keyPEM, err)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", pairKey(i), err)
+			return nil, fmt.Errorf("%s: %w", s.pairKey(i), err)
 		}
 		l, err := parsePair(p, certPEM, keyPEM, now())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", pairKey(i), err)
+			return nil, fmt.Errorf("%s: %w", s.pairKey(i), err)
 		}
 		l.pair = i
 		set = append(set, l)
@@ -118,7 +118,10 @@ func NewFileSource(pairs []config.CertPair, logger *slog.Logger, now func() time
 }
 
 // pairKey is the config key of the i-th pair.
-func pairKey(i int) string {
+func (s *FileSource) pairKey(i int) string {
+	if k := s.pairs[i].Key; k != "" {
+		return k
+	}
 	if i == 0 {
 		return "tls.cert_file"
 	}
@@ -286,7 +289,7 @@ func (s *FileSource) reloadPair(i int, now time.Time) (*Loaded, error) {
 		s.retryAt[i] = nyv.notBefore
 	}
 	if err != nil {
-		err = fmt.Errorf("%s: %w", pairKey(i), err)
+		err = fmt.Errorf("%s: %w", s.pairKey(i), err)
 		s.log.Error("certificate reload refused; the previous certificate keeps serving", "error", err)
 		return nil, err
 	}

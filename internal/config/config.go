@@ -240,6 +240,10 @@ type TLS struct {
 type CertPair struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Key names the pair's config key in messages when it is not one of
+	// tls.cert_file and tls.certificates (admin.tls.cert_file); it is not
+	// read from the file.
+	Key string `yaml:"-"`
 }
 
 // ClientAuth configures inbound client certificates.

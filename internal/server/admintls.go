@@ -30,14 +30,9 @@ func newAdminTLS(cfg *config.Config, logger *slog.Logger) (*adminTLS, error) {
 	if at.CertFile == "" {
 		return nil, nil
 	}
-	// Loaded once here for an error that names the admin keys; the file
-	// source then loads and reloads them.
-	if _, err := tls.LoadX509KeyPair(at.CertFile, at.KeyFile); err != nil {
-		return nil, fmt.Errorf("admin.tls.cert_file and key_file: %w", err)
-	}
-	files, err := certs.NewFileSource([]config.CertPair{{CertFile: at.CertFile, KeyFile: at.KeyFile}}, logger, nil)
+	files, err := certs.NewFileSource([]config.CertPair{{CertFile: at.CertFile, KeyFile: at.KeyFile, Key: "admin.tls.cert_file"}}, logger, nil)
 	if err != nil {
-		return nil, fmt.Errorf("admin.tls: %w", err)
+		return nil, err
 	}
 	minVersion := uint16(tls.VersionTLS12)
 	if cfg.TLS.MinVersion == "1.3" {
