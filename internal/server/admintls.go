@@ -34,16 +34,8 @@ func newAdminTLS(cfg *config.Config, logger *slog.Logger) (*adminTLS, error) {
 	if err != nil {
 		return nil, err
 	}
-	minVersion := uint16(tls.VersionTLS12)
-	if cfg.TLS.MinVersion == "1.3" {
-		minVersion = tls.VersionTLS13
-	}
-	tc := &tls.Config{
-		MinVersion:     minVersion,
-		CipherSuites:   aeadSuites,
-		NextProtos:     []string{"h2", "http/1.1"},
-		GetCertificate: files.GetCertificate,
-	}
+	tc := serverTLSPolicy(cfg.TLS.MinVersion)
+	tc.GetCertificate = files.GetCertificate
 	if at.ClientCAFile != "" {
 		pool, err := readCAFile(at.ClientCAFile)
 		if err != nil {

@@ -40,21 +40,23 @@ type tlsSetup struct {
 	acmeReady atomic.Pointer[error]
 }
 
+// serverTLSPolicy is the TLS policy of every listener: minVersion ("1.2"
+// or "1.3") at least, AEAD suites only, HTTP/2 and HTTP/1.1 by ALPN.
+func serverTLSPolicy(minVersion string) *tls.Config {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: aeadSuites, NextProtos: []string{"h2", "http/1.1"}}
+	if minVersion == "1.3" {
+		c.MinVersion = tls.VersionTLS13
+	}
+	return c
+}
+
 // newTLSSetup loads the certificates and builds the server TLS config: TLS
 // 1.2 or 1.3 minimum, AEAD suites only, HTTP/2 and HTTP/1.1 by ALPN, client
 // certificates as configured, session tickets with rotating keys.
 func newTLSSetup(cfg config.TLS, logger *slog.Logger) (*tlsSetup, error) {
-	minVersion := uint16(tls.VersionTLS12)
-	if cfg.MinVersion == "1.3" {
-		minVersion = tls.VersionTLS13
-	}
 	t := &tlsSetup{cfg: cfg, log: logger}
-	t.config = &tls.Config{
-		MinVersion:             minVersion,
-		CipherSuites:           aeadSuites,
-		NextProtos:             []string{"h2", "http/1.1"},
-		SessionTicketsDisabled: !cfg.SessionTickets,
-	}
+	t.config = serverTLSPolicy(cfg.MinVersion)
+	t.config.SessionTicketsDisabled = !cfg.SessionTickets
 	switch {
 	case len(cfg.ACME.Domains) > 0:
 		storage, err := certs.DefaultStateDir()
