@@ -1,22 +1,18 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/gqlguard/gqlguard/internal/certs"
 )
 
 // generate writes n trusted documents into dir, laid out as the folder
@@ -46,48 +42,28 @@ func generate(dir string, n int) (string, error) {
 	return id, os.Chtimes(dir, old, old)
 }
 
-// certFiles are a self-signed certificate for 127.0.0.1 and its key.
+// certFiles are a development certificate for loopback, its key, and a
+// pool that trusts its CA.
 type certFiles struct {
 	cert, key string
 	pool      *x509.CertPool
 }
 
-// selfSigned writes a self-signed ECDSA certificate for 127.0.0.1 into dir.
+// selfSigned writes a development CA and a certificate for loopback into
+// dir, as gqlguard demo does.
 func selfSigned(dir string) (certFiles, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := certs.EnsureDevCA(dir, certs.DefaultHosts(), time.Now())
 	if err != nil {
 		return certFiles{}, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "gqlguard scale measurement"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	caPEM, err := os.ReadFile(ca.CAFile)
 	if err != nil {
 		return certFiles{}, err
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return certFiles{}, err
+	c := certFiles{cert: ca.CertFile, key: ca.KeyFile, pool: x509.NewCertPool()}
+	if !c.pool.AppendCertsFromPEM(caPEM) {
+		return certFiles{}, fmt.Errorf("no certificate in %s", ca.CAFile)
 	}
-	c := certFiles{cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem"), pool: x509.NewCertPool()}
-	if err := os.WriteFile(c.cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		return certFiles{}, err
-	}
-	if err := os.WriteFile(c.key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return certFiles{}, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return certFiles{}, err
-	}
-	c.pool.AddCert(leaf)
 	return c, nil
 }
 
