@@ -29,7 +29,7 @@ func GETCache(cacheControl string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		cw := &cachingWriter{w: w, header: make(http.Header)}
+		cw := &cachingWriter{w: w}
 		next.ServeHTTP(cw, r)
 		cw.finish(r, cacheControl)
 	})
@@ -39,13 +39,14 @@ func GETCache(cacheControl string, next http.Handler) http.Handler {
 // computed before the headers go out; past that it streams.
 type cachingWriter struct {
 	w         http.ResponseWriter
-	header    http.Header
 	status    int
 	buf       bytes.Buffer
 	streaming bool
 }
 
-func (c *cachingWriter) Header() http.Header { return c.header }
+// Header is the response's own header map: nothing is sent before
+// sendHeader, so stages before and after this one share it as usual.
+func (c *cachingWriter) Header() http.Header { return c.w.Header() }
 
 func (c *cachingWriter) WriteHeader(status int) {
 	if c.status == 0 {
@@ -82,12 +83,6 @@ func (c *cachingWriter) Flush() {
 
 func (c *cachingWriter) sendHeader(status int, etag, cacheControl string) {
 	h := c.w.Header()
-	for k, v := range c.header {
-		if k == "Vary" {
-			v = append(h[k], v...)
-		}
-		h[k] = v
-	}
 	h.Set("Cache-Control", cacheControl)
 	if etag != "" {
 		h.Set("ETag", etag)
@@ -109,7 +104,7 @@ func (c *cachingWriter) finish(r *http.Request, cacheControl string) {
 		c.status = http.StatusOK
 	}
 	if c.status != http.StatusOK {
-		cc := c.header.Get("Cache-Control")
+		cc := c.w.Header().Get("Cache-Control")
 		if cc == "" {
 			cc = "no-store"
 		}
