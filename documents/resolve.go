@@ -255,7 +255,7 @@ func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved
 		return Resolved{}, &envelope.Error{Code: envelope.CodeDocumentStoreUnavailable,
 			Message: "the trusted document store is unavailable; try again later", Err: err}
 	}
-	d, err := rs.prepareTrusted(e)
+	d, err := rs.prepare(e, rs.Validate)
 	if err != nil {
 		// A trusted document is what its build registered; one that does
 		// not parse, validate or prepare is refused as long as it is
@@ -270,25 +270,6 @@ func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved
 // when it is stored but cannot run.
 func trustedResult(d *Document) (Resolved, error) {
 	return Resolved{Document: d, Trusted: true}, d.refused
-}
-
-// prepareTrusted parses, validates and prepares a trusted document.
-func (rs *Resolver) prepareTrusted(e Entry) (*Document, error) {
-	d, err := Parse(e)
-	if err != nil {
-		return nil, err
-	}
-	if rs.Validate != nil {
-		if err := rs.Validate(d); err != nil {
-			return nil, err
-		}
-	}
-	if rs.Prepare != nil {
-		if err := rs.Prepare(d); err != nil {
-			return nil, err
-		}
-	}
-	return d, nil
 }
 
 func (rs *Resolver) freeForm(r *http.Request, req *envelope.Request) (Resolved, error) {
@@ -329,7 +310,7 @@ func (rs *Resolver) checkFreeForm(e Entry) (*Document, error) {
 			return nil, err
 		}
 	}
-	d, err := rs.prepare(e)
+	d, err := rs.prepare(e, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -341,10 +322,17 @@ func (rs *Resolver) checkFreeForm(e Entry) (*Document, error) {
 	return d, nil
 }
 
-func (rs *Resolver) prepare(e Entry) (*Document, error) {
+// prepare parses e, checks it with validate (when not nil; trusted
+// documents against the schema) and prepares it.
+func (rs *Resolver) prepare(e Entry, validate func(*Document) error) (*Document, error) {
 	d, err := Parse(e)
 	if err != nil {
 		return nil, err
+	}
+	if validate != nil {
+		if err := validate(d); err != nil {
+			return nil, err
+		}
 	}
 	if rs.Prepare != nil {
 		if err := rs.Prepare(d); err != nil {
