@@ -227,23 +227,40 @@ func missingInputField(schema *ast.Schema, typ, field string) string {
 	if fd == nil {
 		return "the schema has no input field " + typ + "." + field
 	}
-	if !holdsNumber(schema, fd.Type) {
+	if !HoldsNumber(schema, fd.Type) {
 		return typ + "." + field + " is of type " + fd.Type.String() + ", which holds no number to cap"
 	}
 	return ""
 }
 
-// holdsNumber reports whether values of type t are numbers or may be:
-// Int, Float and custom scalars, or lists of them.
-func holdsNumber(schema *ast.Schema, t *ast.Type) bool {
+// HoldsNumber reports whether values of type t are numbers or may be in
+// schema (nil: none): Int, Float and custom scalars, or lists of them. A
+// pagination cap can bound only those.
+func HoldsNumber(schema *ast.Schema, t *ast.Type) bool {
 	switch t.Name() {
 	case "Int", "Float":
 		return true
 	case "String", "Boolean", "ID":
 		return false
 	}
+	if schema == nil {
+		return false
+	}
 	def := schema.Types[t.Name()]
 	return def != nil && def.Kind == ast.Scalar
+}
+
+// InputObject returns the input object of type t (through lists) in schema,
+// or nil (also when schema is nil).
+func InputObject(schema *ast.Schema, t *ast.Type) *ast.Definition {
+	if schema == nil {
+		return nil
+	}
+	def := schema.Types[t.Name()]
+	if def == nil || def.Kind != ast.InputObject {
+		return nil
+	}
+	return def
 }
 
 // inputFieldCaps returns the caps of the input fields of schema: the
@@ -260,7 +277,7 @@ func inputFieldCaps(schema *ast.Schema, names, inputs map[string]*capRule) map[*
 		for _, fd := range def.Fields {
 			if c := inputs[def.Name+"."+fd.Name]; c != nil {
 				caps[fd] = c
-			} else if c := names[fd.Name]; c != nil && holdsNumber(schema, fd.Type) {
+			} else if c := names[fd.Name]; c != nil && HoldsNumber(schema, fd.Type) {
 				caps[fd] = c
 			}
 		}
@@ -316,16 +333,7 @@ func (l *Limits) argInput(parent, field, arg string) *ast.Definition {
 }
 
 // inputObject returns the input object of type t (through lists), or nil.
-func (l *Limits) inputObject(t *ast.Type) *ast.Definition {
-	if l.schema == nil {
-		return nil
-	}
-	def := l.schema.Types[t.Name()]
-	if def == nil || def.Kind != ast.InputObject {
-		return nil
-	}
-	return def
-}
+func (l *Limits) inputObject(t *ast.Type) *ast.Definition { return InputObject(l.schema, t) }
 
 // memberRule returns the cap of the member name of an object value, fd
 // being its input field (nil when not known). With a schema it is the input

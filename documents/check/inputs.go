@@ -2,6 +2,8 @@ package check
 
 import (
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/gqlguard/gqlguard/limits"
 )
 
 // Pagination can come in an input object: invoices(page: $page), with
@@ -21,7 +23,7 @@ func (w *walker) inputSizes(f *ast.Field, parent *ast.Definition, def *ast.Field
 		if ad == nil {
 			continue
 		}
-		in := inputObject(w.c.schema, ad.Type)
+		in := limits.InputObject(w.c.schema, ad.Type)
 		if in == nil {
 			continue
 		}
@@ -57,7 +59,7 @@ func (w *walker) inputValue(where string, in *ast.Definition, v *ast.Value, page
 			s, ok := 0, false
 			if p, isPage := w.inputMember(in, fd, paged); isPage {
 				s, ok = w.argSize(p, ch.Value)
-			} else if sub := inputObject(w.c.schema, fd.Type); sub != nil {
+			} else if sub := limits.InputObject(w.c.schema, fd.Type); sub != nil {
 				s, ok = w.inputValue(where, sub, ch.Value, paged)
 			}
 			if ok {
@@ -105,7 +107,7 @@ func (w *walker) inputMembers(in *ast.Definition, paged bool, seen map[*ast.Defi
 	for _, fd := range in.Fields {
 		if p, ok := w.inputMember(in, fd, paged); ok {
 			out = append(out, p)
-		} else if sub := inputObject(w.c.schema, fd.Type); sub != nil {
+		} else if sub := limits.InputObject(w.c.schema, fd.Type); sub != nil {
 			out = w.inputMembers(sub, paged, seen, out)
 		}
 	}
@@ -124,31 +126,10 @@ func (w *walker) inputMember(in *ast.Definition, fd *ast.FieldDefinition, paged 
 		p.cap, p.capKey = c, `limits.pagination.coordinates["`+p.name+`"]`
 		return p, true
 	}
-	if c, ok := caps.Arguments[fd.Name]; ok && holdsNumber(w.c.schema, fd.Type) {
+	if c, ok := caps.Arguments[fd.Name]; ok && limits.HoldsNumber(w.c.schema, fd.Type) {
 		p.cap, p.capKey = c, `limits.pagination.arguments["`+fd.Name+`"]`
 		return p, true
 	}
 	return p, paged && fd.Type.Elem == nil && fd.Type.NamedType == "Int" && builtinPageArgs[fd.Name]
 }
 
-// inputObject returns the input object of type t (through lists), or nil.
-func inputObject(s *ast.Schema, t *ast.Type) *ast.Definition {
-	def := typeNamed(s, t.Name())
-	if def == nil || def.Kind != ast.InputObject {
-		return nil
-	}
-	return def
-}
-
-// holdsNumber reports whether values of type t are numbers or may be: Int,
-// Float and custom scalars, or lists of them.
-func holdsNumber(s *ast.Schema, t *ast.Type) bool {
-	switch t.Name() {
-	case "Int", "Float":
-		return true
-	case "String", "Boolean", "ID":
-		return false
-	}
-	def := typeNamed(s, t.Name())
-	return def != nil && def.Kind == ast.Scalar
-}
