@@ -132,4 +132,3 @@ func (w *walker) inputMember(in *ast.Definition, fd *ast.FieldDefinition, paged 
 	}
 	return p, paged && fd.Type.Elem == nil && fd.Type.NamedType == "Int" && builtinPageArgs[fd.Name]
 }
-
