@@ -463,11 +463,7 @@ var errRefused = errors.New("nothing was promoted: fix the documents above, prom
 // the schema (when there is one) and the safety rules. A failure prints the
 // report to w and refuses the promotion, unless force.
 func checkCaptured(w io.Writer, schema *ast.Schema, rules check.Rules, dir string, entries []documents.Entry, force bool) error {
-	inputs := make([]check.Input, len(entries))
-	for i, e := range entries {
-		inputs[i] = check.Input{Entry: e, File: filepath.Join(dir, e.ID.Hash()+".graphql")}
-	}
-	report := check.Check(schema, inputs, rules)
+	report := check.Entries(schema, entries, rules, func(id documents.ID) string { return filepath.Join(dir, id.Hash()+".graphql") })
 	if !report.Failed() {
 		return nil
 	}

@@ -119,6 +119,15 @@ func (r Report) Failed() bool {
 	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity == SeverityError })
 }
 
+// Entries is Check of entries, each named in findings by file(its id).
+func Entries(schema *ast.Schema, entries []documents.Entry, rules Rules, file func(documents.ID) string) Report {
+	inputs := make([]Input, len(entries))
+	for i, e := range entries {
+		inputs[i] = Input{Entry: e, File: file(e.ID)}
+	}
+	return Check(schema, inputs, rules)
+}
+
 // Check checks docs against rules and, when schema is not nil, against the
 // schema: a schema change that breaks a registered document makes the check
 // of that document fail. It never stops at the first problem: every finding

@@ -126,11 +126,7 @@ func (d *documentStages) registration(cfg config.Admin, rules check.Rules, logge
 			return entries, err
 		},
 		Check: func(entries []documents.Entry) error {
-			inputs := make([]check.Input, len(entries))
-			for i, e := range entries {
-				inputs[i] = check.Input{Entry: e, File: "manifest"}
-			}
-			report := check.Check(d.schema, inputs, rules)
+			report := check.Entries(d.schema, entries, rules, func(documents.ID) string { return "manifest" })
 			if !report.Failed() {
 				return nil
 			}
