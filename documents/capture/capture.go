@@ -85,7 +85,7 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	records map[documents.ID]*Record
-	writing map[documents.ID]bool // texts being written at first sight
+	writing map[documents.ID]chan struct{} // texts being written at first sight; closed when done
 	dirty   map[documents.ID]bool
 	// Since the last flush: documents not recorded, and failed writes of
 	// new texts.
@@ -108,7 +108,7 @@ func Open(dir string, opts Options) (*Recorder, error) {
 		return nil, fmt.Errorf("documents.capture.dir: %w", err)
 	}
 	r := &Recorder{dir: dir, log: opts.Logger, max: opts.MaxDocuments, maxText: opts.MaxTextBytes,
-		records: map[documents.ID]*Record{}, writing: map[documents.ID]bool{}, dirty: map[documents.ID]bool{}}
+		records: map[documents.ID]*Record{}, writing: map[documents.ID]chan struct{}{}, dirty: map[documents.ID]bool{}}
 	recs, err := Read(dir)
 	if err != nil {
 		return nil, err
@@ -125,6 +125,13 @@ func Open(dir string, opts Options) (*Recorder, error) {
 func (r *Recorder) Record(id documents.ID, text, operationName, client string, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// A request for a document whose text is being written waits for it:
+	// none is answered before the text is on disk.
+	for done := r.writing[id]; done != nil; done = r.writing[id] {
+		r.mu.Unlock()
+		<-done
+		r.mu.Lock()
+	}
 	rec, ok := r.records[id]
 	if !ok {
 		if rec = r.firstSight(id, text, at); rec == nil {
@@ -152,14 +159,16 @@ func (r *Recorder) firstSight(id documents.ID, text string, at time.Time) *Recor
 		r.tooMany++
 		return nil
 	}
-	// The record exists, and counts the requests seen meanwhile, before its
-	// text is on disk; Flush leaves it alone until then.
+	// The record exists before its text is on disk; Flush leaves it
+	// alone, and other requests for it wait, until then.
 	rec := &Record{ID: id, FirstSeen: at, LastSeen: at}
-	r.records[id], r.writing[id] = rec, true
+	done := make(chan struct{})
+	r.records[id], r.writing[id] = rec, done
 	r.mu.Unlock()
 	err := atomicfile.Write(filepath.Join(r.dir, id.Hash()+".graphql"), []byte(text), 0o644)
 	r.mu.Lock()
 	delete(r.writing, id)
+	close(done)
 	if err != nil {
 		// Forgotten, so that the next request for it tries again.
 		delete(r.records, id)
@@ -187,7 +196,7 @@ func (r *Recorder) Flush() error {
 	r.mu.Lock()
 	var batch []Record
 	for id := range r.dirty {
-		if r.writing[id] {
+		if r.writing[id] != nil {
 			continue // flushed once its text is on disk
 		}
 		batch = append(batch, cloneRecord(r.records[id]))

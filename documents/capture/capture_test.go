@@ -307,3 +307,22 @@ func TestEntriesOfAnIDNeverCapturedSaySo(t *testing.T) {
 		t.Errorf("got %v, want ErrNotCaptured without a file path", err)
 	}
 }
+
+// TestNoRequestReturnsBeforeItsTextIsOnDisk: a request for a document whose
+// first sighting is still being written waits for the write.
+func TestNoRequestReturnsBeforeItsTextIsOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	r, _ := Open(dir, Options{})
+	text := "query Q { a }"
+	id := documents.SHA256(text)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			r.Record(id, text, "", "", time.Now())
+			if _, err := os.Stat(filepath.Join(dir, id.Hash()+".graphql")); err != nil {
+				t.Errorf("Record returned before the text was written: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+}
