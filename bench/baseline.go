@@ -44,10 +44,6 @@ func startBaseline(upstreamURL, certFile, keyFile string) (string, *http.Server,
 	if err != nil {
 		return "", nil, err
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return "", nil, fmt.Errorf("baseline: %w", err)
-	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.URL.Path, pr.Out.URL.RawPath = target.Scheme, target.Host, target.Path, ""
@@ -57,6 +53,16 @@ func startBaseline(upstreamURL, certFile, keyFile string) (string, *http.Server,
 		Transport:  transport,
 		BufferPool: &copyBuffers{},
 		ErrorLog:   log.New(io.Discard, "", 0),
+	}
+	return serveTLS("baseline", rp, certFile, keyFile)
+}
+
+// serveTLS serves h on a loopback port over TLS 1.3 and HTTP/1.1, the
+// client setup of every target, and returns its GraphQL URL.
+func serveTLS(role string, h http.Handler, certFile, keyFile string) (string, *http.Server, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", role, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -68,12 +74,12 @@ func startBaseline(upstreamURL, certFile, keyFile string) (string, *http.Server,
 		NextProtos:   []string{"http/1.1"},
 	}
 	srv := &http.Server{
-		Handler:           rp,
+		Handler:           h,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
-	go labeled("baseline", func() { _ = srv.Serve(tls.NewListener(ln, tlsConfig)) })
+	go labeled(role, func() { _ = srv.Serve(tls.NewListener(ln, tlsConfig)) })
 	return "https://" + ln.Addr().String() + "/graphql", srv, nil
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -98,16 +96,5 @@ func startUpstream(u *upstream) (string, *http.Server, error) {
 // the upstream over plain HTTP on loopback, as a gateway beside its
 // upstream does.
 func startUpstreamTLS(u *upstream, certFile, keyFile string) (string, *http.Server, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return "", nil, fmt.Errorf("upstream over TLS: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13, NextProtos: []string{"http/1.1"}}
-	srv := &http.Server{Handler: u, TLSConfig: tlsConfig, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second}
-	go labeled("upstream", func() { _ = srv.Serve(tls.NewListener(ln, tlsConfig)) })
-	return "https://" + ln.Addr().String() + "/graphql", srv, nil
+	return serveTLS("upstream", u, certFile, keyFile)
 }
