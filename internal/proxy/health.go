@@ -25,7 +25,7 @@ type Health struct {
 
 // Health returns a prober of p's upstream, probing every interval.
 func (p *Proxy) Health(interval time.Duration) *Health {
-	h := &Health{p: p, interval: interval, client: &http.Client{Transport: p.rp.Transport, Timeout: 10 * time.Second}}
+	h := &Health{p: p, interval: interval, client: &http.Client{Transport: p.transport, Timeout: 10 * time.Second}}
 	h.set(errNotProbed)
 	return h
 }

@@ -1,20 +1,17 @@
 // Package proxy is the forward stage: it sends the parsed GraphQL request to
 // the upstream as a POST with a JSON body (a multipart/form-data body for a
-// file upload), through a tuned httputil.ReverseProxy, and streams the
-// answer back.
+// file upload), through the upstream transport, and streams the answer
+// back.
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strconv"
@@ -39,8 +36,11 @@ type Proxy struct {
 	// (client-address and identity headers), owned every header the
 	// gateway sets or removes; both canonical (see stripClientHeaders).
 	strip, owned map[string]bool
-	rp           *httputil.ReverseProxy
-	log          *slog.Logger
+	// skip holds the client headers never copied to the upstream request
+	// (see upstreamHeader); canonical.
+	skip      map[string]bool
+	transport http.RoundTripper
+	log       *slog.Logger
 }
 
 // Options are the parts of a Proxy that come from outside its config section.
@@ -95,19 +95,12 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 		p.headers.Set(k, v.Reveal())
 	}
 	p.strip, p.owned = headerSets(p.identity, p.headers)
-	transport := opts.Transport
-	if transport == nil {
-		if transport, err = NewTransport(cfg); err != nil {
+	p.skip = skipSet(p.strip)
+	p.transport = opts.Transport
+	if p.transport == nil {
+		if p.transport, err = NewTransport(cfg); err != nil {
 			return nil, err
 		}
-	}
-	p.rp = &httputil.ReverseProxy{
-		Rewrite:        p.rewrite,
-		Transport:      timed{transport},
-		BufferPool:     bufferPool{},
-		ModifyResponse: p.modifyResponse,
-		ErrorHandler:   p.errorHandler,
-		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
 	return p, nil
 }
@@ -136,86 +129,6 @@ func NewTransport(cfg config.Upstream) (*http.Transport, error) {
 		ResponseHeaderTimeout: cfg.Timeout,
 		DisableCompression:    true,
 	}, nil
-}
-
-// ServeHTTP forwards the request held in the context by the envelope stage.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b := envelope.BatchFrom(r.Context())
-	if b == nil {
-		envelope.WriteError(w, r, errors.New("proxy: no parsed request in context"))
-		return
-	}
-	// r is this chain's own shallow copy of the server's request (stages
-	// attached context values), so its fields may be set here; ReverseProxy
-	// clones it once more for the upstream, and rewrite fixes the headers on
-	// that clone.
-	var body []byte
-	if b.Uploads == nil {
-		body = encodeBatch(b)
-	} else {
-		var contentType string
-		var err error
-		if body, contentType, err = encodeUploads(b); err != nil {
-			envelope.WriteError(w, r, err)
-			return
-		}
-		// The header map is the server's; this request gets its own.
-		r.Header = r.Header.Clone()
-		r.Header["Content-Type"] = []string{contentType}
-	}
-	r.Method = http.MethodPost
-	r.Body = newBodyReader(body)
-	r.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
-	r.ContentLength = int64(len(body))
-	p.rp.ServeHTTP(w, r)
-}
-
-var jsonType = []string{"application/json"}
-
-// bodyReader is an upstream request body: one allocation where
-// io.NopCloser(bytes.NewReader(b)) takes two.
-type bodyReader struct{ bytes.Reader }
-
-func newBodyReader(b []byte) *bodyReader {
-	r := &bodyReader{}
-	r.Reset(b)
-	return r
-}
-
-// Close does nothing: the body is in memory.
-func (*bodyReader) Close() error { return nil }
-
-func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
-	// A file upload keeps the multipart Content-Type ServeHTTP set.
-	if b := envelope.BatchFrom(pr.In.Context()); b == nil || b.Uploads == nil {
-		pr.Out.Header["Content-Type"] = jsonType
-	}
-	// The transport writes Content-Length from the request's ContentLength
-	// (the re-encoded body's); the client's own header has no meaning here.
-	delete(pr.Out.Header, "Content-Length")
-	delete(pr.Out.Header, "Content-Encoding")
-	u := pr.Out.URL
-	u.Scheme, u.Host, u.Path, u.RawPath, u.RawQuery = p.target.Scheme, p.target.Host, p.target.Path, p.target.RawPath, p.target.RawQuery
-	pr.Out.Host = ""
-	// Rewrite has already removed the client's X-Forwarded-* headers; a
-	// trusted proxy's X-Forwarded-For chain is kept and extended.
-	if len(p.trusted) > 0 && p.trusted.Contains(clientip.Peer(pr.In)) {
-		if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
-			pr.Out.Header["X-Forwarded-For"] = xff
-		}
-	}
-	pr.SetXForwarded()
-	p.stripClientHeaders(pr.Out.Header)
-	if info := envelope.InfoFrom(pr.In.Context()); info != nil {
-		pr.Out.Header["X-Request-Id"] = info.IDValues()
-		if ip := info.ClientIPString(); ip != "" {
-			pr.Out.Header["X-Real-Ip"] = []string{ip}
-		}
-	}
-	for k, v := range p.headers {
-		pr.Out.Header[k] = v
-	}
-	p.setIdentity(pr.Out.Header, envelope.PrincipalFrom(pr.In.Context()))
 }
 
 // clientIPHeaders are removed from every upstream request; X-Real-IP is then
@@ -372,20 +285,6 @@ func hasControl(s string) bool {
 	return false
 }
 
-func (p *Proxy) modifyResponse(res *http.Response) error {
-	if err := checkAnswer(res); err != nil {
-		return err // ReverseProxy closes the body and calls errorHandler
-	}
-	// The transport hands over canonical names; a response has a few
-	// headers, the drop list many.
-	for k := range res.Header {
-		if p.drop[k] {
-			delete(res.Header, k)
-		}
-	}
-	return nil
-}
-
 // upstreamAnswerError is an upstream answer the gateway does not pass on: a
 // server error, or a body that is not a GraphQL response. Such answers are
 // where upstream internals leak (stack traces, internal addresses, the
@@ -406,15 +305,15 @@ func (e *upstreamAnswerError) Error() string {
 var graphQLMediaTypes = []string{envelope.MediaTypeGraphQLResponse, envelope.MediaTypeJSON, "text/event-stream", "multipart/mixed"}
 
 // checkAnswer refuses an upstream answer that is a server error or not a
-// GraphQL response.
-func checkAnswer(res *http.Response) error {
+// GraphQL response; it returns the answer's media type, lower case.
+func checkAnswer(res *http.Response) (string, error) {
 	ct := res.Header.Get("Content-Type")
 	mediaType, _, _ := strings.Cut(ct, ";")
 	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
 	if res.StatusCode >= 500 || (res.StatusCode != http.StatusNotModified && res.StatusCode != http.StatusNoContent && !slices.Contains(graphQLMediaTypes, mediaType)) {
-		return &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType}
+		return mediaType, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType}
 	}
-	return nil
+	return mediaType, nil
 }
 
 // errorHandler answers upstream failures with UPSTREAM_UNAVAILABLE: 504 when
@@ -422,11 +321,7 @@ func checkAnswer(res *http.Response) error {
 // text or its reason (they may name internal addresses and tell an attacker
 // how the upstream's TLS is set up); one log line does.
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	requestID := ""
-	if info := envelope.InfoFrom(r.Context()); info != nil {
-		requestID = info.ID
-	}
-	p.log.Warn("upstream request failed", "reason", failureReason(err), "error", err, "request_id", requestID)
+	p.log.Warn("upstream request failed", "reason", failureReason(err), "error", err, "request_id", requestID(envelope.InfoFrom(r.Context())))
 	status, msg := http.StatusBadGateway, "the upstream GraphQL server is unavailable; try again later"
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
@@ -442,23 +337,5 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	envelope.WriteError(w, r, &envelope.Error{Code: envelope.CodeUpstreamUnavailable, Message: msg, Status: status, Err: err})
 }
 
-// timed records how long the upstream took to answer headers.
-type timed struct{ rt http.RoundTripper }
-
-func (t timed) RoundTrip(r *http.Request) (*http.Response, error) {
-	start := time.Now()
-	res, err := t.rt.RoundTrip(r)
-	if info := envelope.InfoFrom(r.Context()); info != nil {
-		info.Upstream = time.Since(start)
-	}
-	return res, err
-}
-
-// bufferPool reuses the 32 KiB buffers ReverseProxy copies responses with,
-// instead of allocating one per response.
-type bufferPool struct{}
-
+// buffers are the 32 KiB buffers answers are copied with.
 var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }

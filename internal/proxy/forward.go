@@ -1,0 +1,250 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/clientip"
+)
+
+// The forward stage builds the upstream request itself rather than through
+// httputil.ReverseProxy: the body, method and content type are always the
+// gateway's own, so cloning the client's request and deleting from the
+// clone (ReverseProxy's way) only costs time. Headers are copied in one
+// filtering pass; 1xx answers and trailers are not passed on (GraphQL over
+// HTTP uses neither), and protocol upgrades never reach this stage.
+
+// hopByHop are the connection-level headers of RFC 9110 section 7.6.1, never
+// passed on in either direction, with the ones that name a client body the
+// upstream request does not carry.
+var hopByHop = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// skipSet returns the client headers upstreamHeader never copies: hop-by-hop
+// ones, those describing the client's body (the upstream gets the gateway's),
+// the forwarding headers the gateway sets, and strip.
+func skipSet(strip map[string]bool) map[string]bool {
+	skip := map[string]bool{
+		"Content-Length": true, "Content-Encoding": true, "Content-Type": true, "Expect": true,
+		"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true,
+		"X-Request-Id": true,
+	}
+	for _, h := range hopByHop {
+		skip[h] = true
+	}
+	for h := range strip {
+		skip[h] = true
+	}
+	return skip
+}
+
+var (
+	jsonType   = []string{"application/json"}
+	protoHTTPS = []string{"https"}
+	protoHTTP  = []string{"http"}
+	noAgent    = []string{""}
+)
+
+// ServeHTTP forwards the request held in the context by the envelope stage.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b := envelope.BatchFrom(r.Context())
+	if b == nil {
+		envelope.WriteError(w, r, errors.New("proxy: no parsed request in context"))
+		return
+	}
+	var body []byte
+	contentType := jsonType
+	if b.Uploads == nil {
+		body = encodeBatch(b)
+	} else {
+		var ct string
+		var err error
+		if body, ct, err = encodeUploads(b); err != nil {
+			envelope.WriteError(w, r, err)
+			return
+		}
+		contentType = []string{ct}
+	}
+	u := *p.target
+	out := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           &u,
+		Header:        p.upstreamHeader(r, contentType),
+		Body:          newBodyReader(body),
+		GetBody:       func() (io.ReadCloser, error) { return newBodyReader(body), nil },
+		ContentLength: int64(len(body)),
+	}).WithContext(r.Context())
+
+	info := envelope.InfoFrom(r.Context())
+	start := time.Now()
+	res, err := p.transport.RoundTrip(out)
+	if info != nil {
+		info.Upstream = time.Since(start)
+	}
+	if err != nil {
+		p.errorHandler(w, r, err)
+		return
+	}
+	mediaType, err := checkAnswer(res)
+	if err != nil {
+		_ = res.Body.Close()
+		p.errorHandler(w, r, err)
+		return
+	}
+	p.copyHeader(w.Header(), res.Header)
+	w.WriteHeader(res.StatusCode)
+	// A stream (server-sent events, incremental delivery, any answer of
+	// unknown length) goes out as it comes; a sized answer is buffered by
+	// net/http and written at once.
+	flush := res.ContentLength < 0 || mediaType == "text/event-stream"
+	err = copyBody(w, res.Body, flush)
+	_ = res.Body.Close()
+	if err != nil {
+		// The status is out: all that is left is to cut the answer, so
+		// that the client does not take it for a complete one.
+		if r.Context().Err() == nil {
+			p.log.Warn("upstream answer cut", "error", err, "request_id", requestID(info))
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// bodyReader is an upstream request body: one allocation where
+// io.NopCloser(bytes.NewReader(b)) takes two.
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	r := &bodyReader{}
+	r.Reset(b)
+	return r
+}
+
+// Close does nothing: the body is in memory.
+func (*bodyReader) Close() error { return nil }
+
+// upstreamHeader returns the header of the upstream request for r, in one
+// pass over the client's: hop-by-hop headers (and those the client's
+// Connection header names), the client's body headers, its copies of the
+// headers only the gateway sets, and any spelling of those with underscores
+// are dropped; X-Forwarded-*, X-Request-Id, X-Real-IP, the fixed headers and
+// the identity headers are set. Values are shared with r's header, which
+// nothing writes to afterwards.
+func (p *Proxy) upstreamHeader(r *http.Request, contentType []string) http.Header {
+	in := r.Header
+	h := make(http.Header, len(in)+8)
+	connection := in["Connection"]
+	for k, v := range in {
+		if p.skip[k] || strings.IndexByte(k, '_') >= 0 && p.owned[http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))] ||
+			len(connection) > 0 && namedIn(connection, k) {
+			continue
+		}
+		h[k] = v
+	}
+	h["Content-Type"] = contentType
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = noAgent // not Go's own
+	}
+	// A trusted proxy's X-Forwarded-For chain is kept and extended with the
+	// peer's address; anyone else's is replaced.
+	if peer, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if xff := in["X-Forwarded-For"]; len(xff) > 0 && len(p.trusted) > 0 && p.trusted.Contains(clientip.Peer(r)) {
+			peer = strings.Join(xff, ", ") + ", " + peer
+		}
+		h["X-Forwarded-For"] = []string{peer}
+	}
+	h["X-Forwarded-Host"] = []string{r.Host}
+	if r.TLS != nil {
+		h["X-Forwarded-Proto"] = protoHTTPS
+	} else {
+		h["X-Forwarded-Proto"] = protoHTTP
+	}
+	if info := envelope.InfoFrom(r.Context()); info != nil {
+		h["X-Request-Id"] = info.IDValues()
+		if ip := info.ClientIPString(); ip != "" {
+			h["X-Real-Ip"] = []string{ip}
+		}
+	}
+	for k, v := range p.headers {
+		h[k] = v
+	}
+	p.setIdentity(h, envelope.PrincipalFrom(r.Context()))
+	return h
+}
+
+// namedIn reports whether a Connection header's values name the header k.
+func namedIn(connection []string, k string) bool {
+	for _, v := range connection {
+		for name := range strings.SplitSeq(v, ",") {
+			if http.CanonicalHeaderKey(strings.TrimSpace(name)) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// copyHeader adds the upstream's answer headers to dst, leaving out
+// hop-by-hop ones, those the upstream's Connection header names, and the
+// ones the gateway sets itself (the drop list). A header the gateway has
+// already set and does not own (Vary) gets the upstream's values added.
+func (p *Proxy) copyHeader(dst, src http.Header) {
+	connection := src["Connection"]
+	for k, v := range src {
+		if p.drop[k] || slices.Contains(hopByHop, k) || len(connection) > 0 && namedIn(connection, k) {
+			continue
+		}
+		if prev, ok := dst[k]; ok {
+			dst[k] = append(prev[:len(prev):len(prev)], v...)
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// copyBody copies the answer to w with a pooled buffer, flushing after every
+// write when flush is set. A read error other than the end of the body is
+// returned like a write error.
+func copyBody(w http.ResponseWriter, body io.Reader, flush bool) error {
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	buf := *bp
+	var rc *http.ResponseController
+	if flush {
+		rc = http.NewResponseController(w)
+	}
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if flush {
+				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+func requestID(info *envelope.Info) string {
+	if info == nil {
+		return ""
+	}
+	return info.ID
+}

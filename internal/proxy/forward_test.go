@@ -1,0 +1,171 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
+)
+
+// forwardThrough serves the forward stage (behind the envelope stage) in
+// front of upstream and returns the gateway's URL and the stage's log.
+func forwardThrough(t *testing.T, upstream http.Handler, pre func(http.ResponseWriter)) (string, *logbuf.Buffer) {
+	t.Helper()
+	ts := httptest.NewServer(upstream)
+	t.Cleanup(ts.Close)
+	cfg := config.Default().Upstream
+	cfg.URL = ts.URL
+	logs := &logbuf.Buffer{}
+	p, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), DropResponseHeaders: []string{"Access-Control-Allow-Origin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &envelope.Handler{Next: p}
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if pre != nil {
+			pre(w)
+		}
+		env.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gw.Close)
+	return gw.URL, logs
+}
+
+func TestUpstreamRequestHeaders(t *testing.T) {
+	var mu sync.Mutex
+	var got http.Header
+	var body string
+	url, _ := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got, body = r.Header.Clone(), string(b)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":{}}`)
+	}), nil)
+
+	post := func(h map[string]string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"query":"{ a }"}`))
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	post(map[string]string{
+		"Content-Type":        "application/json",
+		"Connection":          "keep-alive, X-Hop",
+		"X-Hop":               "named by Connection",
+		"Keep-Alive":          "timeout=5",
+		"Te":                  "trailers",
+		"Proxy-Authorization": "Basic c2VjcmV0",
+		"Upgrade":             "websocket",
+		"X-Forwarded-Host":    "evil.example",
+		"X-Forwarded-Proto":   "https",
+		"X-Request-Id":        "forged",
+		"X-App-Version":       "1.2.3",
+		"User-Agent":          "app/1.0",
+	})
+	mu.Lock()
+	for _, k := range []string{"X-Hop", "Keep-Alive", "Te", "Proxy-Authorization", "Upgrade", "X-Request-Id"} {
+		if v, ok := got[k]; ok {
+			t.Errorf("%s reached the upstream: %q", k, v)
+		}
+	}
+	if got.Get("X-App-Version") != "1.2.3" || got.Get("User-Agent") != "app/1.0" {
+		t.Errorf("end-to-end headers lost: %v", got)
+	}
+	if got.Get("X-Forwarded-Proto") != "http" || got.Get("X-Forwarded-Host") == "evil.example" || got.Get("X-Forwarded-For") != "127.0.0.1" {
+		t.Errorf("forwarding headers %q %q %q", got.Get("X-Forwarded-Proto"), got.Get("X-Forwarded-Host"), got.Get("X-Forwarded-For"))
+	}
+	if got.Get("Content-Type") != "application/json" || body != `{"query":"{ a }"}` {
+		t.Errorf("Content-Type %q body %q", got.Get("Content-Type"), body)
+	}
+	mu.Unlock()
+
+	// A client without a User-Agent is not given Go's.
+	post(map[string]string{"Content-Type": "application/json", "User-Agent": ""})
+	mu.Lock()
+	if v, ok := got["User-Agent"]; ok {
+		t.Errorf("User-Agent %q", v)
+	}
+	mu.Unlock()
+}
+
+func TestUpstreamAnswerHeaders(t *testing.T) {
+	url, _ := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/graphql-response+json")
+		h.Set("Connection", "X-Internal")
+		h.Set("X-Internal", "10.0.0.7")
+		h.Set("Keep-Alive", "timeout=5")
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Vary", "Accept-Encoding")
+		h.Set("X-Trace", "abc")
+		_, _ = io.WriteString(w, `{"data":{}}`)
+	}), func(w http.ResponseWriter) { w.Header().Set("Vary", "Origin") })
+	res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(b) != `{"data":{}}` {
+		t.Fatalf("status %d body %q", res.StatusCode, b)
+	}
+	for _, k := range []string{"X-Internal", "Keep-Alive", "Access-Control-Allow-Origin"} {
+		if v, ok := res.Header[k]; ok {
+			t.Errorf("%s reached the client: %q", k, v)
+		}
+	}
+	if vary := strings.Join(res.Header.Values("Vary"), ", "); vary != "Origin, Accept-Encoding" {
+		t.Errorf("Vary %q: the gateway's and the upstream's values must both be kept", vary)
+	}
+	if res.Header.Get("X-Trace") != "abc" {
+		t.Error("an end-to-end answer header was lost")
+	}
+}
+
+func TestUpstreamAnswerCutIsCutForTheClient(t *testing.T) {
+	url, logs := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"data\":")
+		_ = rw.Flush()
+	}), nil)
+	// The gateway drops the connection: before the answer's head went out
+	// (the client sees no answer) or after (the body ends early).
+	res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
+	if err == nil {
+		b, rerr := io.ReadAll(bufio.NewReader(res.Body))
+		_ = res.Body.Close()
+		if !errors.Is(rerr, io.ErrUnexpectedEOF) {
+			t.Errorf("a cut answer read as complete: %d %q, %v", res.StatusCode, b, rerr)
+		}
+	}
+	if !strings.Contains(logs.String(), "upstream answer cut") {
+		t.Errorf("not logged: %s", logs)
+	}
+}
