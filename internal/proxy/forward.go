@@ -143,8 +143,7 @@ func (p *Proxy) upstreamHeader(r *http.Request, contentType []string) http.Heade
 	h := make(http.Header, len(in)+8)
 	connection := in["Connection"]
 	for k, v := range in {
-		if p.skip[k] || strings.IndexByte(k, '_') >= 0 && p.owned[http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))] ||
-			len(connection) > 0 && namedIn(connection, k) {
+		if p.skip[k] || p.underscored(k) || len(connection) > 0 && namedIn(connection, k) {
 			continue
 		}
 		h[k] = v

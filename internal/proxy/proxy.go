@@ -32,15 +32,12 @@ type Proxy struct {
 	trusted  clientip.Trusted
 	headers  http.Header
 	drop     map[string]bool // canonical response header names
-	// strip holds the client headers removed from every upstream request
-	// (client-address and identity headers), owned every header the
-	// gateway sets or removes; both canonical (see stripClientHeaders).
-	strip, owned map[string]bool
 	// skip holds the client headers never copied to the upstream request
-	// (see upstreamHeader); canonical.
-	skip      map[string]bool
-	transport http.RoundTripper
-	log       *slog.Logger
+	// (see upstreamHeader), owned every header the gateway sets or
+	// removes (see underscored); both canonical.
+	skip, owned map[string]bool
+	transport   http.RoundTripper
+	log         *slog.Logger
 }
 
 // Options are the parts of a Proxy that come from outside its config section.
@@ -94,8 +91,8 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 	for k, v := range cfg.Headers {
 		p.headers.Set(k, v.Reveal())
 	}
-	p.strip, p.owned = headerSets(p.identity, p.headers)
-	p.skip = skipSet(p.strip)
+	strip, owned := headerSets(p.identity, p.headers)
+	p.skip, p.owned = skipSet(strip), owned
 	p.transport = opts.Transport
 	if p.transport == nil {
 		if p.transport, err = NewTransport(cfg); err != nil {
@@ -174,18 +171,14 @@ func headerSets(id Identity, fixed http.Header) (strip, owned map[string]bool) {
 	return strip, owned
 }
 
-// stripClientHeaders removes, in one pass, the client's copies of the
-// headers only the gateway may set, and any header that names an owned one
-// with underscores for dashes (X_User_Id for X-User-Id): Go keeps them
-// apart, but CGI-style servers (WSGI, PHP, Rack) fold both spellings into
-// one variable, so a forged copy could stand beside, or replace, the
-// gateway's. Keys of a request parsed by net/http are canonical.
-func (p *Proxy) stripClientHeaders(h http.Header) {
-	for k := range h {
-		if p.strip[k] || strings.IndexByte(k, '_') >= 0 && p.owned[http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))] {
-			delete(h, k)
-		}
-	}
+// underscored reports whether the client header k names a header the
+// gateway owns with underscores for dashes (X_User_Id for X-User-Id): Go
+// keeps the two apart, but CGI-style servers (WSGI, PHP, Rack) fold both
+// spellings into one variable, so a forged copy could stand beside, or
+// replace, the gateway's. Keys of a request parsed by net/http are
+// canonical.
+func (p *Proxy) underscored(k string) bool {
+	return strings.IndexByte(k, '_') >= 0 && p.owned[http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))]
 }
 
 // The identity headers the gateway sets for the upstream. A client's own
@@ -198,7 +191,7 @@ const (
 // setIdentity sets the identity headers for p, once, before the upstream
 // runs; nothing changes them afterwards.
 func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
-	// The client's copies of these headers are gone (stripClientHeaders).
+	// The client's copies of these headers were never copied (upstreamHeader).
 	id := px.identity
 	if id.Enabled && !id.ForwardToken {
 		delete(h, "Authorization")

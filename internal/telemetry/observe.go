@@ -50,7 +50,7 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info.Begin(o.requestID(r), o.Trusted.ClientIP(r), now())
 	w.Header()["X-Request-Id"] = info.IDValues()
 	r = r.WithContext(envelope.WithInfo(r.Context(), info))
-	// Logged even when a stage aborts the response (ReverseProxy panics with
+	// Logged even when a stage aborts the response (the forward stage panics with
 	// http.ErrAbortHandler when the client or the upstream goes away
 	// mid-body); the panic then continues to net/http.
 	defer func() {
