@@ -48,10 +48,51 @@ type Round struct {
 	ErrorSamples []string `json:"error_samples,omitempty"`
 }
 
-// loadClient holds what every worker's connection shares.
+// loadClient holds what every worker's connection shares, and the
+// workers' transports: a job's connections stay open from one round to the
+// next, so that only its first round pays for TLS handshakes.
 type loadClient struct {
 	roots *x509.CertPool
+
+	mu    sync.Mutex
+	pools map[string][]*http.Transport // by target and connection count
 }
+
+// pool returns the transports of conns workers for t, and whether they are
+// new (no connection open yet).
+func (c *loadClient) pool(t *target, conns int) ([]*http.Transport, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := fmt.Sprintf("%s/%d", t.name, conns)
+	if p, ok := c.pools[key]; ok {
+		return p, false
+	}
+	p := make([]*http.Transport, conns)
+	for i := range p {
+		p[i] = c.newTransport()
+	}
+	if c.pools == nil {
+		c.pools = map[string][]*http.Transport{}
+	}
+	c.pools[key] = p
+	return p, true
+}
+
+// close closes every worker connection.
+func (c *loadClient) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.pools {
+		for _, tr := range p {
+			tr.CloseIdleConnections()
+		}
+	}
+	c.pools = nil
+}
+
+// firstWarmup is the least warm-up of a job's first round, which opens its
+// connections (a TLS handshake each).
+const firstWarmup = time.Second
 
 // newTransport returns the transport of one worker: a single keep-alive
 // connection, HTTP/1.1 over TLS 1.3 for https targets, no compression, no
@@ -149,6 +190,10 @@ type roundSpec struct {
 // for the duration: requests per second, latencies, and the process's CPU
 // time.
 func (c *loadClient) runRound(t *target, spec roundSpec) (Round, error) {
+	transports, fresh := c.pool(t, spec.conns)
+	if fresh {
+		spec.warmup = max(spec.warmup, firstWarmup)
+	}
 	workers := make([]*worker, spec.conns)
 	for i := range workers {
 		req, err := http.NewRequest(http.MethodPost, t.url, nil)
@@ -156,7 +201,7 @@ func (c *loadClient) runRound(t *target, spec roundSpec) (Round, error) {
 			return Round{}, err
 		}
 		req.Header = t.header.Clone()
-		workers[i] = &worker{transport: c.newTransport(), req: req, rng: rand.New(rand.NewPCG(spec.seed, uint64(i)))}
+		workers[i] = &worker{transport: transports[i], req: req, rng: rand.New(rand.NewPCG(spec.seed, uint64(i)))}
 	}
 	runtime.GC()
 	var phase atomic.Int32
@@ -183,7 +228,6 @@ func (c *loadClient) runRound(t *target, spec roundSpec) (Round, error) {
 	all := &histogram{}
 	var r Round
 	for _, w := range workers {
-		w.transport.CloseIdleConnections()
 		all.merge(&w.hist)
 		r.Requests += w.requests
 		r.Errors += w.errors

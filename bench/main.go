@@ -38,12 +38,12 @@ type options struct {
 
 func parseFlags() options {
 	var o options
-	flag.DurationVar(&o.duration, "duration", 4*time.Second, "measured time of each main round")
-	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up before each round")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds of the main comparison (targets alternate within each)")
+	flag.DurationVar(&o.duration, "duration", 1500*time.Millisecond, "measured time of each main round")
+	flag.DurationVar(&o.warmup, "warmup", 250*time.Millisecond, "unmeasured warm-up before each round (at least 1s before a job's first round, which opens its connections)")
+	flag.IntVar(&o.rounds, "rounds", 8, "rounds of the main comparison (targets alternate within each)")
 	flag.IntVar(&o.conns, "conns", 50, "connections of the main comparison and the document-store curve")
-	flag.DurationVar(&o.curveDuration, "curve-duration", 2500*time.Millisecond, "measured time of each round of the scale curves")
-	flag.IntVar(&o.curveRounds, "curve-rounds", 2, "rounds of the scale curves")
+	flag.DurationVar(&o.curveDuration, "curve-duration", 1500*time.Millisecond, "measured time of each round of the scale curves")
+	flag.IntVar(&o.curveRounds, "curve-rounds", 4, "rounds of the scale curves")
 	flag.BoolVar(&o.quick, "quick", false, "a smoke run of about 30 s: one short round of everything (flags given explicitly still win)")
 	flag.StringVar(&o.only, "only", "", "comma-separated targets and sections to run: "+strings.Join(mainTargets, ", ")+", "+
 		nameRS256Uncached+", "+nameES256Uncached+" (opt-in), "+sectionConns+", "+sectionDocs+" (or "+nameDocs1k+", "+nameDocs100kHot+", "+nameDocs100kCold+"); default all but the opt-in ones")
@@ -60,8 +60,7 @@ func parseFlags() options {
 				apply()
 			}
 		}
-		quick("duration", func() { o.duration = 1500 * time.Millisecond })
-		quick("warmup", func() { o.warmup = 500 * time.Millisecond })
+		quick("duration", func() { o.duration = time.Second })
 		quick("rounds", func() { o.rounds = 1 })
 		quick("curve-duration", func() { o.curveDuration = time.Second })
 		quick("curve-rounds", func() { o.curveRounds = 1 })

@@ -38,14 +38,40 @@ type SectionReport struct {
 // Row is one target at one connection count: the medians over its rounds
 // and, when it has a reference, how it compares.
 type Row struct {
-	Target    string   `json:"target"`
-	Conns     int      `json:"conns"`
-	Median    Summary  `json:"median"`
-	Reference string   `json:"reference,omitempty"`
-	Ratio     *float64 `json:"req_per_sec_ratio,omitempty"` // median req/s ÷ the reference's
-	P99DiffMs *float64 `json:"p99_diff_ms,omitempty"`       // median p99 − the reference's
-	CPUDiffUs *float64 `json:"cpu_diff_us,omitempty"`       // median CPU µs/req − the reference's
+	Target    string  `json:"target"`
+	Conns     int     `json:"conns"`
+	Median    Summary `json:"median"`
+	Reference string  `json:"reference,omitempty"`
+	// The comparisons are paired: each round's figure against the
+	// reference's in the same round (they ran seconds apart), then the
+	// median over the rounds; machine drift between rounds cancels out.
+	Ratio     *float64 `json:"req_per_sec_ratio,omitempty"` // median of req/s ÷ the reference's
+	RatioMin  *float64 `json:"req_per_sec_ratio_min,omitempty"`
+	RatioMax  *float64 `json:"req_per_sec_ratio_max,omitempty"`
+	P99DiffMs *float64 `json:"p99_diff_ms,omitempty"` // median of p99 − the reference's
+	CPUDiffUs *float64 `json:"cpu_diff_us,omitempty"` // median of CPU µs/req − the reference's
 	Rounds    []Round  `json:"rounds"`
+}
+
+// compare sets row's paired comparisons with ref's rounds.
+func (row *Row) compare(ref []Round) {
+	n := min(len(row.Rounds), len(ref))
+	var ratios, p99, cpu []float64
+	for i := range n {
+		a, b := row.Rounds[i], ref[i]
+		if b.ReqPerSec <= 0 || a.Requests == 0 || b.Requests == 0 {
+			continue
+		}
+		ratios = append(ratios, a.ReqPerSec/b.ReqPerSec)
+		p99 = append(p99, a.P99ms-b.P99ms)
+		cpu = append(cpu, a.CPUusPerReq-b.CPUusPerReq)
+	}
+	if len(ratios) == 0 {
+		return
+	}
+	row.Ratio, row.RatioMin, row.RatioMax = ptr(median(ratios)), ptr(slices.Min(ratios)), ptr(slices.Max(ratios))
+	row.P99DiffMs = ptr(median(p99))
+	row.CPUDiffUs = ptr(median(cpu))
 }
 
 // Summary holds the medians over a job's rounds.
@@ -112,12 +138,9 @@ func newReport(env Env, o options, sections []*section) *Report {
 		for _, j := range s.jobs {
 			row := Row{Target: j.target, Conns: j.conns, Median: medians[j], Rounds: j.rounds}
 			rep.Errors += row.Median.Errors
-			if ref := j.ref; ref != nil && medians[ref].ReqPerSec > 0 {
-				m := medians[ref]
+			if ref := j.ref; ref != nil {
 				row.Reference = fmt.Sprintf("%s@%d", ref.target, ref.conns)
-				row.Ratio = ptr(row.Median.ReqPerSec / m.ReqPerSec)
-				row.P99DiffMs = ptr(row.Median.P99ms - m.P99ms)
-				row.CPUDiffUs = ptr(row.Median.CPUusPerReq - m.CPUusPerReq)
+				row.compare(ref.rounds)
 			}
 			sr.Rows = append(sr.Rows, row)
 		}
@@ -150,7 +173,8 @@ func (rep *Report) markdown(w io.Writer) {
 		"HTTP/1.1 over TLS 1.3, keep-alive, one connection per worker, closed loop. "+
 		"CPU µs/req is the process's user+system CPU time per request (generator and upstream included); "+
 		"cores busy is that time per second of wall time, other cores the rest of the machine's busy time (other processes, hypervisor steal) over the same window. "+
-		"Δ columns subtract the reference's medians, ÷ divides its req/s. ± is half the req/s range over the rounds.\n")
+		"÷ and Δ compare each round with the reference's round of the same pass (run seconds apart) and give the median over the rounds: "+
+		"÷ divides req/s (in brackets the lowest and highest round), Δ subtracts. ± is half the req/s range over the rounds.\n")
 	for _, s := range rep.Sections {
 		fmt.Fprintf(w, "\n### %s\n\n", s.Title)
 		refName := "ref"
@@ -172,7 +196,7 @@ func (rep *Report) markdown(w io.Writer) {
 			}
 			fmt.Fprintf(w, "| %s | %d | %.0f | %s | %.2f | %.2f | %.1f | %.2f | %.2f | %s | %s | %s | %d |\n",
 				r.Target, r.Conns, m.ReqPerSec, spread, m.P50ms, m.P99ms, m.CPUusPerReq, m.CoresBusy, m.OtherCores,
-				optional(r.Ratio, "%.2f"), optional(r.P99DiffMs, "%+.2f"), optional(r.CPUDiffUs, "%+.1f"), m.Errors)
+				ratio(r), optional(r.P99DiffMs, "%+.2f"), optional(r.CPUDiffUs, "%+.1f"), m.Errors)
 			if !seen[r.Target] {
 				seen[r.Target] = true
 				names = append(names, r.Target)
@@ -219,6 +243,18 @@ func (rep *Report) otherLoad() float64 {
 		}
 	}
 	return busiest
+}
+
+// ratio is the ÷ cell: the median ratio, and its range over two or more
+// rounds.
+func ratio(r Row) string {
+	if r.Ratio == nil {
+		return "—"
+	}
+	if *r.RatioMin == *r.RatioMax {
+		return fmt.Sprintf("%.2f", *r.Ratio)
+	}
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", *r.Ratio, *r.RatioMin, *r.RatioMax)
 }
 
 func optional(v *float64, format string) string {

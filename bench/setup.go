@@ -97,6 +97,9 @@ func (e *setup) start() error {
 	if iss != nil {
 		e.onClose(func() { _ = iss.Close() })
 	}
+	// Registered last, so run first: the workers' connections close
+	// before the servers do.
+	e.onClose(e.client.close)
 	return err
 }
 
