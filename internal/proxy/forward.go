@@ -152,15 +152,20 @@ func (p *Proxy) upstreamHeader(r *http.Request, contentType []string) http.Heade
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = noAgent // not Go's own
 	}
+	// One backing array for the three values below (each slice is capped,
+	// so an append elsewhere cannot write into its neighbour).
+	values := make([]string, 3)
 	// A trusted proxy's X-Forwarded-For chain is kept and extended with the
 	// peer's address; anyone else's is replaced.
 	if peer, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		if xff := in["X-Forwarded-For"]; len(xff) > 0 && len(p.trusted) > 0 && p.trusted.Contains(clientip.Peer(r)) {
 			peer = strings.Join(xff, ", ") + ", " + peer
 		}
-		h["X-Forwarded-For"] = []string{peer}
+		values[0] = peer
+		h["X-Forwarded-For"] = values[0:1:1]
 	}
-	h["X-Forwarded-Host"] = []string{r.Host}
+	values[1] = r.Host
+	h["X-Forwarded-Host"] = values[1:2:2]
 	if r.TLS != nil {
 		h["X-Forwarded-Proto"] = protoHTTPS
 	} else {
@@ -169,7 +174,8 @@ func (p *Proxy) upstreamHeader(r *http.Request, contentType []string) http.Heade
 	if info := envelope.InfoFrom(r.Context()); info != nil {
 		h["X-Request-Id"] = info.IDValues()
 		if ip := info.ClientIPString(); ip != "" {
-			h["X-Real-Ip"] = []string{ip}
+			values[2] = ip
+			h["X-Real-Ip"] = values[2:3:3]
 		}
 	}
 	for k, v := range p.headers {
