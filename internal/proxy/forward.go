@@ -106,6 +106,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// unknown length) goes out as it comes; a sized answer is buffered by
 	// net/http and written at once.
 	flush := res.ContentLength < 0 || mediaType == "text/event-stream"
+	if flush {
+		// The head goes out now, not with the first event: clients
+		// (EventSource's open event, a balancer's first-byte timeout)
+		// wait for it.
+		_ = http.NewResponseController(w).Flush()
+	}
 	err = copyBody(w, res.Body, flush)
 	_ = res.Body.Close()
 	if err != nil {
@@ -229,8 +235,10 @@ func copyBody(w http.ResponseWriter, body io.Reader, flush bool) error {
 	for {
 		n, rerr := body.Read(buf)
 		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			if m, werr := w.Write(buf[:n]); werr != nil {
 				return werr
+			} else if m < n {
+				return io.ErrShortWrite
 			}
 			if flush {
 				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/config"
@@ -81,10 +82,12 @@ func TestUpstreamRequestHeaders(t *testing.T) {
 		"X-Forwarded-Proto":   "https",
 		"X-Request-Id":        "forged",
 		"X-App-Version":       "1.2.3",
+		"Transfer_Encoding":   "chunked",
+		"Content_Length":      "0",
 		"User-Agent":          "app/1.0",
 	})
 	mu.Lock()
-	for _, k := range []string{"X-Hop", "Keep-Alive", "Te", "Proxy-Authorization", "Upgrade", "X-Request-Id"} {
+	for _, k := range []string{"X-Hop", "Keep-Alive", "Te", "Proxy-Authorization", "Upgrade", "X-Request-Id", "Transfer_encoding", "Content_length"} {
 		if v, ok := got[k]; ok {
 			t.Errorf("%s reached the upstream: %q", k, v)
 		}
@@ -167,5 +170,66 @@ func TestUpstreamAnswerCutIsCutForTheClient(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "upstream answer cut") {
 		t.Errorf("not logged: %s", logs)
+	}
+}
+
+// A subscription stream's head must reach the client at once, not with its
+// first event: httputil.ReverseProxy flushed it straight away, and clients
+// (EventSource's open event, load balancers' first-byte timeouts) wait on it.
+func TestStreamHeadIsFlushedBeforeTheFirstEvent(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	url, _ := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+		select { // no event yet
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}), nil)
+	got := make(chan int, 1)
+	go func() {
+		res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"subscription { a }"}`))
+		if err != nil {
+			got <- -1
+			return
+		}
+		got <- res.StatusCode
+		_ = res.Body.Close()
+	}()
+	select {
+	case status := <-got:
+		if status != http.StatusOK {
+			t.Fatalf("status %d", status)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the stream's head was held back until its first event")
+	}
+}
+
+// An upstream's 101 to a request that asked for no upgrade is not an answer
+// to pass on: ReverseProxy refused it (502); a 101 sent to the client makes
+// an intermediary in front of the gateway treat the connection as a tunnel.
+func TestUnrequestedSwitchingProtocolsIsRefused(t *testing.T) {
+	url, _ := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nContent-Type: application/json\r\n\r\n")
+		_ = rw.Flush()
+	}), nil)
+	res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", res.StatusCode)
 	}
 }

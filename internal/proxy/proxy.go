@@ -93,6 +93,11 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 	}
 	strip, owned := headerSets(p.identity, p.headers)
 	p.skip, p.owned = skipSet(strip), owned
+	// Underscore spellings of the hop-by-hop and body headers are dropped
+	// too: a CGI-style upstream reads Transfer_Encoding as Transfer-Encoding.
+	for h := range p.skip {
+		p.owned[h] = true
+	}
 	p.transport = opts.Transport
 	if p.transport == nil {
 		if p.transport, err = NewTransport(cfg); err != nil {
@@ -303,7 +308,10 @@ func checkAnswer(res *http.Response) (string, error) {
 	ct := res.Header.Get("Content-Type")
 	mediaType, _, _ := strings.Cut(ct, ";")
 	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
-	if res.StatusCode >= 500 || (res.StatusCode != http.StatusNotModified && res.StatusCode != http.StatusNoContent && !slices.Contains(graphQLMediaTypes, mediaType)) {
+	// A 1xx here is one the request did not ask for (a 101 without an
+	// upgrade): passed on, it would make an intermediary in front of the
+	// gateway take the connection for a tunnel.
+	if res.StatusCode < 200 || res.StatusCode >= 500 || (res.StatusCode != http.StatusNotModified && res.StatusCode != http.StatusNoContent && !slices.Contains(graphQLMediaTypes, mediaType)) {
 		return mediaType, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType}
 	}
 	return mediaType, nil
