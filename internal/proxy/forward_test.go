@@ -2,13 +2,16 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,5 +234,58 @@ func TestUnrequestedSwitchingProtocolsIsRefused(t *testing.T) {
 	_ = res.Body.Close()
 	if res.StatusCode != http.StatusBadGateway {
 		t.Errorf("status %d, want 502", res.StatusCode)
+	}
+}
+
+// countingConn counts the writes made on a connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int32
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// The upstream request goes out in one write, headers and body together:
+// net/http flushes the headers on their own first for a body it does not
+// know to be in memory.
+func TestUpstreamRequestIsOneWrite(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":{}}`)
+	}))
+	t.Cleanup(ts.Close)
+	var writes atomic.Int32
+	var d net.Dialer
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{c, &writes}, nil
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	cfg := config.Default().Upstream
+	cfg.URL = ts.URL
+	p, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler), Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &envelope.Handler{Next: p}
+	for i := range 3 {
+		writes.Store(0)
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query":"{ a }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("status %d %s", w.Code, w.Body)
+		}
+		if n := writes.Load(); n != 1 {
+			t.Errorf("request %d went out in %d writes, want 1", i, n)
+		}
 	}
 }
