@@ -83,6 +83,11 @@ type Recorder struct {
 	max     int
 	maxText int
 
+	// flushing serialises flushes: two running at once could write their
+	// snapshots of a record in the wrong order, leaving the older count on
+	// disk while the record is no longer marked changed.
+	flushing sync.Mutex
+
 	mu      sync.Mutex
 	records map[documents.ID]*Record
 	writing map[documents.ID]chan struct{} // texts being written at first sight; closed when done
@@ -193,6 +198,8 @@ func addName(names []string, n string) []string {
 // durably, and logs how many documents were not recorded since the last
 // flush. Its error includes the new texts that could not be written.
 func (r *Recorder) Flush() error {
+	r.flushing.Lock()
+	defer r.flushing.Unlock()
 	r.mu.Lock()
 	var batch []Record
 	for id := range r.dirty {
