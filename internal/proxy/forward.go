@@ -31,10 +31,12 @@ var hopByHop = []string{
 
 // skipSet returns the client headers upstreamHeader never copies: hop-by-hop
 // ones, those describing the client's body (the upstream gets the gateway's),
-// the forwarding headers the gateway sets, and strip.
+// Proxy, the forwarding headers the gateway sets, and strip.
 func skipSet(strip map[string]bool) map[string]bool {
 	skip := map[string]bool{
 		"Content-Length": true, "Content-Encoding": true, "Content-Type": true, "Expect": true,
+		// CGI-style upstreams would read it as HTTP_PROXY ("httpoxy").
+		"Proxy":           true,
 		"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true,
 		"X-Request-Id": true,
 	}

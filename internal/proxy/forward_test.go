@@ -75,12 +75,13 @@ func TestUpstreamRequestHeaders(t *testing.T) {
 	}
 	post(map[string]string{
 		"Content-Type":        "application/json",
-		"Connection":          "keep-alive, X-Hop",
+		"Connection":          "X-Hop",
 		"X-Hop":               "named by Connection",
 		"Keep-Alive":          "timeout=5",
 		"Te":                  "trailers",
 		"Proxy-Authorization": "Basic c2VjcmV0",
 		"Upgrade":             "websocket",
+		"Proxy":               "http://attacker.example:8080",
 		"X-Forwarded-Host":    "evil.example",
 		"X-Forwarded-Proto":   "https",
 		"X-Request-Id":        "forged",
@@ -90,7 +91,7 @@ func TestUpstreamRequestHeaders(t *testing.T) {
 		"User-Agent":          "app/1.0",
 	})
 	mu.Lock()
-	for _, k := range []string{"X-Hop", "Keep-Alive", "Te", "Proxy-Authorization", "Upgrade", "X-Request-Id", "Transfer_encoding", "Content_length"} {
+	for _, k := range []string{"Connection", "X-Hop", "Keep-Alive", "Te", "Proxy-Authorization", "Upgrade", "Proxy", "X-Request-Id", "Transfer_encoding", "Content_length"} {
 		if v, ok := got[k]; ok {
 			t.Errorf("%s reached the upstream: %q", k, v)
 		}
@@ -150,29 +151,80 @@ func TestUpstreamAnswerHeaders(t *testing.T) {
 }
 
 func TestUpstreamAnswerCutIsCutForTheClient(t *testing.T) {
-	url, logs := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tests := []struct {
+		name, head, body string
+	}{
+		// net/http would refuse to end a sized answer early by itself; an
+		// answer of unknown length it would end as complete, unless the
+		// stage aborts it.
+		{"sized", "Content-Length: 100", `{"data":`},
+		{"chunked", "Transfer-Encoding: chunked", "8\r\n{\"data\":\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url, logs := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				conn, rw, err := http.NewResponseController(w).Hijack()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer conn.Close()
+				_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + tt.head + "\r\n\r\n" + tt.body)
+				_ = rw.Flush()
+			}), nil)
+			// The gateway drops the connection: before the answer's head
+			// went out (the client sees no answer) or after (the body ends
+			// early).
+			res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
+			if err == nil {
+				b, rerr := io.ReadAll(bufio.NewReader(res.Body))
+				_ = res.Body.Close()
+				if !errors.Is(rerr, io.ErrUnexpectedEOF) {
+					t.Errorf("a cut answer read as complete: %d %q, %v", res.StatusCode, b, rerr)
+				}
+			}
+			if !strings.Contains(logs.String(), "upstream answer cut") {
+				t.Errorf("not logged: %s", logs)
+			}
+		})
+	}
+}
+
+// An answer of unknown length (incremental delivery here) goes out as it
+// comes, each part when the upstream sends it.
+func TestAnswerOfUnknownLengthIsStreamed(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	url, _ := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		conn, rw, err := http.NewResponseController(w).Hijack()
+		w.Header().Set("Content-Type", `multipart/mixed; boundary="-"`)
+		_, _ = io.WriteString(w, "\r\n---\r\nContent-Type: application/json\r\n\r\n{\"data\":{},\"hasNext\":true}\r\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}), nil)
+	got := make(chan string, 1)
+	go func() {
+		res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a ... @defer { b } }"}`))
 		if err != nil {
-			t.Error(err)
+			got <- err.Error()
 			return
 		}
-		defer conn.Close()
-		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"data\":")
-		_ = rw.Flush()
-	}), nil)
-	// The gateway drops the connection: before the answer's head went out
-	// (the client sees no answer) or after (the body ends early).
-	res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
-	if err == nil {
-		b, rerr := io.ReadAll(bufio.NewReader(res.Body))
-		_ = res.Body.Close()
-		if !errors.Is(rerr, io.ErrUnexpectedEOF) {
-			t.Errorf("a cut answer read as complete: %d %q, %v", res.StatusCode, b, rerr)
+		defer res.Body.Close()
+		buf := make([]byte, 256)
+		n, _ := io.ReadAtLeast(res.Body, buf, 10)
+		got <- string(buf[:n])
+	}()
+	select {
+	case part := <-got:
+		if !strings.Contains(part, `"hasNext":true`) {
+			t.Errorf("first part %q", part)
 		}
-	}
-	if !strings.Contains(logs.String(), "upstream answer cut") {
-		t.Errorf("not logged: %s", logs)
+	case <-time.After(2 * time.Second):
+		t.Fatal("the first part was held back until the answer ended")
 	}
 }
 
