@@ -36,6 +36,7 @@ type Round struct {
 	Requests     int64    `json:"requests"`
 	Errors       int64    `json:"errors"`
 	Seconds      float64  `json:"seconds"`
+	Warmup       float64  `json:"warmup_seconds"` // unmeasured, before the window
 	ReqPerSec    float64  `json:"req_per_sec"`
 	P50ms        float64  `json:"p50_ms"`
 	P90ms        float64  `json:"p90_ms"`
@@ -55,35 +56,47 @@ type loadClient struct {
 	roots *x509.CertPool
 
 	mu    sync.Mutex
-	pools map[string][]*http.Transport // by target and connection count
+	pools map[string]*pool // by target and connection count
 }
 
-// pool returns the transports of conns workers for t, and whether they are
-// new (no connection open yet).
-func (c *loadClient) pool(t *target, conns int) ([]*http.Transport, bool) {
+// pool is the transports of one job's workers.
+type pool struct {
+	transports []*http.Transport
+	used       time.Time // end of the last round
+}
+
+// maxPoolIdle is how long a pool may sit unused and still count as warm:
+// well under the servers' idle timeout (120 s), after which they close
+// connections and the next round would open them again.
+const maxPoolIdle = 60 * time.Second
+
+// pool returns the transports of conns workers for t, and whether their
+// connections are new (none open yet, or idle so long that servers may have
+// closed them).
+func (c *loadClient) pool(t *target, conns int) (*pool, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := fmt.Sprintf("%s/%d", t.name, conns)
 	if p, ok := c.pools[key]; ok {
-		return p, false
+		return p, time.Since(p.used) > maxPoolIdle
 	}
-	p := make([]*http.Transport, conns)
-	for i := range p {
-		p[i] = c.newTransport()
+	p := &pool{transports: make([]*http.Transport, conns)}
+	for i := range p.transports {
+		p.transports[i] = c.newTransport()
 	}
 	if c.pools == nil {
-		c.pools = map[string][]*http.Transport{}
+		c.pools = map[string]*pool{}
 	}
 	c.pools[key] = p
 	return p, true
 }
 
-// close closes every worker connection.
+// close closes every worker connection and forgets the pools.
 func (c *loadClient) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.pools {
-		for _, tr := range p {
+		for _, tr := range p.transports {
 			tr.CloseIdleConnections()
 		}
 	}
@@ -186,10 +199,11 @@ type roundSpec struct {
 // for the duration: requests per second, latencies, and the process's CPU
 // time.
 func (c *loadClient) runRound(t *target, spec roundSpec) (Round, error) {
-	transports, fresh := c.pool(t, spec.conns)
+	p, fresh := c.pool(t, spec.conns)
 	if fresh {
 		spec.warmup = max(spec.warmup, firstWarmup)
 	}
+	defer func() { p.used = time.Now() }()
 	workers := make([]*worker, spec.conns)
 	for i := range workers {
 		req, err := http.NewRequest(http.MethodPost, t.url, nil)
@@ -197,7 +211,7 @@ func (c *loadClient) runRound(t *target, spec roundSpec) (Round, error) {
 			return Round{}, err
 		}
 		req.Header = t.header.Clone()
-		workers[i] = &worker{transport: transports[i], req: req, rng: rand.New(rand.NewPCG(spec.seed, uint64(i)))}
+		workers[i] = &worker{transport: p.transports[i], req: req, rng: rand.New(rand.NewPCG(spec.seed, uint64(i)))}
 	}
 	runtime.GC()
 	var phase atomic.Int32
@@ -236,6 +250,7 @@ func (c *loadClient) runRound(t *target, spec roundSpec) (Round, error) {
 	wall := t1.Sub(t0)
 	cpu := cpu1 - cpu0
 	r.Seconds = wall.Seconds()
+	r.Warmup = spec.warmup.Seconds()
 	r.ReqPerSec = float64(r.Requests) / r.Seconds
 	r.P50ms = ms(all.quantile(0.50))
 	r.P90ms = ms(all.quantile(0.90))

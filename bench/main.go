@@ -3,8 +3,9 @@
 // and a closed-loop load generator (HTTP/1.1 over TLS 1.3, keep-alive, one
 // connection per worker) measures them in alternating rounds. It prints a
 // Markdown table of medians: requests per second, p50 and p99 latency, the
-// process's CPU time per request, and each gateway's ratio to the baseline
-// proxy.
+// process's CPU time per request, and, paired round by round with a
+// reference (the baseline proxy, or a gateway with a store of one document),
+// the median ratio of requests per second and differences of p99 and CPU.
 //
 //	go run ./bench          # about 2 minutes 20 seconds
 //	go run ./bench -quick   # about 30 seconds
@@ -134,6 +135,14 @@ func run(o options, env Env, e *setup, sections []*section) int {
 	return 0
 }
 
+// warmupText says how long rounds warm up.
+func warmupText(w time.Duration) string {
+	if w >= firstWarmup {
+		return fmt.Sprintf("%v warm-up", w)
+	}
+	return fmt.Sprintf("%v warm-up, %v in a job's first round", w, firstWarmup)
+}
+
 // plan turns the flags into the sections to run.
 func plan(o options) ([]*section, error) {
 	only := map[string]bool{}
@@ -155,7 +164,7 @@ func plan(o options) ([]*section, error) {
 	var sections []*section
 
 	main := &section{name: "main", rounds: o.rounds, duration: o.duration, warmup: o.warmup,
-		title: fmt.Sprintf("Main comparison: %d connections, medians of %d alternating rounds of %v (+%v warm-up)", o.conns, o.rounds, o.duration, o.warmup)}
+		title: fmt.Sprintf("Main comparison: %d connections, medians of %d alternating rounds of %v (+%s)", o.conns, o.rounds, o.duration, warmupText(o.warmup))}
 	var ref *job
 	for _, n := range append(slices.Clone(mainTargets), nameRS256Uncached, nameES256Uncached) {
 		optIn := n == nameRS256Uncached || n == nameES256Uncached
@@ -174,7 +183,7 @@ func plan(o options) ([]*section, error) {
 
 	if all || only[sectionConns] {
 		curve := &section{name: sectionConns, rounds: o.curveRounds, duration: o.curveDuration, warmup: o.warmup,
-			title: fmt.Sprintf("Connections curve: baseline and gqlguard ES256, medians of %d alternating rounds of %v (+%v warm-up)", o.curveRounds, o.curveDuration, o.warmup)}
+			title: fmt.Sprintf("Connections curve: baseline and gqlguard ES256, medians of %d alternating rounds of %v (+%s)", o.curveRounds, o.curveDuration, warmupText(o.warmup))}
 		for _, c := range curveConns {
 			b := &job{target: nameBaseline, conns: c}
 			curve.jobs = append(curve.jobs, b, &job{target: nameES256, conns: c, ref: b})
@@ -186,7 +195,7 @@ func plan(o options) ([]*section, error) {
 	// document) in the same rounds: the large store's index and cache stay
 	// in this process's heap, which every target then shares.
 	docs := &section{name: sectionDocs, rounds: o.curveRounds, duration: o.curveDuration, warmup: o.warmup,
-		title: fmt.Sprintf("Trusted-document stores: gqlguard ES256 at %d connections, medians of %d alternating rounds of %v (+%v warm-up)", o.conns, o.curveRounds, o.curveDuration, o.warmup)}
+		title: fmt.Sprintf("Trusted-document stores: gqlguard ES256 at %d connections, medians of %d alternating rounds of %v (+%s)", o.conns, o.curveRounds, o.curveDuration, warmupText(o.warmup))}
 	ref = &job{target: nameES256, conns: o.conns}
 	for _, n := range []string{nameDocs1k, nameDocs100kHot, nameDocs100kCold} {
 		if all || only[sectionDocs] || only[n] {

@@ -22,6 +22,7 @@ type Report struct {
 type Settings struct {
 	Duration      string `json:"duration"`
 	Warmup        string `json:"warmup"`
+	FirstWarmup   string `json:"first_warmup"` // of a job's first round in a section, at least`
 	Rounds        int    `json:"rounds"`
 	Conns         int    `json:"conns"`
 	CurveDuration string `json:"curve_duration"`
@@ -126,7 +127,7 @@ func median(v []float64) float64 {
 
 func newReport(env Env, o options, sections []*section) *Report {
 	rep := &Report{Env: env, Settings: Settings{
-		Duration: o.duration.String(), Warmup: o.warmup.String(), Rounds: o.rounds, Conns: o.conns,
+		Duration: o.duration.String(), Warmup: o.warmup.String(), FirstWarmup: max(o.warmup, firstWarmup).String(), Rounds: o.rounds, Conns: o.conns,
 		CurveDuration: o.curveDuration.String(), CurveRounds: o.curveRounds,
 	}}
 	for _, s := range sections {

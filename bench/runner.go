@@ -87,6 +87,10 @@ func (r *runner) runSection(s *section) error {
 			}
 		}
 	}
+	// The next section starts from closed connections, as this one did:
+	// idle ones left open would grow the heap and the goroutines every
+	// later round runs with.
+	r.setup.client.close()
 	return nil
 }
 

@@ -39,8 +39,12 @@ func (e *setup) onClose(f func()) {
 	e.closers = append(e.closers, f)
 }
 
-// close stops every server, last started first, and removes the folder.
+// close closes the workers' connections, stops every server, last started
+// first, and removes the folder.
 func (e *setup) close() {
+	if e.client != nil {
+		e.client.close()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i := len(e.closers) - 1; i >= 0; i-- {
@@ -97,9 +101,6 @@ func (e *setup) start() error {
 	if iss != nil {
 		e.onClose(func() { _ = iss.Close() })
 	}
-	// Registered last, so run first: the workers' connections close
-	// before the servers do.
-	e.onClose(e.client.close)
 	return err
 }
 
