@@ -44,6 +44,22 @@ func forwardThrough(t *testing.T, upstream http.Handler, pre func(http.ResponseW
 	return gw.URL, logs
 }
 
+// rawAnswer is an upstream that reads the request and answers with raw
+// bytes on the connection, then closes it.
+func rawAnswer(t *testing.T, raw string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		_, _ = rw.WriteString(raw)
+		_ = rw.Flush()
+	})
+}
+
 func TestUpstreamRequestHeaders(t *testing.T) {
 	var mu sync.Mutex
 	var got http.Header
@@ -162,17 +178,7 @@ func TestUpstreamAnswerCutIsCutForTheClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			url, logs := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				conn, rw, err := http.NewResponseController(w).Hijack()
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				defer conn.Close()
-				_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + tt.head + "\r\n\r\n" + tt.body)
-				_ = rw.Flush()
-			}), nil)
+			url, logs := forwardThrough(t, rawAnswer(t, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"+tt.head+"\r\n\r\n"+tt.body), nil)
 			// The gateway drops the connection: before the answer's head
 			// went out (the client sees no answer) or after (the body ends
 			// early).
@@ -268,17 +274,7 @@ func TestStreamHeadIsFlushedBeforeTheFirstEvent(t *testing.T) {
 // to pass on: ReverseProxy refused it (502); a 101 sent to the client makes
 // an intermediary in front of the gateway treat the connection as a tunnel.
 func TestUnrequestedSwitchingProtocolsIsRefused(t *testing.T) {
-	url, _ := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close()
-		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nContent-Type: application/json\r\n\r\n")
-		_ = rw.Flush()
-	}), nil)
+	url, _ := forwardThrough(t, rawAnswer(t, "HTTP/1.1 101 Switching Protocols\r\nContent-Type: application/json\r\n\r\n"), nil)
 	res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
 	if err != nil {
 		t.Fatal(err)
