@@ -15,9 +15,12 @@ import (
 )
 
 // The forward stage builds the upstream request itself rather than through
-// httputil.ReverseProxy: the body, method and content type are always the
-// gateway's own, so cloning the client's request and deleting from the
-// clone (ReverseProxy's way) only costs time. Headers are copied in one
+// httputil.ReverseProxy, which passes an upstream's 1xx answer on and then
+// clears the response header map (the security headers, the CORS answer and
+// the request id earlier stages set would be gone), and re-adds a client's
+// Upgrade after removing hop-by-hop headers. The body, method and content
+// type are always the gateway's own, so cloning the client's request and
+// deleting from the clone (ReverseProxy's way) would only cost time. Headers are copied in one
 // filtering pass; 1xx answers and trailers are not passed on (GraphQL over
 // HTTP uses neither), and protocol upgrades never reach this stage.
 

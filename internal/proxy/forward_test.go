@@ -337,3 +337,30 @@ func TestUpstreamRequestIsOneWrite(t *testing.T) {
 		}
 	}
 }
+
+// An upstream's informational answer (103 Early Hints) leaves the gateway's
+// own answer headers alone: httputil.ReverseProxy passes a 1xx on and then
+// clears the response header map, which would strip the security headers,
+// the CORS answer and the request id set by earlier stages.
+func TestInformationalAnswerKeepsTheGatewayHeaders(t *testing.T) {
+	url, _ := forwardThrough(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":{}}`)
+	}), func(w http.ResponseWriter) { w.Header().Set("X-Frame-Options", "DENY") })
+	res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(b) != `{"data":{}}` {
+		t.Fatalf("status %d body %q", res.StatusCode, b)
+	}
+	if res.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("the gateway's header was lost after the upstream's 103: %v", res.Header)
+	}
+}
