@@ -59,7 +59,7 @@ func startES256Issuer(dir string) (string, string, *http.Server, error) {
 	srv := &http.Server{Handler: iss.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	form := url.Values{"grant_type": {"password"}, "username": {"ada"}, "password": {"ada-demo-password"}}
-	res, err := http.Post(base+"/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Post(base+"/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", "", srv, fmt.Errorf("ES256 issuer: %w", err)
 	}

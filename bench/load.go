@@ -126,6 +126,9 @@ func (c *loadClient) newTransport() *http.Transport {
 		MaxIdleConnsPerHost: 1,
 		DisableCompression:  true,
 		TLSHandshakeTimeout: 5 * time.Second,
+		// A stalled target fails its requests instead of holding the
+		// round (and the run) open.
+		ResponseHeaderTimeout: 5 * time.Second,
 	}
 }
 

@@ -22,7 +22,7 @@ type Report struct {
 type Settings struct {
 	Duration      string `json:"duration"`
 	Warmup        string `json:"warmup"`
-	FirstWarmup   string `json:"first_warmup"` // of a job's first round in a section, at least`
+	FirstWarmup   string `json:"first_warmup"` // of a job's first round in a section, at least
 	Rounds        int    `json:"rounds"`
 	Conns         int    `json:"conns"`
 	CurveDuration string `json:"curve_duration"`

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -41,29 +42,26 @@ func (e *setup) targets() map[string]*target {
 		return &target{name: name, header: headers(e.esToken), bodies: [][]byte{mainBody}}
 	}
 
-	up := plain(nameUpstream)
-	up.start = func() error {
-		url, srv, err := startUpstreamTLS(e.up, e.ca.CertFile, e.ca.KeyFile)
-		if err != nil {
-			return err
+	// served is a target whose server start starts.
+	served := func(name string, start func() (string, *http.Server, error)) *target {
+		t := plain(name)
+		t.start = func() error {
+			url, srv, err := start()
+			if err != nil {
+				return err
+			}
+			e.onClose(func() { _ = srv.Close() })
+			t.url = url
+			return e.check(t, false)
 		}
-		e.onClose(func() { _ = srv.Close() })
-		up.url = url
-		return e.check(up, false)
+		return t
 	}
-	add(up)
-
-	base := plain(nameBaseline)
-	base.start = func() error {
-		url, srv, err := startBaseline(e.upstreamURL, e.ca.CertFile, e.ca.KeyFile)
-		if err != nil {
-			return err
-		}
-		e.onClose(func() { _ = srv.Close() })
-		base.url = url
-		return e.check(base, false)
-	}
-	add(base)
+	add(served(nameUpstream, func() (string, *http.Server, error) {
+		return serveTLS("upstream", e.up, e.ca.CertFile, e.ca.KeyFile)
+	}))
+	add(served(nameBaseline, func() (string, *http.Server, error) {
+		return startBaseline(e.upstreamURL, e.ca.CertFile, e.ca.KeyFile)
+	}))
 
 	mainDocs := filepath.Join(e.dir, "documents-main")
 	var writeMain sync.Once

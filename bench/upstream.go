@@ -89,12 +89,3 @@ func startUpstream(u *upstream) (string, *http.Server, error) {
 	go labeled("upstream", func() { _ = srv.Serve(ln) })
 	return "http://" + ln.Addr().String() + "/graphql", srv, nil
 }
-
-// startUpstreamTLS serves the same upstream over TLS 1.3 and HTTP/1.1, with
-// the settings the baseline proxy uses, so that the upstream-alone target
-// meets the same client setup as the proxies. The proxies themselves reach
-// the upstream over plain HTTP on loopback, as a gateway beside its
-// upstream does.
-func startUpstreamTLS(u *upstream, certFile, keyFile string) (string, *http.Server, error) {
-	return serveTLS("upstream", u, certFile, keyFile)
-}

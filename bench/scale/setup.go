@@ -1,9 +1,7 @@
 package main
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/internal/certs"
 )
 
@@ -26,9 +25,8 @@ func generate(dir string, n int) (string, error) {
 	var id string
 	for i := range n {
 		text := fmt.Sprintf("query Doc%d($first: Int) { items%d(first: $first) { id name updatedAt } }", i, i%500)
-		sum := sha256.Sum256([]byte(text))
-		hash := hex.EncodeToString(sum[:])
-		path := filepath.Join(dir, hash+".graphql")
+		docID := documents.SHA256(text)
+		path := filepath.Join(dir, docID.Hash()+".graphql")
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			return "", err
 		}
@@ -36,7 +34,7 @@ func generate(dir string, n int) (string, error) {
 			return "", err
 		}
 		if i == n/2 {
-			id = "sha256:" + hash
+			id = string(docID)
 		}
 	}
 	return id, os.Chtimes(dir, old, old)
