@@ -329,11 +329,8 @@ func (l *Limits) argInput(parent, field, arg string) *ast.Definition {
 	if ad == nil {
 		return nil
 	}
-	return l.inputObject(ad.Type)
+	return InputObject(l.schema, ad.Type)
 }
-
-// inputObject returns the input object of type t (through lists), or nil.
-func (l *Limits) inputObject(t *ast.Type) *ast.Definition { return InputObject(l.schema, t) }
 
 // memberRule returns the cap of the member name of an object value, fd
 // being its input field (nil when not known). With a schema it is the input

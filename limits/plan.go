@@ -322,7 +322,7 @@ func (c *capper) value(v *ast.Value, rule *capRule, in *ast.Definition, where st
 			var sub *ast.Definition
 			if in != nil {
 				if fd = in.Fields.ForName(ch.Name); fd != nil {
-					sub = c.l.inputObject(fd.Type)
+					sub = InputObject(c.l.schema, fd.Type)
 				}
 			}
 			r := rule

@@ -291,11 +291,7 @@ func (w *walker) any(i int, c *capRule) (int, *fault) {
 // a number greater than max. Escapes are decoded first, by encoding/json, so
 // that "1\u00300000" is 100000 here as it is to the upstream.
 func stringExceeds(s []byte, esc bool, max int) bool {
-	text := string(s[1 : len(s)-1])
-	if esc {
-		text = unquote(s, true)
-	}
-	f, err := strconv.ParseFloat(text, 64)
+	f, err := strconv.ParseFloat(unquote(s, esc), 64)
 	return err == nil && f > float64(max)
 }
 
