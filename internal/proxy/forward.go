@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -30,26 +29,6 @@ import (
 var hopByHop = []string{
 	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-}
-
-// skipSet returns the client headers upstreamHeader never copies: hop-by-hop
-// ones, those describing the client's body (the upstream gets the gateway's),
-// Proxy, the forwarding headers the gateway sets, and strip.
-func skipSet(strip map[string]bool) map[string]bool {
-	skip := map[string]bool{
-		"Content-Length": true, "Content-Encoding": true, "Content-Type": true, "Expect": true,
-		// CGI-style upstreams would read it as HTTP_PROXY ("httpoxy").
-		"Proxy":           true,
-		"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true,
-		"X-Request-Id": true,
-	}
-	for _, h := range hopByHop {
-		skip[h] = true
-	}
-	for h := range strip {
-		skip[h] = true
-	}
-	return skip
 }
 
 var (
@@ -79,17 +58,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		contentType = []string{ct}
 	}
+	info := envelope.InfoFrom(r.Context())
 	u := *p.target
 	out := (&http.Request{
 		Method:        http.MethodPost,
 		URL:           &u,
-		Header:        p.upstreamHeader(r, contentType),
+		Header:        p.upstreamHeader(r, info, contentType),
 		Body:          newBodyReader(body),
 		GetBody:       func() (io.ReadCloser, error) { return newBodyReader(body), nil },
 		ContentLength: int64(len(body)),
 	}).WithContext(r.Context())
 
-	info := envelope.InfoFrom(r.Context())
 	start := time.Now()
 	res, err := p.transport.RoundTrip(out)
 	if info != nil {
@@ -110,14 +89,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A stream (server-sent events, incremental delivery, any answer of
 	// unknown length) goes out as it comes; a sized answer is buffered by
 	// net/http and written at once.
-	flush := res.ContentLength < 0 || mediaType == "text/event-stream"
-	if flush {
+	var flusher *http.ResponseController
+	if res.ContentLength < 0 || mediaType == "text/event-stream" {
 		// The head goes out now, not with the first event: clients
 		// (EventSource's open event, a balancer's first-byte timeout)
 		// wait for it.
-		_ = http.NewResponseController(w).Flush()
+		flusher = http.NewResponseController(w)
+		_ = flusher.Flush()
 	}
-	err = copyBody(w, res.Body, flush)
+	err = copyBody(w, res.Body, flusher)
 	_ = res.Body.Close()
 	if err != nil {
 		// The status is out: all that is left is to cut the answer, so
@@ -143,7 +123,7 @@ func newBodyReader(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader
 // are dropped; X-Forwarded-*, X-Request-Id, X-Real-IP, the fixed headers and
 // the identity headers are set. Values are shared with r's header, which
 // nothing writes to afterwards.
-func (p *Proxy) upstreamHeader(r *http.Request, contentType []string) http.Header {
+func (p *Proxy) upstreamHeader(r *http.Request, info *envelope.Info, contentType []string) http.Header {
 	in := r.Header
 	h := make(http.Header, len(in)+8)
 	connection := in["Connection"]
@@ -176,7 +156,7 @@ func (p *Proxy) upstreamHeader(r *http.Request, contentType []string) http.Heade
 	} else {
 		h["X-Forwarded-Proto"] = protoHTTP
 	}
-	if info := envelope.InfoFrom(r.Context()); info != nil {
+	if info != nil {
 		h["X-Request-Id"] = info.IDValues()
 		if ip := info.ClientIPString(); ip != "" {
 			values[2] = ip
@@ -194,7 +174,7 @@ func (p *Proxy) upstreamHeader(r *http.Request, contentType []string) http.Heade
 func namedIn(connection []string, k string) bool {
 	for _, v := range connection {
 		for name := range strings.SplitSeq(v, ",") {
-			if http.CanonicalHeaderKey(strings.TrimSpace(name)) == k {
+			if strings.EqualFold(strings.TrimSpace(name), k) {
 				return true
 			}
 		}
@@ -202,14 +182,14 @@ func namedIn(connection []string, k string) bool {
 	return false
 }
 
-// copyHeader adds the upstream's answer headers to dst, leaving out
-// hop-by-hop ones, those the upstream's Connection header names, and the
-// ones the gateway sets itself (the drop list). A header the gateway has
+// copyHeader adds the upstream's answer headers to dst, leaving out the drop
+// list (hop-by-hop headers and the ones the gateway sets itself) and those
+// the upstream's Connection header names. A header the gateway has
 // already set and does not own (Vary) gets the upstream's values added.
 func (p *Proxy) copyHeader(dst, src http.Header) {
 	connection := src["Connection"]
 	for k, v := range src {
-		if p.drop[k] || slices.Contains(hopByHop, k) || len(connection) > 0 && namedIn(connection, k) {
+		if p.drop[k] || len(connection) > 0 && namedIn(connection, k) {
 			continue
 		}
 		if prev, ok := dst[k]; ok {
@@ -221,16 +201,12 @@ func (p *Proxy) copyHeader(dst, src http.Header) {
 }
 
 // copyBody copies the answer to w with a pooled buffer, flushing after every
-// write when flush is set. A read error other than the end of the body is
-// returned like a write error.
-func copyBody(w http.ResponseWriter, body io.Reader, flush bool) error {
+// write through flusher unless it is nil. A read error other than the end
+// of the body is returned like a write error.
+func copyBody(w http.ResponseWriter, body io.Reader, flusher *http.ResponseController) error {
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	buf := *bp
-	var rc *http.ResponseController
-	if flush {
-		rc = http.NewResponseController(w)
-	}
 	for {
 		n, rerr := body.Read(buf)
 		if n > 0 {
@@ -239,8 +215,8 @@ func copyBody(w http.ResponseWriter, body io.Reader, flush bool) error {
 			} else if m < n {
 				return io.ErrShortWrite
 			}
-			if flush {
-				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			if flusher != nil {
+				if err := flusher.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 					return err
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -84,20 +85,14 @@ func New(cfg config.Upstream, opts Options) (*Proxy, error) {
 		target.Path = "/"
 	}
 	p := &Proxy{identity: canonicalIdentity(opts.Identity), target: target, trusted: opts.Trusted, log: opts.Logger, headers: http.Header{}}
-	p.drop = make(map[string]bool, len(opts.DropResponseHeaders))
-	for _, h := range opts.DropResponseHeaders {
+	p.drop = make(map[string]bool, len(opts.DropResponseHeaders)+len(hopByHop))
+	for _, h := range slices.Concat(opts.DropResponseHeaders, hopByHop) {
 		p.drop[http.CanonicalHeaderKey(h)] = true
 	}
 	for k, v := range cfg.Headers {
 		p.headers.Set(k, v.Reveal())
 	}
-	strip, owned := headerSets(p.identity, p.headers)
-	p.skip, p.owned = skipSet(strip), owned
-	// Underscore spellings of the hop-by-hop and body headers are dropped
-	// too: a CGI-style upstream reads Transfer_Encoding as Transfer-Encoding.
-	for h := range p.skip {
-		p.owned[h] = true
-	}
+	p.skip, p.owned = headerSets(p.identity, p.headers)
 	p.transport = opts.Transport
 	if p.transport == nil {
 		if p.transport, err = NewTransport(cfg); err != nil {
@@ -150,30 +145,36 @@ func canonicalIdentity(id Identity) Identity {
 	return id
 }
 
-// headerSets returns the client headers stripped from every upstream
-// request — client-address headers some upstreams trust, and the identity
-// headers — and every header the gateway owns: those, the forwarding
-// headers, the request id, Authorization and the configured fixed headers.
-// id's names are canonical.
-func headerSets(id Identity, fixed http.Header) (strip, owned map[string]bool) {
-	strip = map[string]bool{HeaderClientCertSubject: true, HeaderClientCertNames: true}
-	for _, h := range clientIPHeaders {
-		strip[h] = true
+// headerSets returns the client headers never copied to the upstream
+// request, and every header the gateway owns.
+//
+// Skipped: hop-by-hop headers, those describing the client's body (the
+// upstream gets the gateway's), Proxy (CGI-style upstreams would read it as
+// HTTP_PROXY, "httpoxy"), the forwarding headers and request id the gateway
+// sets, client-address headers some upstreams trust, and the identity
+// headers. Owned: those, Authorization and the configured fixed headers;
+// their underscore spellings are dropped too (see underscored). id's names
+// are canonical.
+func headerSets(id Identity, fixed http.Header) (skip, owned map[string]bool) {
+	skip = map[string]bool{}
+	for _, h := range slices.Concat(hopByHop, clientIPHeaders, []string{
+		"Content-Length", "Content-Encoding", "Content-Type", "Expect", "Proxy",
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id",
+		HeaderClientCertSubject, HeaderClientCertNames, id.ClaimsHeader,
+	}) {
+		if h != "" {
+			skip[h] = true
+		}
 	}
 	for _, h := range id.ClaimHeaders {
-		strip[h] = true
+		skip[h] = true
 	}
-	if id.ClaimsHeader != "" {
-		strip[id.ClaimsHeader] = true
-	}
-	owned = map[string]bool{"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true, "X-Request-Id": true, "Authorization": true}
-	for h := range strip {
-		owned[h] = true
-	}
+	owned = maps.Clone(skip)
+	owned["Authorization"] = true
 	for h := range fixed {
 		owned[h] = true
 	}
-	return strip, owned
+	return skip, owned
 }
 
 // underscored reports whether the client header k names a header the
