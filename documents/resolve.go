@@ -166,6 +166,15 @@ func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Re
 	if b.Method == http.MethodGet && res.Operation.Type != ast.Query {
 		return res, mutationOverGET(res.Operation.Type)
 	}
+	// Capture records what runs, once it is allowed to: a request refused
+	// above (an anonymous caller's, say) writes nothing to the folder.
+	if !res.Trusted && rs.Mode == Capture && rs.Recorder != nil {
+		client := ""
+		if rs.ClientHeader != "" {
+			client = r.Header.Get(rs.ClientHeader)
+		}
+		rs.Recorder.Record(res.Document.ID, res.Document.Text, res.Operation.Name, client, time.Now())
+	}
 	// The upstream gets the text; the ids and the persisted-query extension
 	// are the gateway's business.
 	req.Query, req.DocumentID, req.DocID = res.Document.Text, "", ""
@@ -286,19 +295,6 @@ func (rs *Resolver) freeForm(r *http.Request, req *envelope.Request) (Resolved, 
 		if rs.FreeFormCache != nil {
 			d = rs.FreeFormCache.Add(id, d)
 		}
-	}
-	if rs.Mode == Capture && rs.Recorder != nil {
-		client := ""
-		if rs.ClientHeader != "" {
-			client = r.Header.Get(rs.ClientHeader)
-		}
-		// The operation that runs: the one named, or the document's only
-		// one when the client names none.
-		name := ""
-		if op, err := d.Operation(req.OperationName); err == nil {
-			name = op.Name
-		}
-		rs.Recorder.Record(id, req.Query, name, client, time.Now())
 	}
 	return Resolved{Document: d}, nil
 }

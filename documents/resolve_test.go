@@ -260,6 +260,38 @@ func TestCaptureModeRunsAndRecords(t *testing.T) {
 	}
 }
 
+// A request refused after its document was read (by the authorizer, for a
+// missing operation, a mutation over GET) is not recorded: an anonymous
+// caller cannot fill the capture folder.
+func TestCaptureRecordsOnlyWhatRuns(t *testing.T) {
+	rs, _, rec := newResolver(Capture)
+	rs.FreeForm = func(*Document) error { return nil }
+	rs.Authorize = func(r *http.Request, _ Resolved) error {
+		if r.Header.Get("Authorization") == "" {
+			return envelope.Errorf(envelope.CodeUnauthenticated, "sign in")
+		}
+		return nil
+	}
+	refused := []*http.Request{
+		postJSON(`{"query":"query Anon { a }"}`),
+		httptest.NewRequest(http.MethodGet, "/graphql?query="+url.QueryEscape("mutation M { m }"), nil),
+	}
+	refused[1].Header.Set("Authorization", "Bearer t")
+	for _, r := range refused {
+		if res := run(t, rs, r); res.called {
+			t.Fatalf("%s %s ran", r.Method, r.URL)
+		}
+	}
+	if len(rec.records) != 0 {
+		t.Errorf("refused requests recorded: %q", rec.records)
+	}
+	r := postJSON(`{"query":"query Me { me }"}`)
+	r.Header.Set("Authorization", "Bearer t")
+	if res := run(t, rs, r); !res.called || len(rec.records) != 1 {
+		t.Errorf("an allowed request: ran %v, records %q", res.called, rec.records)
+	}
+}
+
 func TestOffModeDoesNotRecord(t *testing.T) {
 	rs, _, rec := newResolver(Off)
 	if res := run(t, rs, postJSON(`{"query":"{ a }"}`)); !res.called {
