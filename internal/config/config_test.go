@@ -396,3 +396,22 @@ func TestRedactURLHidesEveryCredential(t *testing.T) {
 		}
 	}
 }
+
+// A bad value is reported once, though both the package's rule and the
+// served config's tighter bound refuse it.
+func TestOneProblemPerBadValue(t *testing.T) {
+	c := Default()
+	c.Auth.JWT.CacheSize = -1
+	c.Auth.JWT.ClockSkew = -time.Second
+	c.Auth.JWT.MaxTokenBytes = -1
+	c.Auth.JWT.JWKSRefresh = -time.Second
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, key := range []string{"cache_size", "clock_skew", "max_token_bytes", "jwks_refresh"} {
+		if n := strings.Count(err.Error(), "auth.jwt."+key+":"); n != 1 {
+			t.Errorf("auth.jwt.%s reported %d times:\n%v", key, n, err)
+		}
+	}
+}

@@ -147,6 +147,10 @@ func (c *Config) Validate() error {
 	c.validateDocuments(bad)
 	c.validateAuth(bad)
 	c.validateCORS(bad)
+	// The packages' own rules, as limits.New and auth.NewVerifier apply
+	// them at start: what serve would refuse is refused here. Each error
+	// names its key already (errors.Join drops the nil ones).
+	errs = append(errs, c.Limits.Validate(c.Documents.Schema != ""), c.Auth.JWT.Validate())
 
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		bad("log.format", "%q is not \"json\" or \"text\"", c.Log.Format)
@@ -384,48 +388,27 @@ func (c *Config) validateDocuments(bad func(key, format string, args ...any)) {
 		}
 	}
 	l := c.Limits
-	// The limits' own rules, as limits.New applies them at start.
-	reportEach(bad, l.Validate(c.Documents.Schema != ""))
+	// The limits' own rules are Config.Validate's (l.Validate).
 	if l.Pagination.Default < 1 {
 		bad("limits.pagination.default", "must be at least 1")
 	}
 }
 
-// reportEach hands each problem of err, a join of "key: message" errors
-// from a package's own Validate, to bad.
-func reportEach(bad func(key, format string, args ...any), err error) {
-	if err == nil {
-		return
-	}
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for _, e := range errs {
-		key, msg, _ := strings.Cut(e.Error(), ": ")
-		bad(key, "%s", msg)
-	}
-}
-
 func (c *Config) validateAuth(bad func(key, format string, args ...any)) {
 	j := c.Auth.JWT
-	// The verifier's own rules (issuers, key URLs, audiences, algorithms):
-	// what it would refuse at start is refused here.
-	reportEach(bad, j.Validate())
-	if j.ClockSkew < 0 || j.ClockSkew > 5*time.Minute {
-		bad("auth.jwt.clock_skew", "must be between 0s and 5m")
+	// The verifier's own rules (j.Validate, run by Config.Validate) refuse
+	// negative and zero values; a served config is held to tighter bounds.
+	if j.ClockSkew > 5*time.Minute {
+		bad("auth.jwt.clock_skew", "must be at most 5m")
 	}
-	if j.MaxTokenBytes < 256 {
+	if j.MaxTokenBytes > 0 && j.MaxTokenBytes < 256 {
 		bad("auth.jwt.max_token_bytes", "must be at least 256")
 	}
-	if j.JWKSRefresh < time.Minute {
+	if j.JWKSRefresh > 0 && j.JWKSRefresh < time.Minute {
 		bad("auth.jwt.jwks_refresh", "must be at least 1m")
 	}
-	if j.UnknownKIDRefresh < time.Second {
+	if j.UnknownKIDRefresh > 0 && j.UnknownKIDRefresh < time.Second {
 		bad("auth.jwt.unknown_kid_refresh", "must be at least 1s")
-	}
-	if j.CacheSize < 0 {
-		bad("auth.jwt.cache_size", "must not be negative")
 	}
 	for claim, h := range j.Headers {
 		if claim == "" || !validHeaderName(h) {
