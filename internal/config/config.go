@@ -9,6 +9,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/auth"
 	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/documents/capture"
 	"github.com/gqlguard/gqlguard/limits"
 )
 
@@ -460,7 +461,7 @@ func Default() *Config {
 			PollInterval: 2 * time.Second,
 			CacheSize:    10000,
 			CacheControl: "private, max-age=60",
-			Capture:      Capture{Dir: ".captured_documents", ClientHeader: "apollographql-client-name", FlushInterval: 5 * time.Second, MaxDocuments: 100_000, MaxTextBytes: 64 << 10},
+			Capture:      Capture{Dir: ".captured_documents", ClientHeader: "apollographql-client-name", FlushInterval: 5 * time.Second, MaxDocuments: capture.DefaultMaxDocuments, MaxTextBytes: capture.DefaultMaxTextBytes},
 			FreeForm:     FreeForm{MaxDepth: 15, MaxAliases: 30, MaxTokens: 5000},
 			Rules:        Rules{MaxDepth: 15, MaxAliases: 30, MaxRootFields: 10},
 		},

@@ -29,9 +29,7 @@ type Observer struct {
 	Next http.Handler
 	// Metrics, when set, counts every request by outcome and status and
 	// records its duration.
-	Metrics interface {
-		Request(outcome string, status int, d, upstream time.Duration)
-	}
+	Metrics *Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
