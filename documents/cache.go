@@ -62,12 +62,8 @@ func (c *Cache) Generation() uint64 {
 func (c *Cache) AddIfCurrent(id ID, d *Document, gen uint64) *Document {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen == gen {
-		return c.add(id, d)
-	}
-	if e, ok := c.items[id]; ok {
-		c.ll.MoveToFront(e)
-		return e.Value.(*Document)
+	if _, cached := c.items[id]; cached || c.gen == gen {
+		return c.add(id, d) // the cached one, or d cached
 	}
 	return d
 }

@@ -143,22 +143,18 @@ func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Re
 	default:
 		return res, envelope.Errorf(envelope.CodeBadRequest, "the request names no document: send documentId")
 	}
-	if err != nil {
-		// What is wrong with a document (unknown, or stored but refused)
-		// is told only to a caller who may run it: otherwise an anonymous
-		// caller could tell registered private ids from unknown ones.
-		var e *envelope.Error
-		if rs.Authorize != nil && (res.Document != nil || errors.As(err, &e) && e.Code == envelope.CodePersistedDocumentNotFound) {
-			if aerr := rs.Authorize(r, res); aerr != nil {
-				return res, aerr
-			}
+	// The caller must be allowed to run the document, and what is wrong
+	// with one (unknown, or stored but refused) is told only to a caller
+	// who may run it: otherwise an anonymous caller could tell registered
+	// private ids from unknown ones.
+	var e *envelope.Error
+	if rs.Authorize != nil && (err == nil || res.Document != nil || errors.As(err, &e) && e.Code == envelope.CodePersistedDocumentNotFound) {
+		if aerr := rs.Authorize(r, res); aerr != nil {
+			return res, aerr
 		}
-		return res, err
 	}
-	if rs.Authorize != nil {
-		if err := rs.Authorize(r, res); err != nil {
-			return res, err
-		}
+	if err != nil {
+		return res, err
 	}
 	if res.Operation, err = res.Document.Operation(req.OperationName); err != nil {
 		return res, err
