@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -141,17 +143,9 @@ func (s *Store) verifyInBackground(ctx context.Context) {
 			return
 		case <-s.wake:
 		}
-		var failed []error
-		for _, id := range s.takePending() {
-			if ctx.Err() != nil {
-				return
-			}
-			_, err := s.Get(ctx, id)
-			if err != nil && !errors.Is(err, documents.ErrNotFound) {
-				failed = append(failed, err)
-			}
+		if _, failed := s.verify(ctx, s.takePending()); ctx.Err() == nil {
+			s.logUnreadable(failed)
 		}
-		s.logUnreadable(failed)
 	}
 }
 
@@ -185,10 +179,7 @@ func (s *Store) queueVerify(ids []documents.ID) {
 func (s *Store) takePending() []documents.ID {
 	s.pendingMu.Lock()
 	defer s.pendingMu.Unlock()
-	ids := make([]documents.ID, 0, len(s.pending))
-	for id := range s.pending {
-		ids = append(ids, id)
-	}
+	ids := slices.Collect(maps.Keys(s.pending))
 	clear(s.pending)
 	return ids
 }

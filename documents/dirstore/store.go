@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -398,6 +399,12 @@ func (s *Store) List(ctx context.Context, fn func(documents.Entry) error) error 
 func (s *Store) Verify(ctx context.Context) (ok int, bad []error) {
 	ids := s.ids()
 	slices.Sort(ids)
+	return s.verify(ctx, ids)
+}
+
+// verify reads and verifies the documents ids, as Verify describes; an id
+// no longer in the folder is skipped.
+func (s *Store) verify(ctx context.Context, ids []documents.ID) (ok int, bad []error) {
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return ok, append(bad, err)
@@ -454,11 +461,7 @@ func (s *Store) notify(ids []documents.ID) {
 func (s *Store) ids() []documents.ID {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ids := make([]documents.ID, 0, len(s.index))
-	for id := range s.index {
-		ids = append(ids, id)
-	}
-	return ids
+	return slices.Collect(maps.Keys(s.index))
 }
 
 var _ documents.Store = (*Store)(nil)
