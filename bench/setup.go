@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,13 +71,9 @@ func (e *setup) start() error {
 	if e.ca, err = certs.EnsureDevCA(filepath.Join(e.dir, "ca"), certs.DefaultHosts(), time.Now()); err != nil {
 		return err
 	}
-	pem, err := os.ReadFile(e.ca.CAFile)
+	roots, err := certs.ReadCAPool(e.ca.CAFile)
 	if err != nil {
 		return err
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("no certificate in %s", e.ca.CAFile)
 	}
 	e.client = &loadClient{roots: roots}
 

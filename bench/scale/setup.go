@@ -54,15 +54,11 @@ func selfSigned(dir string) (certFiles, error) {
 	if err != nil {
 		return certFiles{}, err
 	}
-	caPEM, err := os.ReadFile(ca.CAFile)
+	pool, err := certs.ReadCAPool(ca.CAFile)
 	if err != nil {
 		return certFiles{}, err
 	}
-	c := certFiles{cert: ca.CertFile, key: ca.KeyFile, pool: x509.NewCertPool()}
-	if !c.pool.AppendCertsFromPEM(caPEM) {
-		return certFiles{}, fmt.Errorf("no certificate in %s", ca.CAFile)
-	}
-	return c, nil
+	return certFiles{cert: ca.CertFile, key: ca.KeyFile, pool: pool}, nil
 }
 
 // upstream is a GraphQL endpoint on loopback that answers every request.

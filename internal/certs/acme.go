@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -97,26 +96,13 @@ func NewACME(cfg config.ACME, defaultStorage string, logger *slog.Logger) (*ACME
 		a.domains = append(a.domains, strings.ToLower(d))
 	}
 	if cfg.CARootFile != "" {
-		roots, err := readACMERoots(cfg.CARootFile)
+		roots, err := ReadCAPool(cfg.CARootFile)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("tls.acme.ca_root_file: %w", err)
 		}
 		a.roots = roots
 	}
 	return a, nil
-}
-
-// readACMERoots reads the PEM certificates trusted for the ACME server.
-func readACMERoots(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("tls.acme.ca_root_file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("tls.acme.ca_root_file: %s holds no PEM certificate", path)
-	}
-	return pool, nil
 }
 
 // Manage loads each domain's certificate from storage or obtains it from the

@@ -6,10 +6,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
+	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/config"
 )
 
@@ -24,13 +24,9 @@ import (
 func ClientTLSConfig(cfg config.UpstreamTLS) (*tls.Config, error) {
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ServerName}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		roots, err := certs.ReadCAPool(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("upstream.tls.ca_file: %w", err)
-		}
-		roots := x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("upstream.tls.ca_file: %s holds no PEM certificate", cfg.CAFile)
 		}
 		c.RootCAs = roots
 	}

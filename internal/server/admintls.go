@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -37,7 +36,7 @@ func newAdminTLS(cfg *config.Config, logger *slog.Logger) (*adminTLS, error) {
 	tc := serverTLSPolicy(cfg.TLS.MinVersion)
 	tc.GetCertificate = files.GetCertificate
 	if at.ClientCAFile != "" {
-		pool, err := readCAFile(at.ClientCAFile)
+		pool, err := certs.ReadCAPool(at.ClientCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("admin.tls.client_ca_file: %w", err)
 		}
@@ -48,19 +47,6 @@ func newAdminTLS(cfg *config.Config, logger *slog.Logger) (*adminTLS, error) {
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
 	}
 	return &adminTLS{config: tc, files: files, reload: cfg.TLS.ReloadInterval}, nil
-}
-
-// readCAFile reads a PEM bundle of CA certificates.
-func readCAFile(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return pool, nil
 }
 
 // run reloads the certificate every tls.reload_interval and on hup, until

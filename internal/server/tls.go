@@ -102,7 +102,7 @@ func clientAuth(tc *tls.Config, ca config.ClientAuth) error {
 	default:
 		return nil
 	}
-	pool, err := readCAFile(ca.CAFile)
+	pool, err := certs.ReadCAPool(ca.CAFile)
 	if err != nil {
 		return fmt.Errorf("tls.client_auth.ca_file: %w", err)
 	}

@@ -1,0 +1,21 @@
+package certs
+
+import (
+	"crypto/x509"
+	"fmt"
+	"os"
+)
+
+// ReadCAPool reads a PEM bundle of CA certificates into a pool. Its errors
+// name the file, not the config key: callers add that.
+func ReadCAPool(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
