@@ -99,17 +99,11 @@ func NewFileSource(pairs []config.CertPair, logger *slog.Logger, now func() time
 	s := &FileSource{pairs: pairs, log: logger, now: now,
 		seen: make([][32]byte, len(pairs)), retryAt: make([]time.Time, len(pairs)), expiredLogged: make([]bool, len(pairs))}
 	set := make([]*Loaded, 0, len(pairs))
-	for i, p := range pairs {
-		certPEM, keyPEM, err := readPair(p)
-		s.seen[i] = filesFingerprint(certPEM, keyPEM, err)
+	for i := range pairs {
+		l, _, err := s.loadPair(i, now(), true)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.pairKey(i), err)
+			return nil, err
 		}
-		l, err := parsePair(p, certPEM, keyPEM, now())
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.pairKey(i), err)
-		}
-		l.pair = i
 		set = append(set, l)
 	}
 	sortByPreference(set)
@@ -274,27 +268,43 @@ func (s *FileSource) Reload() error {
 // reloadPair loads pair i if its files changed since they were last read:
 // nil, nil when they did not.
 func (s *FileSource) reloadPair(i int, now time.Time) (*Loaded, error) {
-	p := s.pairs[i]
-	certPEM, keyPEM, err := readPair(p)
-	fp := filesFingerprint(certPEM, keyPEM, err)
-	if fp == s.seen[i] && (s.retryAt[i].IsZero() || now.Before(s.retryAt[i])) {
+	// Unchanged files are parsed again only when they were not valid yet
+	// and now may be.
+	retry := s.retryAt[i]
+	l, changed, err := s.loadPair(i, now, !retry.IsZero() && !now.Before(retry))
+	if !changed {
 		return nil, nil
 	}
-	s.seen[i], s.retryAt[i] = fp, time.Time{}
-	var l *Loaded
-	if err == nil {
-		l, err = parsePair(p, certPEM, keyPEM, now)
-	}
+	s.retryAt[i] = time.Time{}
 	if nyv := (*notYetValidError)(nil); errors.As(err, &nyv) {
 		s.retryAt[i] = nyv.notBefore
 	}
 	if err != nil {
-		err = fmt.Errorf("%s: %w", s.pairKey(i), err)
 		s.log.Error("certificate reload refused; the previous certificate keeps serving", "error", err)
 		return nil, err
 	}
-	l.pair = i
 	return l, nil
+}
+
+// loadPair reads and parses pair i and records the fingerprint of its
+// files. Unless force, files whose fingerprint is the one recorded last are
+// not parsed, and changed is false. Errors name the pair's config key.
+func (s *FileSource) loadPair(i int, now time.Time, force bool) (l *Loaded, changed bool, err error) {
+	p := s.pairs[i]
+	certPEM, keyPEM, err := readPair(p)
+	fp := filesFingerprint(certPEM, keyPEM, err)
+	if !force && fp == s.seen[i] {
+		return nil, false, nil
+	}
+	s.seen[i] = fp
+	if err == nil {
+		l, err = parsePair(p, certPEM, keyPEM, now)
+	}
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: %w", s.pairKey(i), err)
+	}
+	l.pair = i
+	return l, true, nil
 }
 
 // logExpired logs, once per certificate, that a served certificate has
