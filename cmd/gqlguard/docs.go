@@ -463,7 +463,7 @@ var errRefused = errors.New("nothing was promoted: fix the documents above, prom
 // the schema (when there is one) and the safety rules. A failure prints the
 // report to w and refuses the promotion, unless force.
 func checkCaptured(w io.Writer, schema *ast.Schema, rules check.Rules, dir string, entries []documents.Entry, force bool) error {
-	report := check.Entries(schema, entries, rules, func(id documents.ID) string { return filepath.Join(dir, id.Hash()+".graphql") })
+	report := check.Entries(schema, entries, rules, func(id documents.ID) string { return capture.TextPath(dir, id) })
 	if !report.Failed() {
 		return nil
 	}

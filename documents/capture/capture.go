@@ -170,7 +170,7 @@ func (r *Recorder) firstSight(id documents.ID, text string, at time.Time) *Recor
 	done := make(chan struct{})
 	r.records[id], r.writing[id] = rec, done
 	r.mu.Unlock()
-	err := atomicfile.Write(filepath.Join(r.dir, id.Hash()+".graphql"), []byte(text), 0o644)
+	err := atomicfile.Write(TextPath(r.dir, id), []byte(text), 0o644)
 	r.mu.Lock()
 	delete(r.writing, id)
 	close(done)
@@ -336,9 +336,14 @@ func unflushed(e os.DirEntry, name string) (Record, bool) {
 // ErrNotCaptured reports an id capture mode never recorded.
 var ErrNotCaptured = errors.New("not captured: `gqlguard docs captured` lists the captured documents")
 
+// TextPath is the file a captured document's text is kept in.
+func TextPath(dir string, id documents.ID) string {
+	return filepath.Join(dir, id.Hash()+".graphql")
+}
+
 // Text returns a captured document's text, verified against its id.
 func Text(dir string, id documents.ID) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, id.Hash()+".graphql"))
+	b, err := os.ReadFile(TextPath(dir, id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", ErrNotCaptured
 	}
