@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -77,17 +76,5 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 // and files that cannot be read.
 func loadConfig(file string, flags func(*config.Config)) (*config.Config, error) {
 	checks := []func(*config.Config) error{(*config.Config).RequireCertificate, (*config.Config).CheckFiles}
-	if file != "" {
-		return config.LoadChecked(file, os.LookupEnv, checks, flags)
-	}
-	cfg := config.Default()
-	flags(cfg)
-	err := cfg.Validate()
-	for _, check := range checks {
-		err = errors.Join(err, check(cfg))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return config.LoadChecked(file, os.LookupEnv, checks, flags)
 }

@@ -22,22 +22,36 @@ func Load(path string, getenv func(string) (string, bool), overrides ...func(*Co
 }
 
 // LoadChecked is Load that also runs checks (such as CheckFiles, which reads
-// the files the config names) on the decoded config. The checks run even
-// when validation failed, so that one run reports every problem in the file;
-// only a YAML syntax error, after which nothing was decoded, stops them.
+// the files the config names) on the decoded config; an empty path means
+// the defaults (with the overrides). The checks run even when validation
+// failed, so that one run reports every problem in the file; only a YAML
+// syntax error, after which nothing was decoded, stops them.
 func LoadChecked(path string, getenv func(string) (string, bool), checks []func(*Config) error, overrides ...func(*Config)) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+	var cfg *Config
+	var err error
+	if path == "" {
+		cfg = Default()
+		for _, o := range overrides {
+			o(cfg)
+		}
+		err = cfg.Validate()
+	} else {
+		data, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return nil, fmt.Errorf("config: %w", rerr)
+		}
+		cfg, err = parse(data, getenv, overrides...)
 	}
-	cfg, err := parse(data, getenv, overrides...)
 	if cfg != nil {
 		for _, check := range checks {
 			err = errors.Join(err, check(cfg))
 		}
 	}
-	if err != nil {
+	switch {
+	case err != nil && path != "":
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
+	case err != nil:
+		return nil, err
 	}
 	return cfg, nil
 }
