@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -14,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -335,53 +332,19 @@ func TestACMELogCoreWritesCertmagicLogsToSlog(t *testing.T) {
 	}
 }
 
-func acmeTestIssuer(t *testing.T) (*x509.Certificate, crypto.Signer) {
+func acmeTestIssuer(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
+	return ocspIssue(t, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: "gqlguard test issuer"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
+	}, nil, nil, time.Now())
 }
 
-func acmeTestLeaf(t *testing.T, issuer *x509.Certificate, issuerKey crypto.Signer, responders []string) *x509.Certificate {
+func acmeTestLeaf(t *testing.T, issuer *x509.Certificate, issuerKey *ecdsa.PrivateKey, responders []string) *x509.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		DNSNames:     []string{"gateway.gqlguard.test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		OCSPServer:   responders,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, key.Public(), issuerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, _ := ocspIssue(t, &x509.Certificate{DNSNames: []string{"gateway.gqlguard.test"}, OCSPServer: responders}, issuer, issuerKey, time.Now())
 	return cert
 }
 
