@@ -3,9 +3,7 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -14,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +26,7 @@ import (
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/documents/capture"
 	"github.com/gqlguard/gqlguard/internal/certs"
+	"github.com/gqlguard/gqlguard/internal/testutil/testcert"
 	"github.com/gqlguard/gqlguard/internal/testutil/tokenissuer"
 )
 
@@ -263,65 +261,35 @@ func TestDocsPushWithAClientCertificate(t *testing.T) {
 // clientCA issues client certificates for tests.
 type clientCA struct {
 	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	key  crypto.Signer
 	file string // the CA certificate, PEM
 }
 
 // writeClientCA makes a CA and writes its certificate into dir.
 func writeClientCA(t *testing.T, dir, name string) *clientCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
+	cert, key := testcert.Issue(t, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, nil, nil, nil)
 	ca := &clientCA{cert: cert, key: key, file: filepath.Join(dir, "client-ca.pem")}
-	writePEM(t, ca.file, "CERTIFICATE", der)
+	testcert.WritePEM(t, ca.file, testcert.CertBlock(cert))
 	return ca
 }
 
 // issue writes a client certificate named cn and its key into dir.
 func (ca *clientCA) issue(t *testing.T, dir, cn string) (certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, key := testcert.Issue(t, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: cn},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, ca.cert, ca.key, nil)
 	certFile, keyFile = filepath.Join(dir, cn+".pem"), filepath.Join(dir, cn+"-key.pem")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
+	testcert.WritePEM(t, certFile, testcert.CertBlock(cert))
+	testcert.WritePEM(t, keyFile, testcert.KeyBlock(t, key))
 	return certFile, keyFile
 }
 

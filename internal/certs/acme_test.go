@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -332,7 +331,7 @@ func TestACMELogCoreWritesCertmagicLogsToSlog(t *testing.T) {
 	}
 }
 
-func acmeTestIssuer(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
+func acmeTestIssuer(t *testing.T) (*x509.Certificate, crypto.Signer) {
 	t.Helper()
 	return ocspIssue(t, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: "gqlguard test issuer"},
@@ -342,7 +341,7 @@ func acmeTestIssuer(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
 	}, nil, nil, time.Now())
 }
 
-func acmeTestLeaf(t *testing.T, issuer *x509.Certificate, issuerKey *ecdsa.PrivateKey, responders []string) *x509.Certificate {
+func acmeTestLeaf(t *testing.T, issuer *x509.Certificate, issuerKey crypto.Signer, responders []string) *x509.Certificate {
 	t.Helper()
 	cert, _ := ocspIssue(t, &x509.Certificate{DNSNames: []string{"gateway.gqlguard.test"}, OCSPServer: responders}, issuer, issuerKey, time.Now())
 	return cert

@@ -2,13 +2,10 @@ package certs
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
 	"math/big"
 	"os"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
+	"github.com/gqlguard/gqlguard/internal/testutil/testcert"
 )
 
 // pairOpts describes a self-signed localhost certificate for the file
@@ -32,42 +30,29 @@ type pairOpts struct {
 // dir/name and returns the pair and the certificate's serial number.
 func writePair(t *testing.T, dir, name string, o pairOpts) (config.CertPair, *big.Int) {
 	t.Helper()
-	var key crypto.Signer
-	var err error
+	var key crypto.Signer // P-256 unless RSA
 	if o.rsa {
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	} else {
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		var err error
+		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		NotBefore:    o.notBefore,
-		NotAfter:     o.notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, key := testcert.Issue(t, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "localhost"},
+		DNSNames:    []string{"localhost"},
+		NotBefore:   o.notBefore,
+		NotAfter:    o.notAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, nil, nil, key)
 	sub := filepath.Join(dir, name)
 	if err := os.MkdirAll(sub, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	p := config.CertPair{CertFile: filepath.Join(sub, "cert.pem"), KeyFile: filepath.Join(sub, "key.pem")}
-	writeFile(t, p.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	writeFile(t, p.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-	return p, serial
+	testcert.WritePEM(t, p.CertFile, testcert.CertBlock(cert))
+	testcert.WritePEM(t, p.KeyFile, testcert.KeyBlock(t, key))
+	return p, cert.SerialNumber
 }
 
 func writeFile(t *testing.T, path string, b []byte) {

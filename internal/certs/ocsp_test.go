@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/gqlguard/gqlguard/internal/testutil/testcert"
 )
 
 // ocspFixture is a test CA, a server certificate it issued and an OCSP
@@ -30,7 +32,7 @@ import (
 type ocspFixture struct {
 	now     time.Time
 	ca      *x509.Certificate
-	caKey   *ecdsa.PrivateKey
+	caKey   crypto.Signer
 	leaf    *x509.Certificate
 	cert    *tls.Certificate // chain [leaf, ca]
 	server  *httptest.Server
@@ -91,31 +93,11 @@ func newOCSPFixture(t *testing.T, edit func(leaf *x509.Certificate)) *ocspFixtur
 
 // ocspIssue signs tmpl with parent's key, or self-signs it when parent is
 // nil, and returns the certificate with its new key.
-func ocspIssue(t *testing.T, tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey) {
+func ocspIssue(t *testing.T, tmpl, parent *x509.Certificate, parentKey crypto.Signer, now time.Time) (*x509.Certificate, crypto.Signer) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = serial
 	tmpl.NotBefore = now.Add(-time.Hour)
 	tmpl.NotAfter = now.Add(24 * time.Hour)
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
+	return testcert.Issue(t, tmpl, parent, parentKey, nil)
 }
 
 func (f *ocspFixture) serveOCSP(w http.ResponseWriter, r *http.Request) {

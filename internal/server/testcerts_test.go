@@ -2,8 +2,6 @@ package server
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gqlguard/gqlguard/internal/atomicfile"
+	"github.com/gqlguard/gqlguard/internal/testutil/testcert"
 )
 
 // testCA issues certificates for tests.
@@ -30,23 +29,14 @@ type testCA struct {
 
 func newTestCA(t testing.TB, name string) *testCA {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+	cert, key := testcert.Issue(t, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
+	}, nil, nil, nil)
 	ca := &testCA{cert: cert, key: key, caFile: filepath.Join(t.TempDir(), "ca.pem")}
-	writePEM(t, ca.caFile, "CERTIFICATE", der)
+	testcert.WritePEM(t, ca.caFile, testcert.CertBlock(cert))
 	return ca
 }
 
@@ -65,11 +55,9 @@ type leafOpts struct {
 // certificate's serial number.
 func (ca *testCA) issue(t testing.TB, dir string, o leafOpts) (certFile, keyFile string, serial *big.Int) {
 	t.Helper()
-	var key crypto.Signer
+	var key crypto.Signer // P-256 unless RSA
 	if o.rsa {
 		key, _ = rsa.GenerateKey(rand.Reader, 2048)
-	} else {
-		key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	}
 	if o.cn == "" {
 		o.cn = "localhost"
@@ -80,14 +68,12 @@ func (ca *testCA) issue(t testing.TB, dir string, o leafOpts) (certFile, keyFile
 	if o.notBefore.IsZero() {
 		o.notBefore = time.Now().Add(-time.Minute)
 	}
-	serial, _ = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: o.cn, Organization: []string{"gqlguard tests"}},
-		NotBefore:    o.notBefore,
-		NotAfter:     o.notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		Subject:     pkix.Name{CommonName: o.cn, Organization: []string{"gqlguard tests"}},
+		NotBefore:   o.notBefore,
+		NotAfter:    o.notAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	if o.client {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
@@ -111,24 +97,15 @@ func (ca *testCA) issue(t testing.TB, dir string, o leafOpts) (certFile, keyFile
 		pu, _ := url.Parse(u)
 		tmpl.URIs = append(tmpl.URIs, pu)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, key := testcert.Issue(t, tmpl, ca.cert, ca.key, key)
 	certFile, keyFile = filepath.Join(dir, o.cn+"-cert.pem"), filepath.Join(dir, o.cn+"-key.pem")
-	chain := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	chain := []*pem.Block{testcert.CertBlock(cert)}
 	if o.ocsp != "" {
-		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})...)
+		chain = append(chain, testcert.CertBlock(ca.cert))
 	}
-	if err := atomicfile.Write(certFile, chain, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
-	return certFile, keyFile, serial
+	testcert.WritePEM(t, certFile, chain...)
+	testcert.WritePEM(t, keyFile, testcert.KeyBlock(t, key))
+	return certFile, keyFile, cert.SerialNumber
 }
 
 // pair issues a leaf as issue does and loads it back: its TLS certificate,
@@ -141,13 +118,6 @@ func (ca *testCA) pair(t testing.TB, o leafOpts) (tls.Certificate, *x509.Certifi
 		t.Fatal(err)
 	}
 	return c, c.Leaf, certFile, keyFile
-}
-
-func writePEM(t testing.TB, path, typ string, der []byte) {
-	t.Helper()
-	if err := atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func copyFile(t testing.TB, from, to string) {

@@ -1,0 +1,84 @@
+// Package testcert makes certificates for tests: CAs, leaves, their PEM
+// files.
+package testcert
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/gqlguard/gqlguard/internal/atomicfile"
+)
+
+// Issue signs tmpl for key with parent and parentKey, or self-signs it when
+// parent is nil, and returns the certificate and its key. What tmpl leaves
+// zero is filled in: a random serial number, a validity from an hour ago to
+// a day ahead, and the key (a new P-256 key when key is nil). tmpl is
+// changed in place.
+func Issue(t testing.TB, tmpl, parent *x509.Certificate, parentKey, key crypto.Signer) (*x509.Certificate, crypto.Signer) {
+	t.Helper()
+	var err error
+	if key == nil {
+		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tmpl.SerialNumber == nil {
+		if tmpl.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	if tmpl.NotBefore.IsZero() {
+		tmpl.NotBefore = now.Add(-time.Hour)
+	}
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotAfter = now.Add(24 * time.Hour)
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
+}
+
+// CertBlock is the PEM block of cert.
+func CertBlock(cert *x509.Certificate) *pem.Block {
+	return &pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}
+}
+
+// KeyBlock is the PKCS #8 PEM block of key.
+func KeyBlock(t testing.TB, key crypto.Signer) *pem.Block {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pem.Block{Type: "PRIVATE KEY", Bytes: der}
+}
+
+// WritePEM writes blocks to path, readable by its owner only, atomically:
+// a server reloading the file never reads half of it.
+func WritePEM(t testing.TB, path string, blocks ...*pem.Block) {
+	t.Helper()
+	var data []byte
+	for _, b := range blocks {
+		data = append(data, pem.EncodeToMemory(b)...)
+	}
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
