@@ -44,6 +44,22 @@ func forwardThrough(t *testing.T, upstream http.Handler, pre func(http.ResponseW
 	return gw.URL, logs
 }
 
+// postOK posts a query to url and fails unless the answer is 200 with the
+// body the test upstreams send.
+func postOK(t *testing.T, url string) *http.Response {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(b) != `{"data":{}}` {
+		t.Fatalf("status %d body %q", res.StatusCode, b)
+	}
+	return res
+}
+
 // rawAnswer is an upstream that reads the request and answers with raw
 // bytes on the connection, then closes it.
 func rawAnswer(t *testing.T, raw string) http.Handler {
@@ -144,15 +160,7 @@ func TestUpstreamAnswerHeaders(t *testing.T) {
 		h.Set("X-Trace", "abc")
 		_, _ = io.WriteString(w, `{"data":{}}`)
 	}), func(w http.ResponseWriter) { w.Header().Set("Vary", "Origin") })
-	res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	_ = res.Body.Close()
-	if res.StatusCode != http.StatusOK || string(b) != `{"data":{}}` {
-		t.Fatalf("status %d body %q", res.StatusCode, b)
-	}
+	res := postOK(t, url)
 	for _, k := range []string{"X-Internal", "Keep-Alive", "Access-Control-Allow-Origin"} {
 		if v, ok := res.Header[k]; ok {
 			t.Errorf("%s reached the client: %q", k, v)
@@ -351,15 +359,7 @@ func TestInformationalAnswerKeepsTheGatewayHeaders(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"data":{}}`)
 	}), func(w http.ResponseWriter) { w.Header().Set("X-Frame-Options", "DENY") })
-	res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	_ = res.Body.Close()
-	if res.StatusCode != http.StatusOK || string(b) != `{"data":{}}` {
-		t.Fatalf("status %d body %q", res.StatusCode, b)
-	}
+	res := postOK(t, url)
 	if res.Header.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("the gateway's header was lost after the upstream's 103: %v", res.Header)
 	}
