@@ -268,12 +268,7 @@ type clientCA struct {
 // writeClientCA makes a CA and writes its certificate into dir.
 func writeClientCA(t *testing.T, dir, name string) *clientCA {
 	t.Helper()
-	cert, key := testcert.Issue(t, &x509.Certificate{
-		Subject:               pkix.Name{CommonName: name},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}, nil, nil, nil)
+	cert, key := testcert.CA(t, name)
 	ca := &clientCA{cert: cert, key: key, file: filepath.Join(dir, "client-ca.pem")}
 	testcert.WritePEM(t, ca.file, testcert.CertBlock(cert))
 	return ca

@@ -6,7 +6,6 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -27,6 +26,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/testutil/testcert"
 )
 
 // acmeTestConfig is a valid ACME section whose CA nobody answers.
@@ -333,12 +333,7 @@ func TestACMELogCoreWritesCertmagicLogsToSlog(t *testing.T) {
 
 func acmeTestIssuer(t *testing.T) (*x509.Certificate, crypto.Signer) {
 	t.Helper()
-	return ocspIssue(t, &x509.Certificate{
-		Subject:               pkix.Name{CommonName: "gqlguard test issuer"},
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}, nil, nil, time.Now())
+	return testcert.CA(t, "gqlguard test issuer")
 }
 
 func acmeTestLeaf(t *testing.T, issuer *x509.Certificate, issuerKey crypto.Signer, responders []string) *x509.Certificate {

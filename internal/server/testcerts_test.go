@@ -29,12 +29,7 @@ type testCA struct {
 
 func newTestCA(t testing.TB, name string) *testCA {
 	t.Helper()
-	cert, key := testcert.Issue(t, &x509.Certificate{
-		Subject:               pkix.Name{CommonName: name},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}, nil, nil, nil)
+	cert, key := testcert.CA(t, name)
 	ca := &testCA{cert: cert, key: key, caFile: filepath.Join(t.TempDir(), "ca.pem")}
 	testcert.WritePEM(t, ca.caFile, testcert.CertBlock(cert))
 	return ca

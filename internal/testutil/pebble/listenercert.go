@@ -15,12 +15,7 @@ import (
 // dir: the CA, the certificate with its chain, and its key.
 func writeListenerCert(t testing.TB, dir string) (caFile, certFile, keyFile string) {
 	t.Helper()
-	ca, caKey := testcert.Issue(t, &x509.Certificate{
-		Subject:               pkix.Name{CommonName: "gqlguard test Pebble listener CA"},
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}, nil, nil, nil)
+	ca, caKey := testcert.CA(t, "gqlguard test Pebble listener CA")
 	leaf, key := testcert.Issue(t, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "127.0.0.1"},
 		KeyUsage:    x509.KeyUsageDigitalSignature,

@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
 	"testing"
@@ -53,6 +54,17 @@ func Issue(t testing.TB, tmpl, parent *x509.Certificate, parentKey, key crypto.S
 		t.Fatal(err)
 	}
 	return cert, key
+}
+
+// CA makes a self-signed certificate authority named name.
+func CA(t testing.TB, name string) (*x509.Certificate, crypto.Signer) {
+	t.Helper()
+	return Issue(t, &x509.Certificate{
+		Subject:               pkix.Name{CommonName: name},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}, nil, nil, nil)
 }
 
 // CertBlock is the PEM block of cert.
