@@ -215,13 +215,7 @@ func TestParseUploadRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(tt.req(t), tt.lim)
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("Parse error = %v, want *Error", err)
-			}
-			if e.Code != tt.code || e.StatusFor(MediaTypeGraphQLResponse) != tt.status || !strings.Contains(e.Message, tt.msg) {
-				t.Errorf("got %s %d %q, want %s %d containing %q", e.Code, e.StatusFor(MediaTypeGraphQLResponse), e.Message, tt.code, tt.status, tt.msg)
-			}
+			wantError(t, err, tt.code, tt.status, tt.msg)
 		})
 	}
 }

@@ -94,14 +94,21 @@ func TestParseRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(tt.req, tt.lim)
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("Parse error = %v, want *Error", err)
-			}
-			if e.Code != tt.code || e.StatusFor(MediaTypeGraphQLResponse) != tt.status || !strings.Contains(e.Message, tt.msg) {
-				t.Errorf("got %s %d %q, want %s %d containing %q", e.Code, e.StatusFor(MediaTypeGraphQLResponse), e.Message, tt.code, tt.status, tt.msg)
-			}
+			wantError(t, err, tt.code, tt.status, tt.msg)
 		})
+	}
+}
+
+// wantError fails unless err is the contract's *Error with code, status
+// and a message holding msg.
+func wantError(t *testing.T, err error, code Code, status int, msg string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Parse error = %v, want *Error", err)
+	}
+	if e.Code != code || e.StatusFor(MediaTypeGraphQLResponse) != status || !strings.Contains(e.Message, msg) {
+		t.Errorf("got %s %d %q, want %s %d containing %q", e.Code, e.StatusFor(MediaTypeGraphQLResponse), e.Message, code, status, msg)
 	}
 }
 
