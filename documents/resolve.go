@@ -147,8 +147,7 @@ func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Re
 	// with one (unknown, or stored but refused) is told only to a caller
 	// who may run it: otherwise an anonymous caller could tell registered
 	// private ids from unknown ones.
-	var e *envelope.Error
-	if rs.Authorize != nil && (err == nil || res.Document != nil || errors.As(err, &e) && e.Code == envelope.CodePersistedDocumentNotFound) {
+	if rs.Authorize != nil && (err == nil || res.Document != nil || isNotFound(err)) {
 		if aerr := rs.Authorize(r, res); aerr != nil {
 			return res, aerr
 		}
@@ -178,6 +177,12 @@ func (rs *Resolver) resolve(r *http.Request, b *envelope.Batch, req *envelope.Re
 		req.Extensions = withoutPersistedQuery(req.Extensions)
 	}
 	return res, nil
+}
+
+// isNotFound reports whether err is PERSISTED_DOCUMENT_NOT_FOUND.
+func isNotFound(err error) bool {
+	var e *envelope.Error
+	return errors.As(err, &e) && e.Code == envelope.CodePersistedDocumentNotFound
 }
 
 // requestID returns the document id a request names, in any wire format,
