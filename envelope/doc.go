@@ -7,7 +7,8 @@
 // an HTTP status and a GraphQL-over-HTTP body. It also reads file uploads
 // (multipart/form-data requests of the GraphQL multipart request spec, see
 // [Uploads]) when [Limits] enables them. It imports only the standard
-// library, so a Go GraphQL server can embed it in-process.
+// library (and internal/jsonscan, which imports nothing), so a Go GraphQL
+// server can embed it in-process.
 //
 // It is not a GraphQL parser: documents stay text here; the documents package
 // parses and validates them.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/gqlguard/gqlguard/internal/jsonscan"
 )
 
 // decodeFast reads the common request object — known keys spelled exactly,
@@ -139,70 +141,22 @@ func (s *scanner) eat(c byte) bool {
 	return false
 }
 
-func (s *scanner) space() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
-		case ' ', '\t', '\r', '\n':
-			s.i++
-		default:
-			return
-		}
-	}
-}
+func (s *scanner) space() { s.i = jsonscan.SkipSpace(s.data, s.i) }
 
 // str reads a string at s.i and returns its contents; plain is false when
 // they hold an escape.
 func (s *scanner) str() (v []byte, plain bool) {
-	if !s.eat('"') {
+	if s.peek() != '"' {
 		return nil, false
 	}
-	start, plain := s.i, true
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
-		case '\\':
-			plain = false
-			s.i += 2
-			continue
-		case '"':
-			v = s.data[start:s.i]
-			s.i++
-			return v, plain
-		}
-		s.i++
-	}
-	return nil, false
+	end, escaped := jsonscan.StringEnd(s.data, s.i)
+	v, s.i = s.data[s.i+1:end-1], end
+	return v, !escaped
 }
 
 // skip moves past the value at s.i.
 func (s *scanner) skip() {
-	switch s.peek() {
-	case '"':
-		s.str()
-	case '{', '[':
-		depth := 0
-		for s.i < len(s.data) {
-			switch s.data[s.i] {
-			case '"':
-				s.str()
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					s.i++
-					return
-				}
-			}
-			s.i++
-		}
-	default: // a number, true, false or null
-		for s.i < len(s.data) {
-			switch s.data[s.i] {
-			case ',', '}', ']', ' ', '\t', '\r', '\n':
-				return
-			}
-			s.i++
-		}
+	if s.i < len(s.data) {
+		s.i = jsonscan.ValueEnd(s.data, s.i)
 	}
 }

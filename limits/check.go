@@ -14,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/jsonscan"
 )
 
 // span locates one variable's value in the variables JSON (in the
@@ -49,7 +50,7 @@ func (p *Plan) Check(raw json.RawMessage) (json.RawMessage, error) {
 	spans = spans[:len(p.vars)]
 
 	w := walker{b: raw, l: l}
-	i := skipSpace(raw, 0)
+	i := jsonscan.SkipSpace(raw, 0)
 	given := i < len(raw) && !isNull(raw[i:])
 	if given {
 		if err := p.parse(&w, i, spans); err != nil {
@@ -83,7 +84,7 @@ func (p *Plan) Check(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 func isNull(b []byte) bool {
-	return len(b) >= 4 && string(b[:4]) == "null" && skipSpace(b, 4) == len(b)
+	return len(b) >= 4 && string(b[:4]) == "null" && jsonscan.SkipSpace(b, 4) == len(b)
 }
 
 // parse checks that raw is a JSON object and walks its members.
@@ -95,7 +96,7 @@ func (p *Plan) parse(w *walker, i int, spans []span) *envelope.Error {
 	case !json.Valid(b):
 		return envelope.Errorf(envelope.CodeVariablesInvalid, "the variables are not valid JSON")
 	case b[i] != '{':
-		return envelope.Errorf(envelope.CodeVariablesInvalid, "the variables must be a JSON object, not %s", shown(b[i:valueEnd(b, i)]))
+		return envelope.Errorf(envelope.CodeVariablesInvalid, "the variables must be a JSON object, not %s", shown(b[i:jsonscan.ValueEnd(b, i)]))
 	}
 	return p.members(w, i, spans)
 }
@@ -106,9 +107,9 @@ func (p *Plan) parse(w *walker, i int, spans []span) *envelope.Error {
 func (p *Plan) members(w *walker, i int, spans []span) *envelope.Error {
 	b := w.b
 	clear(spans)
-	i = skipSpace(b, i+1)
+	i = jsonscan.SkipSpace(b, i+1)
 	for n := 0; b[i] != '}'; n++ {
-		kEnd, esc := stringEnd(b, i)
+		kEnd, esc := jsonscan.StringEnd(b, i)
 		key := b[i:kEnd]
 		k := p.lookup(key, esc)
 		if k < 0 {
@@ -125,7 +126,7 @@ func (p *Plan) members(w *walker, i int, spans []span) *envelope.Error {
 		}
 		w.emit(key)
 		w.emitByte(':')
-		vi := skipSpace(b, skipSpace(b, kEnd)+1)
+		vi := jsonscan.SkipSpace(b, jsonscan.SkipSpace(b, kEnd)+1)
 		outStart := len(w.out)
 		w.members = v.members
 		end, f := w.value(v.typ, vi, true, v.cap)
@@ -136,9 +137,9 @@ func (p *Plan) members(w *walker, i int, spans []span) *envelope.Error {
 		if w.rewrite {
 			spans[k] = span{start: outStart, end: len(w.out)}
 		}
-		i = skipSpace(b, end)
+		i = jsonscan.SkipSpace(b, end)
 		if b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		}
 	}
 	return nil

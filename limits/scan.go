@@ -7,86 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// The helpers in this file move through JSON text that json.Valid has
-// already accepted. They never decide what is valid JSON themselves: the
-// standard library does, so the gateway and the upstream cannot be made to
-// disagree by a malformed document. Everything here only finds where tokens
-// start and end, without allocating.
-
-// skipSpace returns the index of the first byte at or after i that is not
-// JSON whitespace.
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// stringEnd returns the index just past the string that starts at b[i] (a
-// quote) and whether the string contains escape sequences.
-func stringEnd(b []byte, i int) (end int, escaped bool) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			escaped = true
-			i++
-		case '"':
-			return i + 1, escaped
-		}
-	}
-	return len(b), escaped
-}
-
-// numberEnd returns the index just past the number that starts at b[i].
-func numberEnd(b []byte, i int) int {
-	for i < len(b) {
-		switch c := b[i]; {
-		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// valueEnd returns the index just past the value that starts at b[i].
-func valueEnd(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		end, _ := stringEnd(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i, _ = stringEnd(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(b)
-	case 't', 'n':
-		return i + 4
-	case 'f':
-		return i + 5
-	default:
-		return numberEnd(b, i)
-	}
-}
+// The helpers in this file, like internal/jsonscan's, move through JSON text
+// that json.Valid has already accepted.
 
 // unquote returns the text of the JSON string s (quotes included). Strings
 // without escapes are returned as they are, without allocating.

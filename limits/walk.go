@@ -8,6 +8,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/gqlguard/gqlguard/envelope"
+	"github.com/gqlguard/gqlguard/internal/jsonscan"
 )
 
 // fault is a refusal found inside a variable's value. Path segments are
@@ -142,12 +143,12 @@ func (w *walker) value(t *ast.Type, i int, wrap bool, c *capRule) (int, *fault) 
 
 // mismatch is the refusal of the value at b[i] where a want was expected.
 func (w *walker) mismatch(want string, i int) *fault {
-	return invalid(": expected " + want + ", got " + shown(w.b[i:valueEnd(w.b, i)]))
+	return invalid(": expected " + want + ", got " + shown(w.b[i:jsonscan.ValueEnd(w.b, i)]))
 }
 
 // copy copies the scalar at b[i] unchanged.
 func (w *walker) copy(i int) int {
-	end := valueEnd(w.b, i)
+	end := jsonscan.ValueEnd(w.b, i)
 	w.emit(w.b[i:end])
 	return end
 }
@@ -160,7 +161,7 @@ func (w *walker) intValue(i int, c *capRule) (int, *fault) {
 	if !isNumber(w.b[i]) {
 		return 0, w.mismatch("Int", i)
 	}
-	end := numberEnd(w.b, i)
+	end := jsonscan.NumberEnd(w.b, i)
 	num := w.b[i:end]
 	r := readNumber(num)
 	switch {
@@ -186,7 +187,7 @@ func (w *walker) floatValue(i int, c *capRule) (int, *fault) {
 	if !isNumber(w.b[i]) {
 		return 0, w.mismatch("Float", i)
 	}
-	end := numberEnd(w.b, i)
+	end := jsonscan.NumberEnd(w.b, i)
 	num := w.b[i:end]
 	f, _ := strconv.ParseFloat(string(num), 64)
 	switch {
@@ -209,7 +210,7 @@ func (w *walker) idValue(i int) (int, *fault) {
 	if !isNumber(b[i]) {
 		return 0, w.mismatch("ID", i)
 	}
-	end := numberEnd(b, i)
+	end := jsonscan.NumberEnd(b, i)
 	num := b[i:end]
 	r := readNumber(num)
 	switch {
@@ -250,7 +251,7 @@ func (w *walker) enumValue(def *ast.Definition, i int) (int, *fault) {
 	if b[i] != '"' {
 		return 0, w.mismatch(def.Name, i)
 	}
-	end, esc := stringEnd(b, i)
+	end, esc := jsonscan.StringEnd(b, i)
 	for _, v := range def.EnumValues {
 		if sameKey(b[i:end], esc, v.Name) {
 			w.emit(b[i:end])
@@ -272,14 +273,14 @@ func (w *walker) any(i int, c *capRule) (int, *fault) {
 	case '[':
 		return w.list(nil, i, c)
 	case '"':
-		end, esc := stringEnd(b, i)
+		end, esc := jsonscan.StringEnd(b, i)
 		if c != nil && stringExceeds(b[i:end], esc, c.max) {
 			return 0, c.fault(b[i:end])
 		}
 		w.emit(b[i:end])
 		return end, nil
 	}
-	end := valueEnd(b, i)
+	end := jsonscan.ValueEnd(b, i)
 	if c != nil && isNumber(b[i]) && exceeds(b[i:end], c.max) {
 		return 0, c.fault(b[i:end])
 	}
@@ -299,7 +300,7 @@ func stringExceeds(s []byte, esc bool, max int) bool {
 func (w *walker) list(elem *ast.Type, i int, c *capRule) (int, *fault) {
 	b := w.b
 	w.emitByte('[')
-	i = skipSpace(b, i+1)
+	i = jsonscan.SkipSpace(b, i+1)
 	for n := 0; b[i] != ']'; n++ {
 		if n == w.l.maxList {
 			return 0, w.tooLong(i, n)
@@ -311,9 +312,9 @@ func (w *walker) list(elem *ast.Type, i int, c *capRule) (int, *fault) {
 		if f != nil {
 			return 0, f.at("[" + strconv.Itoa(n) + "]")
 		}
-		i = skipSpace(b, end)
+		i = jsonscan.SkipSpace(b, end)
 		if b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		}
 	}
 	w.emitByte(']')
@@ -326,9 +327,9 @@ func (w *walker) tooLong(i, n int) *fault {
 	b := w.b
 	for b[i] != ']' {
 		n++
-		i = skipSpace(b, valueEnd(b, i))
+		i = jsonscan.SkipSpace(b, jsonscan.ValueEnd(b, i))
 		if b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		}
 	}
 	return exceeded(" has " + strconv.Itoa(n) + " items; the limit is " + strconv.Itoa(w.l.maxList) + " (limits.max_list_length)")
@@ -343,9 +344,9 @@ func (w *walker) object(def *ast.Definition, i int, c *capRule) (int, *fault) {
 	b := w.b
 	var keys keySet
 	w.emitByte('{')
-	i = skipSpace(b, i+1)
+	i = jsonscan.SkipSpace(b, i+1)
 	for n := 0; b[i] != '}'; n++ {
-		kEnd, esc := stringEnd(b, i)
+		kEnd, esc := jsonscan.StringEnd(b, i)
 		key := b[i:kEnd]
 		if keys.add(key, esc) {
 			return 0, invalid(" has the key " + clip(key) + " more than once")
@@ -366,14 +367,14 @@ func (w *walker) object(def *ast.Definition, i int, c *capRule) (int, *fault) {
 		}
 		w.emit(key)
 		w.emitByte(':')
-		vi := skipSpace(b, skipSpace(b, kEnd)+1)
+		vi := jsonscan.SkipSpace(b, jsonscan.SkipSpace(b, kEnd)+1)
 		end, f := w.value(typ, vi, true, mc)
 		if f != nil {
 			return 0, f.at(segment(unquote(key, esc)))
 		}
-		i = skipSpace(b, end)
+		i = jsonscan.SkipSpace(b, end)
 		if b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		}
 	}
 	w.emitByte('}')
