@@ -326,19 +326,32 @@ func (s *FileSource) logExpired(set []*Loaded, now time.Time) {
 // files get replaced (rename, symlink swap by Kubernetes, copy) without
 // depending on file-system events.
 func (s *FileSource) Watch(ctx context.Context, interval time.Duration, hup <-chan os.Signal) {
+	Watch(ctx, interval, hup, s)
+}
+
+// Watch is FileSource.Watch for several sources (a gateway's listeners)
+// in one goroutine, so that one SIGHUP reloads them all.
+func Watch(ctx context.Context, interval time.Duration, hup <-chan os.Signal, sources ...*FileSource) {
+	if len(sources) == 0 {
+		return
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	s.staple(ctx)
+	for _, s := range sources {
+		s.staple(ctx)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-hup:
-			s.log.Info("SIGHUP: reloading certificates")
+			sources[0].log.Info("SIGHUP: reloading certificates")
 		}
-		_ = s.Reload()
-		s.staple(ctx)
+		for _, s := range sources {
+			_ = s.Reload()
+			s.staple(ctx)
+		}
 	}
 }
 

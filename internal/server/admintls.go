@@ -1,12 +1,9 @@
 package server
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"os"
-	"time"
 
 	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/config"
@@ -17,8 +14,7 @@ import (
 // must chain to.
 type adminTLS struct {
 	config *tls.Config
-	files  *certs.FileSource
-	reload time.Duration
+	files  *certs.FileSource // watched, and in the metrics, with the main listener's (tlsSetup.admin)
 }
 
 // newAdminTLS loads admin.tls, or returns nil when the admin listener is
@@ -46,42 +42,5 @@ func newAdminTLS(cfg *config.Config, logger *slog.Logger) (*adminTLS, error) {
 		// document registration looks at the certificate.
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
 	}
-	return &adminTLS{config: tc, files: files, reload: cfg.TLS.ReloadInterval}, nil
-}
-
-// run reloads the certificate every tls.reload_interval and on hup, until
-// ctx is done.
-func (a *adminTLS) run(ctx context.Context, hup <-chan os.Signal) {
-	a.files.Watch(ctx, a.reload, hup)
-}
-
-// fanOut copies every signal from in to n channels, until ctx is done, so
-// that several certificate sources reload on one SIGHUP. A nil in gives nil
-// channels.
-func fanOut(ctx context.Context, in <-chan os.Signal, n int) []<-chan os.Signal {
-	outs := make([]<-chan os.Signal, n)
-	if in == nil {
-		return outs
-	}
-	chans := make([]chan os.Signal, n)
-	for i := range chans {
-		chans[i] = make(chan os.Signal, 1)
-		outs[i] = chans[i]
-	}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case sig := <-in:
-				for _, c := range chans {
-					select {
-					case c <- sig:
-					default: // a reload is already pending there
-					}
-				}
-			}
-		}
-	}()
-	return outs
+	return &adminTLS{config: tc, files: files}, nil
 }

@@ -192,3 +192,29 @@ func TestAdminTLSConfigErrorsNameTheKey(t *testing.T) {
 		t.Errorf("client CA file holding no certificate: %v", err)
 	}
 }
+
+// The admin listener's certificate is in the expiry metric beside the
+// main listener's, so its expiry is watched like theirs.
+func TestAdminTLSCertificateIsInTheExpiryMetric(t *testing.T) {
+	serverCA, clientCA := newTestCA(t, "admin server CA"), newTestCA(t, "admin client CA")
+	g := adminTLSGateway(t, serverCA, clientCA)
+	res, err := adminClient(t, serverCA, nil).Get("https://" + g.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readBody(t, res)
+	want := `gqlguard_tls_certificate_expiry_timestamp_seconds{file="` + g.srv.cfg.Admin.TLS.CertFile + `"`
+	if !strings.Contains(body, want) {
+		t.Errorf("no expiry metric for the admin certificate %s:\n%s", g.srv.cfg.Admin.TLS.CertFile, grepLines(body, "expiry"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for line := range strings.Lines(s) {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "")
+}

@@ -97,6 +97,9 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
+	if admTLS != nil {
+		tlsSet.admin = admTLS.files
+	}
 	s := &Server{cfg: cfg, log: logger, health: fwd.Health(cfg.Upstream.HealthInterval), tls: tlsSet, admTLS: admTLS, opts: o}
 	s.metrics = telemetry.NewMetrics(o.registry, tlsSet.certInfo)
 
@@ -288,13 +291,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	go s.health.Run(bgCtx)
-	hup := s.opts.reload
-	if s.admTLS != nil {
-		hups := fanOut(bgCtx, s.opts.reload, 2)
-		hup = hups[0]
-		go s.admTLS.run(bgCtx, hups[1])
-	}
-	go s.tls.run(bgCtx, hup, s.opts.expiryCheck)
+	go s.tls.run(bgCtx, s.opts.reload, s.opts.expiryCheck)
 	if s.authn != nil && s.authn.verifier != nil {
 		go s.authn.verifier.Run(bgCtx)
 	}

@@ -34,6 +34,7 @@ type tlsSetup struct {
 	config *tls.Config
 	files  *certs.FileSource // certificates from files, or
 	acme   *certs.ACME       // certificates from ACME
+	admin  *certs.FileSource // the admin listener's, if it serves HTTPS
 	cfg    config.TLS
 	log    *slog.Logger
 
@@ -110,8 +111,19 @@ func clientAuth(tc *tls.Config, ca config.ClientAuth) error {
 	return nil
 }
 
-// certInfo lists the served certificates for metrics and readiness.
+// certInfo lists every certificate, the admin listener's too, for metrics
+// and expiry warnings.
 func (t *tlsSetup) certInfo() []telemetry.CertInfo {
+	out := t.servedCertInfo()
+	if t.admin != nil {
+		out = appendFileCertInfo(out, t.admin)
+	}
+	return out
+}
+
+// servedCertInfo lists the certificates the GraphQL listener serves, for
+// readiness.
+func (t *tlsSetup) servedCertInfo() []telemetry.CertInfo {
 	if t.acme != nil {
 		managed := t.acme.Certificates()
 		out := make([]telemetry.CertInfo, len(managed))
@@ -120,11 +132,13 @@ func (t *tlsSetup) certInfo() []telemetry.CertInfo {
 		}
 		return out
 	}
-	loaded := t.files.Certificates()
-	out := make([]telemetry.CertInfo, len(loaded))
-	for i, l := range loaded {
-		out[i] = telemetry.CertInfo{Name: l.Name, Source: "file", KeyType: l.KeyType(), File: l.CertFile,
-			NotAfter: l.NotAfter(), OCSP: string(l.OCSP)}
+	return appendFileCertInfo(nil, t.files)
+}
+
+func appendFileCertInfo(out []telemetry.CertInfo, files *certs.FileSource) []telemetry.CertInfo {
+	for _, l := range files.Certificates() {
+		out = append(out, telemetry.CertInfo{Name: l.Name, Source: "file", KeyType: l.KeyType(), File: l.CertFile,
+			NotAfter: l.NotAfter(), OCSP: string(l.OCSP)})
 	}
 	return out
 }
@@ -141,7 +155,7 @@ func (t *tlsSetup) ready(now time.Time) error {
 			return err
 		}
 	}
-	for _, c := range t.certInfo() {
+	for _, c := range t.servedCertInfo() {
 		if now.After(c.NotAfter) {
 			return fmt.Errorf("certificate %s expired on %s", c.Name, c.NotAfter.UTC().Format(time.RFC3339))
 		}
@@ -153,9 +167,13 @@ func (t *tlsSetup) ready(now time.Time) error {
 // reload_interval and on hup), ticket key rotation, and expiry warnings every
 // warnEvery.
 func (t *tlsSetup) run(ctx context.Context, hup <-chan os.Signal, warnEvery time.Duration) {
-	if t.files != nil {
-		go t.files.Watch(ctx, t.cfg.ReloadInterval, hup)
+	var files []*certs.FileSource
+	for _, f := range []*certs.FileSource{t.files, t.admin} {
+		if f != nil {
+			files = append(files, f)
+		}
 	}
+	go certs.Watch(ctx, t.cfg.ReloadInterval, hup, files...)
 	if t.cfg.SessionTickets {
 		go rotateTicketKeys(ctx, t.config, t.cfg.TicketKeyRotation, t.log)
 	}
