@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -435,6 +436,63 @@ func TestClientThatStopsReadingIsCutOff(t *testing.T) {
 	time.Sleep(2 * time.Second) // the client stops reading
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	n, err := io.Copy(io.Discard, conn)
+	if n >= size || isTimeout(err) {
+		t.Fatalf("read %d bytes (%v): the gateway kept the stalled connection", n, err)
+	}
+}
+
+// net/http clears the write deadline after every request: a client that
+// stops reading during a later request of a keep-alive connection is cut
+// off too.
+func TestClientThatStopsReadingOnAKeptAliveConnectionIsCutOff(t *testing.T) {
+	const size = 32 << 20
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.Contains(string(b), "big") {
+			_, _ = io.WriteString(w, `{"data":{"small":1}}`)
+			return
+		}
+		chunk := []byte(strings.Repeat("x", 1<<16))
+		for written := 0; written < size; written += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(ts.Close)
+	cfg, ca := testConfig(t, ts.URL)
+	cfg.Server.WriteIdleTimeout = 300 * time.Millisecond
+	g := startGateway(t, cfg, ca)
+
+	conn, err := tls.Dial("tcp", g.https, &tls.Config{RootCAs: g.roots, ServerName: "localhost", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	send := func(body string) {
+		fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	}
+	for range 3 { // a few quick answers arm the connection's deadline
+		send(`{"query":"{ small }"}`)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	send(`{"query":"{ big }"}`)
+	if _, err := br.Read(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the client stops reading
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, br)
 	if n >= size || isTimeout(err) {
 		t.Fatalf("read %d bytes (%v): the gateway kept the stalled connection", n, err)
 	}
