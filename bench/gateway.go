@@ -10,6 +10,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/server"
+	"github.com/gqlguard/gqlguard/internal/telemetry"
 )
 
 // origin is the web origin the gateways allow and every request names.
@@ -51,7 +52,7 @@ func startGateway(e *setup, spec gatewaySpec) (*gateway, error) {
 	}
 	cfg.CORS.AllowedOrigins = []string{origin}
 
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logger := telemetry.NewJSONLogger(io.Discard, slog.LevelInfo)
 	srv, err := server.New(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.name, err)

@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/telemetry"
 )
 
 const usage = `gqlguard — a GraphQL security gateway
@@ -106,5 +107,5 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	if cfg.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return telemetry.NewJSONLogger(w, level)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/telemetry"
 )
 
 // BenchmarkRequestPathWithToken is BenchmarkRequestPath with every
@@ -29,7 +30,7 @@ func BenchmarkRequestPathWithToken(b *testing.B) {
 	cfg.Auth.JWT.ClaimsHeader = "X-User-Claims"
 	cfg.CORS.AllowedOrigins = []string{"https://app.example.com"}
 	cfg.CORS.AllowCredentials = true
-	g := startGatewayLogs(b, cfg, ca, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithUpstreamTransport(cannedTransport{}))
+	g := startGatewayLogs(b, cfg, ca, telemetry.NewJSONLogger(io.Discard, slog.LevelInfo), WithUpstreamTransport(cannedTransport{}))
 	waitReady(b, g)
 	serveBrowserRequests(b, g.srv.Handler(), "Bearer "+login("ada"))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gqlguard/gqlguard/documents"
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/telemetry"
 )
 
 const benchDoc = "query Invoices($first: Int) { invoices(first: $first) { number amountCents status customer { name } } }"
@@ -63,7 +64,7 @@ func (d *discardWriter) WriteHeader(int)             {}
 // forward with the access log on) to an in-process upstream.
 func BenchmarkRequestPath(b *testing.B) {
 	cfg, _ := benchConfig(b, "http://127.0.0.1:1/graphql")
-	srv, err := New(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithUpstreamTransport(cannedTransport{}))
+	srv, err := New(cfg, telemetry.NewJSONLogger(io.Discard, slog.LevelInfo), WithUpstreamTransport(cannedTransport{}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func BenchmarkHTTPS(b *testing.B) {
 	}))
 	b.Cleanup(ts.Close)
 	cfg, ca := benchConfig(b, ts.URL+"/graphql")
-	g := startGatewayLogs(b, cfg, ca, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	g := startGatewayLogs(b, cfg, ca, telemetry.NewJSONLogger(io.Discard, slog.LevelInfo))
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.roots, ServerName: "localhost"}, MaxIdleConnsPerHost: 64}
 	client := &http.Client{Transport: tr}
 	url := g.url("/graphql")

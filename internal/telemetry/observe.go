@@ -122,36 +122,40 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, end 
 	if !o.Logger.Enabled(r.Context(), level) {
 		return
 	}
+	line := accessLine{
+		end:        end,
+		level:      level,
+		id:         info.ID,
+		method:     r.Method,
+		path:       r.URL.Path,
+		status:     status,
+		durationUS: d.Microseconds(),
+		outcome:    outcome,
+		clientIP:   info.ClientIPString(),
+		bytes:      rec.bytes,
+	}
+	if info.Upstream > 0 {
+		line.upstreamUS, line.hasUpstream = info.Upstream.Microseconds(), true
+	}
+	if r.TLS != nil {
+		line.tlsVersion = TLSVersionName(r.TLS.Version)
+		line.tlsCipher = CipherSuiteName(r.TLS.CipherSuite)
+	}
+	if info.Err != nil {
+		line.err, line.hasErr = info.Err.Error(), true
+	}
+	h := o.Logger.Handler()
+	if jh, ok := h.(*jsonHandler); ok && line.writeTo(jh) {
+		return
+	}
 	// The record goes straight to the handler: Logger.LogAttrs would also
 	// walk the stack for a source location the access line does not use.
 	var buf [12]slog.Attr
-	attrs := append(buf[:0],
-		slog.String("request_id", info.ID),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.Int64("duration_us", d.Microseconds()),
-		slog.String("outcome", outcome),
-		slog.String("client_ip", info.ClientIPString()),
-		slog.Int64("bytes", rec.bytes),
-	)
-	if r.TLS != nil {
-		attrs = append(attrs,
-			slog.String("tls_version", TLSVersionName(r.TLS.Version)),
-			slog.String("tls_cipher", CipherSuiteName(r.TLS.CipherSuite)),
-		)
-	}
-	if info.Upstream > 0 {
-		attrs = append(attrs, slog.Int64("upstream_us", info.Upstream.Microseconds()))
-	}
-	if info.Err != nil {
-		attrs = append(attrs, slog.String("error", info.Err.Error()))
-	}
-	line := slog.NewRecord(end, level, "request", 0)
-	line.AddAttrs(attrs...)
+	record := slog.NewRecord(end, level, "request", 0)
+	record.AddAttrs(line.attrs(buf[:0])...)
 	// The request's own context: a handler may read values from it (a
 	// trace id); a cancelled request is still logged.
-	_ = o.Logger.Handler().Handle(r.Context(), line)
+	_ = h.Handle(r.Context(), record)
 }
 
 // idSource makes request ids: a random per-process prefix and a counter, so
