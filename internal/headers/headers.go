@@ -14,7 +14,7 @@ var Owned = []string{"Strict-Transport-Security", "X-Content-Type-Options", "Ref
 
 // Security is the headers stage.
 type Security struct {
-	hsts string
+	hsts []string // nil when HSTS is off
 	next http.Handler
 }
 
@@ -23,13 +23,14 @@ type Security struct {
 func New(maxAge int, includeSubdomains, preload bool, next http.Handler) *Security {
 	s := &Security{next: next}
 	if maxAge > 0 {
-		s.hsts = "max-age=" + strconv.Itoa(maxAge)
+		v := "max-age=" + strconv.Itoa(maxAge)
 		if includeSubdomains {
-			s.hsts += "; includeSubDomains"
+			v += "; includeSubDomains"
 		}
 		if preload {
-			s.hsts += "; preload"
+			v += "; preload"
 		}
+		s.hsts = []string{v}
 	}
 	return s
 }
@@ -44,8 +45,8 @@ var (
 // ServeHTTP sets the headers, then calls the next handler.
 func (s *Security) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	if s.hsts != "" {
-		h["Strict-Transport-Security"] = []string{s.hsts}
+	if s.hsts != nil {
+		h["Strict-Transport-Security"] = s.hsts
 	}
 	// The header map is written once per response and never mutated in place,
 	// so the shared value slices are safe.

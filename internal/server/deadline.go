@@ -20,7 +20,8 @@ func writeDeadlines(idle time.Duration, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: idle}
+		// The controller is held by value: one allocation, not two.
+		d := &deadlineWriter{ResponseWriter: w, rc: *http.NewResponseController(w), idle: idle}
 		d.arm(time.Now())
 		next.ServeHTTP(d, r)
 	})
@@ -28,7 +29,7 @@ func writeDeadlines(idle time.Duration, next http.Handler) http.Handler {
 
 type deadlineWriter struct {
 	http.ResponseWriter
-	rc    *http.ResponseController
+	rc    http.ResponseController
 	idle  time.Duration
 	armed time.Time // when the deadline was last set
 }
