@@ -12,7 +12,9 @@ import (
 // level. The observe stage writes its access lines to such a logger itself,
 // byte for byte as the handler would: slog's per-attribute walk was the
 // largest cost of the stage. A line the fast path cannot write exactly (a
-// value that needs JSON escaping) goes through the handler.
+// value that needs JSON escaping) goes through the handler. The handler has
+// no options but the level: the fast path writes no source and applies no
+// ReplaceAttr, so options added here must turn it off.
 func NewJSONLogger(w io.Writer, level slog.Leveler) *slog.Logger {
 	out := &lockedWriter{w: w}
 	return slog.New(&jsonHandler{JSONHandler: slog.NewJSONHandler(out, &slog.HandlerOptions{Level: level}), out: out})
@@ -89,9 +91,10 @@ func (l *accessLine) attrs(buf []slog.Attr) []slog.Attr {
 // appendJSON appends the line as slog's JSON handler writes it (no
 // ReplaceAttr, no source, no groups) and reports whether it could: it
 // declines when a value would need escaping or the time has no four-digit
-// year, and the caller then hands the record to the handler.
+// year (or is zero: slog then leaves the time out), and the caller then
+// hands the record to the handler.
 func (l *accessLine) appendJSON(b []byte) ([]byte, bool) {
-	if y := l.end.Year(); y < 0 || y >= 10000 || !plain(l.id) || !plain(l.method) || !plain(l.path) ||
+	if y := l.end.Year(); l.end.IsZero() || y < 0 || y >= 10000 || !plain(l.id) || !plain(l.method) || !plain(l.path) ||
 		!plain(l.outcome) || !plain(l.clientIP) || !plain(l.tlsVersion) || !plain(l.tlsCipher) || !plain(l.err) {
 		return b, false
 	}

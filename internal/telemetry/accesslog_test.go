@@ -72,12 +72,13 @@ func TestAccessLineLeavesEscapingToSlog(t *testing.T) {
 		"a newline in the method":   {end: end, method: "PO\nST"},
 		"a control byte in the id":  {end: end, id: "a\x01"},
 		"DEL in the outcome":        {end: end, outcome: "\x7f"},
+		"a zero time":               {},
 		"UTF-8 in the path":         {end: end, path: "/é"},
 		"invalid UTF-8 in the path": {end: end, path: "/\xff"},
 		"a year past 9999":          {end: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
 		if _, ok := l.appendJSON(nil); ok {
-			t.Errorf("%s: the fast path wrote a line slog would escape or flag", name)
+			t.Errorf("%s: the fast path wrote a line it must leave to slog", name)
 		}
 	}
 }
@@ -164,17 +165,27 @@ func TestDerivedLoggerKeepsItsAttributes(t *testing.T) {
 }
 
 func FuzzAccessLine(f *testing.F) {
-	f.Add("a1-1", "POST", "/graphql", "", false, 200, int64(5), int64(3), int64(1700000000123456789), 0)
-	f.Add("x", "GET", `/"\`, "boom", true, 502, int64(-1), int64(0), int64(0), 3600)
-	f.Fuzz(func(t *testing.T, id, method, path, errText string, hasErr bool, status int, duration, size, nanos int64, zone int) {
+	f.Add("a1-1", "POST", "/graphql", "OK", "127.0.0.1", "", false, 200, int64(5), int64(3), int64(1700000000123456789), 0, 0, "TLS 1.3", int64(7), true)
+	f.Add("x", "GET", `/"\`, "UPSTREAM_UNAVAILABLE", "::1", "boom", true, 502, int64(-1), int64(0), int64(0), 3600, 4, "", int64(0), false)
+	f.Add("", "", "", "", "", "", false, 0, int64(0), int64(0), int64(-62135596800000000), 0, 0, "", int64(0), false)
+	f.Fuzz(func(t *testing.T, id, method, path, outcome, clientIP, errText string, hasErr bool, status int, duration, size, nanos int64, zone, level int, tlsVersion string, upstream int64, hasUpstream bool) {
+		end := time.Unix(0, nanos).In(time.FixedZone("", zone%(18*3600)))
+		if nanos == -62135596800000000 {
+			end = time.Time{} // beyond time.Unix(0, n)'s years: the zero time
+		}
 		l := accessLine{
-			end: time.Unix(0, nanos).In(time.FixedZone("", zone%(18*3600))), level: slog.LevelInfo,
-			id: id, method: method, path: path, status: status, durationUS: duration, outcome: "OK",
-			clientIP: "127.0.0.1", bytes: size, err: errText, hasErr: hasErr,
+			end: end, level: slog.Level(level % 20),
+			id: id, method: method, path: path, status: status, durationUS: duration, outcome: outcome,
+			clientIP: clientIP, bytes: size, err: errText, hasErr: hasErr,
+			upstreamUS: upstream, hasUpstream: hasUpstream,
+		}
+		if tlsVersion != "" {
+			l.tlsVersion, l.tlsCipher = tlsVersion, "TLS_AES_128_GCM_SHA256"
 		}
 		got, ok := l.appendJSON(nil)
 		if !ok {
-			if plain(id) && plain(method) && plain(path) && plain(errText) && l.end.Year() >= 0 && l.end.Year() < 10000 {
+			if !l.end.IsZero() && l.end.Year() >= 0 && l.end.Year() < 10000 &&
+				plain(id) && plain(method) && plain(path) && plain(outcome) && plain(clientIP) && plain(errText) && plain(tlsVersion) {
 				t.Fatal("the fast path declined a line of plain values")
 			}
 			return
