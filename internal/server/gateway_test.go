@@ -406,46 +406,16 @@ func startFor(t *testing.T, upstream string) *gateway {
 	return startGateway(t, cfg, ca)
 }
 
-func TestClientThatStopsReadingIsCutOff(t *testing.T) {
-	const size = 32 << 20
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		chunk := []byte(strings.Repeat("x", 1<<16))
-		for written := 0; written < size; written += len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}))
-	t.Cleanup(ts.Close)
-	cfg, ca := testConfig(t, ts.URL)
-	cfg.Server.WriteIdleTimeout = 300 * time.Millisecond
-	g := startGateway(t, cfg, ca)
+// bigAnswer is the size of the answer stalledReader's upstream gives to a
+// query that mentions "big".
+const bigAnswer = 32 << 20
 
-	conn, err := tls.Dial("tcp", g.https, &tls.Config{RootCAs: g.roots, ServerName: "localhost", NextProtos: []string{"http/1.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	body := `{"query":"{ big }"}`
-	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-	if _, err := conn.Read(make([]byte, 100)); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second) // the client stops reading
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, err := io.Copy(io.Discard, conn)
-	if n >= size || isTimeout(err) {
-		t.Fatalf("read %d bytes (%v): the gateway kept the stalled connection", n, err)
-	}
-}
-
-// net/http clears the write deadline after every request: a client that
-// stops reading during a later request of a keep-alive connection is cut
-// off too.
-func TestClientThatStopsReadingOnAKeptAliveConnectionIsCutOff(t *testing.T) {
-	const size = 32 << 20
+// stalledReader starts a gateway with a short write-idle timeout in front of
+// an upstream that answers a query mentioning "big" with bigAnswer bytes and
+// any other with a small answer, and returns a TLS connection to it with a
+// reader and a function that sends one POST of body.
+func stalledReader(t *testing.T) (*tls.Conn, *bufio.Reader, func(body string)) {
+	t.Helper()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -454,7 +424,7 @@ func TestClientThatStopsReadingOnAKeptAliveConnectionIsCutOff(t *testing.T) {
 			return
 		}
 		chunk := []byte(strings.Repeat("x", 1<<16))
-		for written := 0; written < size; written += len(chunk) {
+		for written := 0; written < bigAnswer; written += len(chunk) {
 			if _, err := w.Write(chunk); err != nil {
 				return
 			}
@@ -469,11 +439,40 @@ func TestClientThatStopsReadingOnAKeptAliveConnectionIsCutOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
+	t.Cleanup(func() { _ = conn.Close() })
 	send := func(body string) {
 		fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	}
+	return conn, bufio.NewReader(conn), send
+}
+
+// stopReading asks for the big answer, reads its first bytes, stops reading
+// for longer than the write-idle timeout, and fails unless the gateway cut
+// the connection.
+func stopReading(t *testing.T, conn *tls.Conn, br *bufio.Reader, send func(string)) {
+	t.Helper()
+	send(`{"query":"{ big }"}`)
+	if _, err := br.Read(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the client stops reading
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, br)
+	if n >= bigAnswer || isTimeout(err) {
+		t.Fatalf("read %d bytes (%v): the gateway kept the stalled connection", n, err)
+	}
+}
+
+func TestClientThatStopsReadingIsCutOff(t *testing.T) {
+	conn, br, send := stalledReader(t)
+	stopReading(t, conn, br, send)
+}
+
+// net/http clears the write deadline after every request: a client that
+// stops reading during a later request of a keep-alive connection is cut
+// off too.
+func TestClientThatStopsReadingOnAKeptAliveConnectionIsCutOff(t *testing.T) {
+	conn, br, send := stalledReader(t)
 	for range 3 { // a few quick answers arm the connection's deadline
 		send(`{"query":"{ small }"}`)
 		res, err := http.ReadResponse(br, nil)
@@ -486,16 +485,7 @@ func TestClientThatStopsReadingOnAKeptAliveConnectionIsCutOff(t *testing.T) {
 			t.Fatalf("status %d", res.StatusCode)
 		}
 	}
-	send(`{"query":"{ big }"}`)
-	if _, err := br.Read(make([]byte, 100)); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second) // the client stops reading
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, err := io.Copy(io.Discard, br)
-	if n >= size || isTimeout(err) {
-		t.Fatalf("read %d bytes (%v): the gateway kept the stalled connection", n, err)
-	}
+	stopReading(t, conn, br, send)
 }
 
 // TestUpstreamInternalsNeverReachTheClient runs the gateway in front of an
