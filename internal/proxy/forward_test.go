@@ -45,8 +45,7 @@ func forwardThrough(t *testing.T, upstream http.Handler, pre func(http.ResponseW
 }
 
 // postOK posts a query to url with header set over a JSON content type, and
-// fails unless the answer is 200 with the
-// body the test upstreams send.
+// fails unless the answer is 200 with the body the test upstreams send.
 func postOK(t *testing.T, url string, header map[string]string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"query":"{ a }"}`))
