@@ -49,6 +49,7 @@ type Row struct {
 	Ratio     *float64 `json:"req_per_sec_ratio,omitempty"` // median of req/s ÷ the reference's
 	RatioMin  *float64 `json:"req_per_sec_ratio_min,omitempty"`
 	RatioMax  *float64 `json:"req_per_sec_ratio_max,omitempty"`
+	P50DiffMs *float64 `json:"p50_diff_ms,omitempty"` // median of p50 − the reference's
 	P99DiffMs *float64 `json:"p99_diff_ms,omitempty"` // median of p99 − the reference's
 	CPUDiffUs *float64 `json:"cpu_diff_us,omitempty"` // median of CPU µs/req − the reference's
 	Rounds    []Round  `json:"rounds"`
@@ -57,13 +58,14 @@ type Row struct {
 // compare sets row's paired comparisons with ref's rounds.
 func (row *Row) compare(ref []Round) {
 	n := min(len(row.Rounds), len(ref))
-	var ratios, p99, cpu []float64
+	var ratios, p50, p99, cpu []float64
 	for i := range n {
 		a, b := row.Rounds[i], ref[i]
 		if b.ReqPerSec <= 0 || a.Requests == 0 || b.Requests == 0 {
 			continue
 		}
 		ratios = append(ratios, a.ReqPerSec/b.ReqPerSec)
+		p50 = append(p50, a.P50ms-b.P50ms)
 		p99 = append(p99, a.P99ms-b.P99ms)
 		cpu = append(cpu, a.CPUusPerReq-b.CPUusPerReq)
 	}
@@ -71,7 +73,7 @@ func (row *Row) compare(ref []Round) {
 		return
 	}
 	row.Ratio, row.RatioMin, row.RatioMax = ptr(median(ratios)), ptr(slices.Min(ratios)), ptr(slices.Max(ratios))
-	row.P99DiffMs = ptr(median(p99))
+	row.P50DiffMs, row.P99DiffMs = ptr(median(p50)), ptr(median(p99))
 	row.CPUDiffUs = ptr(median(cpu))
 }
 
@@ -185,8 +187,8 @@ func (rep *Report) markdown(w io.Writer) {
 				break
 			}
 		}
-		fmt.Fprintf(w, "| target | conns | req/s | ± | p50 ms | p99 ms | CPU µs/req | cores busy | other cores | ÷ %s | p99 Δ ms | CPU Δ µs/req | errors |\n", refName)
-		fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		fmt.Fprintf(w, "| target | conns | req/s | ± | p50 ms | p99 ms | CPU µs/req | cores busy | other cores | ÷ %s | p50 Δ ms | p99 Δ ms | CPU Δ µs/req | errors |\n", refName)
+		fmt.Fprintf(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		seen := map[string]bool{}
 		var names []string
 		for _, r := range s.Rows {
@@ -195,9 +197,9 @@ func (rep *Report) markdown(w io.Writer) {
 			if len(r.Rounds) > 1 {
 				spread = fmt.Sprintf("%.0f%%", m.SpreadPct)
 			}
-			fmt.Fprintf(w, "| %s | %d | %.0f | %s | %.2f | %.2f | %.1f | %.2f | %.2f | %s | %s | %s | %d |\n",
+			fmt.Fprintf(w, "| %s | %d | %.0f | %s | %.2f | %.2f | %.1f | %.2f | %.2f | %s | %s | %s | %s | %d |\n",
 				r.Target, r.Conns, m.ReqPerSec, spread, m.P50ms, m.P99ms, m.CPUusPerReq, m.CoresBusy, m.OtherCores,
-				ratio(r), optional(r.P99DiffMs, "%+.2f"), optional(r.CPUDiffUs, "%+.1f"), m.Errors)
+				ratio(r), optional(r.P50DiffMs, "%+.2f"), optional(r.P99DiffMs, "%+.2f"), optional(r.CPUDiffUs, "%+.1f"), m.Errors)
 			if !seen[r.Target] {
 				seen[r.Target] = true
 				names = append(names, r.Target)
