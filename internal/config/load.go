@@ -27,21 +27,14 @@ func Load(path string, getenv func(string) (string, bool), overrides ...func(*Co
 // failed, so that one run reports every problem in the file; only a YAML
 // syntax error, after which nothing was decoded, stops them.
 func LoadChecked(path string, getenv func(string) (string, bool), checks []func(*Config) error, overrides ...func(*Config)) (*Config, error) {
-	var cfg *Config
-	var err error
-	if path == "" {
-		cfg = Default()
-		for _, o := range overrides {
-			o(cfg)
+	var data []byte // no file: the defaults, with the overrides
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
 		}
-		err = cfg.Validate()
-	} else {
-		data, rerr := os.ReadFile(path)
-		if rerr != nil {
-			return nil, fmt.Errorf("config: %w", rerr)
-		}
-		cfg, err = parse(data, getenv, overrides...)
 	}
+	cfg, err := parse(data, getenv, overrides...)
 	if cfg != nil {
 		for _, check := range checks {
 			err = errors.Join(err, check(cfg))
