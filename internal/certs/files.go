@@ -321,16 +321,11 @@ func (s *FileSource) logExpired(set []*Loaded, now time.Time) {
 	}
 }
 
-// Watch reloads the files every interval and whenever hup delivers (SIGHUP),
-// and keeps OCSP staples fresh, until ctx is done. Polling follows every way
-// files get replaced (rename, symlink swap by Kubernetes, copy) without
-// depending on file-system events.
-func (s *FileSource) Watch(ctx context.Context, interval time.Duration, hup <-chan os.Signal) {
-	Watch(ctx, interval, hup, s)
-}
-
-// Watch is FileSource.Watch for several sources (a gateway's listeners)
-// in one goroutine, so that one SIGHUP reloads them all.
+// Watch reloads the sources' files every interval and whenever hup delivers
+// (SIGHUP), and keeps their OCSP staples fresh, until ctx is done. Polling
+// follows every way files get replaced (rename, symlink swap by Kubernetes,
+// copy) without depending on file-system events. One goroutine serves every
+// source (a gateway's listeners), so that one SIGHUP reloads them all.
 func Watch(ctx context.Context, interval time.Duration, hup <-chan os.Signal, sources ...*FileSource) {
 	if len(sources) == 0 {
 		return
