@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,6 +23,7 @@ import (
 	"github.com/gqlguard/gqlguard/documents/check"
 	"github.com/gqlguard/gqlguard/documents/dirstore"
 	"github.com/gqlguard/gqlguard/documents/manifest"
+	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/server"
 )
@@ -313,14 +313,11 @@ func docsPush(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func pushClient(cacert, certFile, keyFile string) (*http.Client, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cacert != "" {
-		pem, err := os.ReadFile(cacert)
+		pool, err := certs.ReadCAPool(cacert)
 		if err != nil {
 			return nil, fmt.Errorf("--cacert: %w", err)
 		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--cacert: %s holds no PEM certificate", cacert)
-		}
+		tc.RootCAs = pool
 	}
 	if certFile != "" {
 		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
