@@ -66,15 +66,17 @@ func (l *tlsListener) acceptLoop() {
 
 // transientAcceptError reports whether Accept may succeed again later: the
 // process or system ran out of descriptors or buffers, or a connection was
-// aborted before it was accepted. Anyone who can open connections can cause
-// these, so they must never stop the listener for good.
+// aborted or reset before it was accepted. Anyone who can open connections
+// can cause these, so they must never stop the listener for good. (On
+// Linux the runtime retries ECONNABORTED itself; accept(2) on other systems
+// reports it, ECONNRESET or EPROTO.)
 func transientAcceptError(err error) bool {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return true
 	}
 	// EINTR and EAGAIN never get here: the runtime's poller retries them.
-	for _, errno := range [...]syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+	for _, errno := range [...]syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EPROTO} {
 		if errors.Is(err, errno) {
 			return true
 		}

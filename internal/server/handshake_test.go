@@ -79,3 +79,17 @@ func TestListenerStopsOnClose(t *testing.T) {
 		t.Fatalf("Accept after Close: %v, want net.ErrClosed", err)
 	}
 }
+
+// A client can make accept fail with these (by resetting connections, or by
+// opening so many that descriptors run out): none may stop the listener.
+func TestAcceptErrorsAClientCanCauseAreTransient(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EPROTO} {
+		err := &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", errno)}
+		if !transientAcceptError(err) {
+			t.Errorf("%v stops the listener", err)
+		}
+	}
+	if transientAcceptError(net.ErrClosed) {
+		t.Error("a closed listener is taken for a transient error")
+	}
+}
