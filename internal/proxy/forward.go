@@ -59,10 +59,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		contentType = []string{ct}
 	}
 	info := envelope.InfoFrom(r.Context())
-	u := *p.target
 	out := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           &u,
+		Method: http.MethodPost,
+		// Shared by every request: a RoundTripper must not modify
+		// the request it is given.
+		URL:           p.target,
 		Header:        p.upstreamHeader(r, info, contentType),
 		Body:          newBodyReader(body),
 		GetBody:       func() (io.ReadCloser, error) { return newBodyReader(body), nil },
