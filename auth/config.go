@@ -16,8 +16,8 @@ type JWTConfig struct {
 	Algorithms []string `yaml:"algorithms"`
 	// ClockSkew tolerated on exp, nbf and iat. Default 60s.
 	ClockSkew time.Duration `yaml:"clock_skew"`
-	// RequiredClaims must be present (besides exp, iss and aud, always
-	// required). Default sub.
+	// RequiredClaims must be present and, when strings, not blank (besides
+	// exp, iss and aud, always required). Default sub.
 	RequiredClaims []string `yaml:"required_claims"`
 	// Cookie, when set, reads the token from this cookie instead of the
 	// Authorization header; CSRF prevention must then be on.
@@ -33,7 +33,9 @@ type JWTConfig struct {
 	// Default 10000.
 	CacheSize int `yaml:"cache_size"`
 	// Headers maps claims to the request headers the upstream receives
-	// (client copies are removed). Default sub: X-User-Id.
+	// (client copies are removed). Default sub: X-User-Id. A token holding
+	// one of these claims with a value that cannot be sent intact as a
+	// header (see envelope.ClaimHeaderValue) is refused.
 	Headers map[string]string `yaml:"headers"`
 	// ClaimsHeader, when set, carries the whole verified claim set as JSON.
 	ClaimsHeader string `yaml:"claims_header"`

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,12 +37,13 @@ type Verifier struct {
 	now    func() time.Time
 	parser *jwt.Parser
 
-	issuers  map[string]*issuer
-	order    []*issuer // as configured, for Run and Ready
-	allowed  []string  // algorithms
-	required []string  // claims
-	maxBytes int
-	cache    *tokenCache // nil when disabled
+	issuers   map[string]*issuer
+	order     []*issuer // as configured, for Run and Ready
+	allowed   []string  // algorithms
+	required  []string  // claims
+	forwarded []string  // claims sent upstream as headers (cfg.Headers' keys)
+	maxBytes  int
+	cache     *tokenCache // nil when disabled
 
 	refreshEvery    time.Duration // JWKSRefresh
 	unknownKIDEvery time.Duration // UnknownKIDRefresh
@@ -107,6 +109,7 @@ func NewVerifier(cfg JWTConfig, opts VerifierOptions) (*Verifier, error) {
 		issuers:         make(map[string]*issuer, len(cfg.Issuers)),
 		allowed:         slices.Clone(cfg.Algorithms),
 		required:        slices.Clone(cfg.RequiredClaims),
+		forwarded:       slices.Sorted(maps.Keys(cfg.Headers)),
 		maxBytes:        cfg.MaxTokenBytes,
 		refreshEvery:    cfg.JWKSRefresh,
 		unknownKIDEvery: cfg.UnknownKIDRefresh,
@@ -294,8 +297,19 @@ func (v *Verifier) verify(ctx context.Context, token string) (*envelope.Principa
 		return nil, nil, v.tokenError(parsed, err)
 	}
 	for _, name := range v.required {
-		if val, ok := claims[name]; !ok || val == nil {
+		val, ok := claims[name]
+		if s, isString := val.(string); !ok || val == nil || isString && strings.TrimSpace(s) == "" {
 			return nil, nil, &TokenError{Description: descMissingClaim, Err: fmt.Errorf("%w: %s", errMissingClaim, name)}
+		}
+	}
+	// A claim the upstream receives as a header must arrive exactly as
+	// signed: one dropped or trimmed on the way would hand the upstream no
+	// identity, or someone else's.
+	for _, name := range v.forwarded {
+		if val, ok := claims[name]; ok && val != nil {
+			if _, ok := envelope.ClaimHeaderValue(val); !ok {
+				return nil, nil, &TokenError{Description: descUnforwardable, Err: fmt.Errorf("%w: %s", errUnforwardable, name)}
+			}
 		}
 	}
 	sub, err := claims.GetSubject()

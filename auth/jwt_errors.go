@@ -46,34 +46,36 @@ var (
 )
 
 var (
-	errKIDRequired  = errors.New("token has no kid and the issuer's key set has several keys")
-	errKeyMismatch  = errors.New("algorithm does not fit the signing key")
-	errCritical     = errors.New("token has critical header parameters (crit)")
-	errMissingClaim = errors.New("required claim missing")
-	errAlgorithm    = errors.New("signing algorithm not allowed")
-	errEmptyToken   = errors.New("empty bearer token")
+	errKIDRequired   = errors.New("token has no kid and the issuer's key set has several keys")
+	errKeyMismatch   = errors.New("algorithm does not fit the signing key")
+	errCritical      = errors.New("token has critical header parameters (crit)")
+	errMissingClaim  = errors.New("required claim missing or empty")
+	errUnforwardable = errors.New("claim cannot be sent as a header (not a string, number or boolean; empty; padded with white space; or holding a control character)")
+	errAlgorithm     = errors.New("signing algorithm not allowed")
+	errEmptyToken    = errors.New("empty bearer token")
 )
 
 // The descriptions a TokenError carries.
 const (
-	descMalformed    = "the token is malformed"
-	descTooLarge     = "the token is too large"
-	descEmpty        = "the token is empty"
-	descAlgorithm    = "the token's signing algorithm is not allowed"
-	descSignature    = "the token's signature is invalid"
-	descIssuer       = "the token's issuer is not trusted"
-	descUnknownKey   = "the token's signing key is unknown"
-	descKIDRequired  = "the token does not name its signing key (kid)"
-	descKeyMismatch  = "the token's algorithm does not match its signing key"
-	descKeysMissing  = "the issuer's signing keys are not available"
-	descCritical     = "the token has critical header parameters"
-	descExpired      = "the token has expired"
-	descNotYetValid  = "the token is not valid yet"
-	descIssuedFuture = "the token was issued in the future"
-	descAudience     = "the token is not meant for this API"
-	descMissingClaim = "the token lacks a required claim"
-	descClaimType    = "the token has a claim of the wrong type"
-	descInvalid      = "the token is invalid"
+	descMalformed     = "the token is malformed"
+	descTooLarge      = "the token is too large"
+	descEmpty         = "the token is empty"
+	descAlgorithm     = "the token's signing algorithm is not allowed"
+	descSignature     = "the token's signature is invalid"
+	descIssuer        = "the token's issuer is not trusted"
+	descUnknownKey    = "the token's signing key is unknown"
+	descKIDRequired   = "the token does not name its signing key (kid)"
+	descKeyMismatch   = "the token's algorithm does not match its signing key"
+	descKeysMissing   = "the issuer's signing keys are not available"
+	descCritical      = "the token has critical header parameters"
+	descExpired       = "the token has expired"
+	descNotYetValid   = "the token is not valid yet"
+	descIssuedFuture  = "the token was issued in the future"
+	descAudience      = "the token is not meant for this API"
+	descMissingClaim  = "the token lacks a required claim"
+	descClaimType     = "the token has a claim of the wrong type"
+	descUnforwardable = "the token has a claim the API cannot receive as a header (empty, padded with spaces, holding a control character, or not a string, number or boolean)"
+	descInvalid       = "the token is invalid"
 )
 
 // describe pairs the causes a parse error may wrap with their description,

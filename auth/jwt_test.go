@@ -238,6 +238,12 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 		},
 		{name: "missing required claim (sub)", token: sign(t, f.rsaA, without("sub")), desc: descMissingClaim, is: errMissingClaim},
 		{name: "sub that is not a string", token: sign(t, f.rsaA, with("sub", 42)), desc: descClaimType},
+		{name: "empty sub", token: sign(t, f.rsaA, with("sub", "")), desc: descMissingClaim, is: errMissingClaim},
+		{name: "blank sub", token: sign(t, f.rsaA, with("sub", " \t ")), desc: descMissingClaim, is: errMissingClaim},
+		// sub goes upstream as X-User-Id (the default headers).
+		{name: "sub with a control character", token: sign(t, f.rsaA, with("sub", "c1\u0007")), desc: descUnforwardable, is: errUnforwardable},
+		{name: "sub with a line break", token: sign(t, f.rsaA, with("sub", "c1\r\nX-Admin: 1")), desc: descUnforwardable, is: errUnforwardable},
+		{name: "sub padded with a space, which HTTP strips", token: sign(t, f.rsaA, with("sub", " c1")), desc: descUnforwardable, is: errUnforwardable},
 		{
 			name:  "no kid while the key set has several keys",
 			token: sign(t, f.rsaA, valid(), func(tok *jwt.Token) { delete(tok.Header, "kid") }),
@@ -342,6 +348,44 @@ func TestRequiredClaimsAreConfigurable(t *testing.T) {
 	}
 }
 
+func TestForwardedClaimsMustBeHeaderValues(t *testing.T) {
+	f := newFixture(t, func(c *JWTConfig) {
+		c.Headers = map[string]string{"sub": "X-User-Id", "name": "X-User-Name", "groups": "X-Groups"}
+	})
+	for _, tc := range []struct {
+		name  string
+		claim string
+		value any
+		ok    bool
+	}{
+		{"a forwarded claim that is absent", "name", nil, true},
+		{"a forwarded name", "name", "Ada Lovelace", true},
+		{"a forwarded number", "name", 7, true},
+		{"a forwarded name padded with a space", "name", "Ada ", false},
+		{"a forwarded name that is empty", "name", "", false},
+		{"a forwarded list", "groups", []string{"admin"}, false},
+		{"a forwarded object", "groups", map[string]string{"a": "b"}, false},
+		{"a claim that is not forwarded may hold anything", "note", "line\nbreak ", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claims := f.a.claims(f.clock)
+			if tc.value != nil {
+				claims[tc.claim] = tc.value
+			}
+			p, err := f.v.Verify(context.Background(), sign(t, f.rsaA, claims))
+			if tc.ok {
+				if err != nil || p == nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if te := tokenError(t, err); te.Description != descUnforwardable || !errors.Is(err, errUnforwardable) || !strings.Contains(err.Error(), tc.claim) {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+}
+
 func TestNewVerifierRefusesUnsafeConfig(t *testing.T) {
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, []byte("not a certificate"), 0o600); err != nil {
@@ -427,7 +471,7 @@ func TestKeyFitsOnlyItsAlgorithms(t *testing.T) {
 func TestTokenErrorDescriptionsAreHeaderSafe(t *testing.T) {
 	for _, d := range []string{descMalformed, descTooLarge, descAlgorithm, descSignature, descIssuer, descUnknownKey,
 		descKIDRequired, descKeyMismatch, descKeysMissing, descCritical, descExpired, descNotYetValid,
-		descIssuedFuture, descAudience, descMissingClaim, descClaimType, descInvalid} {
+		descIssuedFuture, descAudience, descMissingClaim, descClaimType, descUnforwardable, descInvalid} {
 		for _, r := range d {
 			// RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E.
 			if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {

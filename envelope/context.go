@@ -2,9 +2,13 @@ package envelope
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // Info is the gateway's record of one request. The observe stage creates it
@@ -148,6 +152,38 @@ type Principal struct {
 	// "DNS:api.example.com", "URI:spiffe://example.org/billing",
 	// "email:ops@example.com", "IP:10.0.0.7".
 	Names []string
+}
+
+// ClaimHeaderValue renders the token claim v as the value of an identity
+// header: a string as it is, a number or boolean in JSON form. ok is false
+// when v cannot be one:
+//   - another type (objects and lists go in the claims header);
+//   - an empty or blank string: no identity at all;
+//   - a string with leading or trailing white space, which HTTP strips, so
+//     that " alice" would reach the upstream as "alice";
+//   - a control character (C0, DEL, C1), which would make the header invalid
+//     or let it be read as more than one.
+//
+// The verifier refuses a token whose forwarded claims fail this, and the
+// proxy never sends a value that fails it.
+func ClaimHeaderValue(v any) (string, bool) {
+	var s string
+	switch c := v.(type) {
+	case string:
+		s = c
+	case float64:
+		return strconv.FormatFloat(c, 'f', -1, 64), true
+	case json.Number:
+		s = c.String()
+	case bool:
+		return strconv.FormatBool(c), true
+	default:
+		return "", false
+	}
+	if s == "" || strings.TrimSpace(s) != s || strings.ContainsFunc(s, unicode.IsControl) {
+		return "", false
+	}
+	return s, true
 }
 
 type principalKey struct{}

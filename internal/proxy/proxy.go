@@ -6,7 +6,6 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,11 +14,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/clientip"
@@ -216,15 +213,17 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 		}
 	case "jwt":
 		for claim, name := range id.ClaimHeaders {
-			v, ok := claimString(p.Claims[claim])
-			if !ok {
+			raw, present := p.Claims[claim]
+			if !present || raw == nil {
 				continue
 			}
-			if hasControl(v) {
-				// A control character would make the header invalid (and
-				// the request fail) or let the value be read as more than
-				// one header; the value itself is not logged.
-				px.log.Debug("claim not forwarded: its value holds a control character", "claim", claim, "header", name)
+			v, ok := envelope.ClaimHeaderValue(raw)
+			if !ok {
+				// The verifier refuses such tokens; a principal from
+				// elsewhere still never gets a value that would be invalid,
+				// be read as more than one header, or arrive trimmed. The
+				// value itself is not logged.
+				px.log.Warn("claim not forwarded: its value cannot be a header", "claim", claim, "header", name)
 				continue
 			}
 			h[name] = []string{v}
@@ -255,33 +254,6 @@ func dropCookie(h http.Header, name string) {
 	if len(kept) > 0 {
 		h.Set("Cookie", strings.Join(kept, "; "))
 	}
-}
-
-// claimString renders a claim for a header: strings as they are, numbers and
-// booleans in JSON form; objects and lists are left to the claims header.
-func claimString(v any) (string, bool) {
-	switch c := v.(type) {
-	case string:
-		return c, true
-	case float64:
-		return strconv.FormatFloat(c, 'f', -1, 64), true
-	case json.Number:
-		return c.String(), true
-	case bool:
-		return strconv.FormatBool(c), true
-	}
-	return "", false
-}
-
-// hasControl reports whether s holds a control character: C0 (CR, LF, NUL,
-// tab, …), DEL or C1.
-func hasControl(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return true
-		}
-	}
-	return false
 }
 
 // upstreamAnswerError is an upstream answer the gateway does not pass on: a

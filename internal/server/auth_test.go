@@ -31,7 +31,14 @@ const (
 // issuer; statusDoc is public, invoiceDoc private.
 func authGateway(t *testing.T, mut func(*config.Config)) (*gateway, *recordingUpstream, func(string) string) {
 	t.Helper()
-	base, login := tokenIssuer(t)
+	return authGatewayWith(t, nil, mut)
+}
+
+// authGatewayWith is authGateway whose issuer also signs in the users of
+// subjects (username: sub; see tokenissuer.StartWith).
+func authGatewayWith(t *testing.T, subjects map[string]string, mut func(*config.Config)) (*gateway, *recordingUpstream, func(string) string) {
+	t.Helper()
+	base, login := tokenissuer.StartWith(t, "billing-api", subjects)
 	up, ts := newUpstream(t)
 	cfg, ca := testConfig(t, ts.URL)
 	cfg.Documents.Mode = "strict"
@@ -98,6 +105,29 @@ func TestAuthenticatedRequestCarriesIdentity(t *testing.T) {
 	res = g.post(t, `{"documentId":"sha256:`+strings.Repeat("ab", 32)+`"}`, "Authorization", "Bearer "+token)
 	if body := readBody(t, res); res.StatusCode != 400 || errorCode(t, body) != "PERSISTED_DOCUMENT_NOT_FOUND" {
 		t.Errorf("unknown id with a valid token: %d %s, want 400 PERSISTED_DOCUMENT_NOT_FOUND", res.StatusCode, body)
+	}
+}
+
+// A verified token whose sub cannot reach the upstream intact as X-User-Id
+// is refused: forwarded without it, or trimmed, the request would reach an
+// upstream that trusts the header with no identity, or someone else's.
+func TestTokensWhoseIdentityCannotBeForwardedAreRefused(t *testing.T) {
+	subjects := map[string]string{"bell": "c1\u0007", "blank": "   ", "padded": " c1", "crlf": "c1\r\nX-Admin: 1"}
+	g, up, login := authGatewayWith(t, subjects, func(c *config.Config) { c.Auth.FailureLimit.Burst = 20 })
+	for user := range subjects {
+		t.Run(user, func(t *testing.T) {
+			res := g.post(t, `{"documentId":"`+string(documents.SHA256(invoiceDoc))+`"}`, "Authorization", "Bearer "+login(user))
+			body := readBody(t, res)
+			if c := res.Header.Get("WWW-Authenticate"); res.StatusCode != 401 || !strings.Contains(c, `error="invalid_token"`) || errorCode(t, body) != "UNAUTHENTICATED" {
+				t.Errorf("got %d %q %s, want 401 invalid_token", res.StatusCode, c, body)
+			}
+		})
+	}
+	if up.count() != 0 {
+		t.Errorf("tokens without a forwardable identity reached the upstream %d times", up.count())
+	}
+	if res := g.post(t, `{"documentId":"`+string(documents.SHA256(invoiceDoc))+`"}`, "Authorization", "Bearer "+login("ada")); res.StatusCode != 200 {
+		t.Errorf("a good token beside them: %d %s", res.StatusCode, readBody(t, res))
 	}
 }
 
