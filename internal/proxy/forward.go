@@ -80,6 +80,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mediaType, err := checkAnswer(res)
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	var head int // bytes of the answer already read into *bp
+	if err == nil && needsJSONStart(res, mediaType) {
+		head, err = readJSONStart(res, mediaType, *bp)
+	}
 	if err != nil {
 		_ = res.Body.Close()
 		p.errorHandler(w, r, err)
@@ -98,7 +104,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		flusher = http.NewResponseController(w)
 		_ = flusher.Flush()
 	}
-	err = copyBody(w, res.Body, flusher)
+	err = copyBody(w, res.Body, *bp, head, flusher)
 	_ = res.Body.Close()
 	if err != nil {
 		// The status is out: all that is left is to cut the answer, so
@@ -204,12 +210,12 @@ func (p *Proxy) copyHeader(dst, src http.Header) {
 // copyBody copies the answer to w with a pooled buffer, flushing after every
 // write through flusher unless it is nil. A read error other than the end
 // of the body is returned like a write error.
-func copyBody(w http.ResponseWriter, body io.Reader, flusher *http.ResponseController) error {
-	bp := buffers.Get().(*[]byte)
-	defer buffers.Put(bp)
-	buf := *bp
+func copyBody(w http.ResponseWriter, body io.Reader, buf []byte, n int, flusher *http.ResponseController) error {
 	for {
-		n, rerr := body.Read(buf)
+		var rerr error
+		if n == 0 {
+			n, rerr = body.Read(buf)
+		}
 		if n > 0 {
 			if m, werr := w.Write(buf[:n]); werr != nil {
 				return werr
@@ -221,6 +227,7 @@ func copyBody(w http.ResponseWriter, body io.Reader, flusher *http.ResponseContr
 					return err
 				}
 			}
+			n = 0
 		}
 		if rerr == io.EOF {
 			return nil
@@ -229,6 +236,51 @@ func copyBody(w http.ResponseWriter, body io.Reader, flusher *http.ResponseContr
 			return rerr
 		}
 	}
+}
+
+// needsJSONStart reports whether res is a JSON answer whose body
+// readJSONStart checks: one with a body, not compressed (the gateway passes
+// encodings through and does not decode them).
+func needsJSONStart(res *http.Response, mediaType string) bool {
+	if mediaType != envelope.MediaTypeJSON && mediaType != envelope.MediaTypeGraphQLResponse {
+		return false
+	}
+	if res.StatusCode == http.StatusNoContent || res.StatusCode == http.StatusNotModified {
+		return false
+	}
+	ce := res.Header.Get("Content-Encoding")
+	return ce == "" || strings.EqualFold(ce, "identity")
+}
+
+// readJSONStart reads the start of a JSON answer into buf, up to its first
+// byte that is not white space, and refuses the answer unless that byte
+// opens an object or a list: a framework's text error, a stack trace or an
+// empty body sent as application/json is not a GraphQL response. It returns
+// how many bytes it read; they go to the client first. The check costs no
+// extra read: the first read of the answer happens here instead of in
+// copyBody.
+func readJSONStart(res *http.Response, mediaType string, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := res.Body.Read(buf[n:])
+		for _, c := range buf[n : n+m] {
+			switch c {
+			case ' ', '\t', '\r', '\n':
+				continue
+			case '{', '[':
+				return n + m, nil
+			}
+			return 0, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: "is not JSON"}
+		}
+		n += m
+		if err == io.EOF {
+			return 0, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: "is empty"}
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return 0, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: "starts with 32 KiB of white space"}
 }
 
 func requestID(info *envelope.Info) string {

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -352,4 +355,53 @@ func TestInformationalAnswerKeepsTheGatewayHeaders(t *testing.T) {
 	if res.Header.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("the gateway's header was lost after the upstream's 103: %v", res.Header)
 	}
+}
+
+// A JSON answer passes only when its body opens an object or a list; the
+// check reads no further than that, and leaves bodies it cannot read
+// (compressed) or that have none alone.
+func TestJSONAnswerMustStartAsJSON(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = io.WriteString(zw, `{"data":{}}`)
+	_ = zw.Close()
+	tests := []struct {
+		name   string
+		answer string
+		status int
+		body   string // the client's body, decoded; for a refusal, the code it names
+	}{
+		{"an object", "Content-Length: 11\r\n\r\n" + `{"data":{}}`, 200, `{"data":{}}`},
+		{"a list (a batch's answers)", "Content-Length: 13\r\n\r\n" + `[{"data":{}}]`, 200, `[{"data":{}}]`},
+		{"white space first", "Content-Length: 14\r\n\r\n \r\n" + `{"data":{}}`, 200, " \r\n" + `{"data":{}}`},
+		{"a compressed answer is not read", "Content-Encoding: gzip\r\nContent-Length: " + strconv.Itoa(gz.Len()) + "\r\n\r\n" + gz.String(), 200, `{"data":{}}`},
+		{"text", "Content-Length: 18\r\n\r\nInternal error: db", 502, "UPSTREAM_UNAVAILABLE"},
+		{"an empty body", "Content-Length: 0\r\n\r\n", 502, "UPSTREAM_UNAVAILABLE"},
+		{"cut before anything but white space", "Content-Length: 100\r\n\r\n  ", 502, "UPSTREAM_UNAVAILABLE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url, logs := forwardThrough(t, rawAnswer(t, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"+tt.answer), nil)
+			res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			_ = res.Body.Close()
+			if res.StatusCode != tt.status || !strings.Contains(string(b), tt.body) || tt.status == 200 && string(b) != tt.body {
+				t.Errorf("%d %q, want %d %q\n%s", res.StatusCode, b, tt.status, tt.body, logs)
+			}
+		})
+	}
+	t.Run("no content", func(t *testing.T) {
+		url, _ := forwardThrough(t, rawAnswer(t, "HTTP/1.1 204 No Content\r\nContent-Type: application/json\r\n\r\n"), nil)
+		res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusNoContent {
+			t.Errorf("status %d, want 204", res.StatusCode)
+		}
+	})
 }

@@ -264,9 +264,14 @@ func dropCookie(h http.Header, name string) {
 type upstreamAnswerError struct {
 	Status    int
 	MediaType string
+	// Body, when set, says what was wrong with a JSON answer's body.
+	Body string
 }
 
 func (e *upstreamAnswerError) Error() string {
+	if e.Body != "" {
+		return fmt.Sprintf("upstream answered %d with %q and a body that %s", e.Status, e.MediaType, e.Body)
+	}
 	return fmt.Sprintf("upstream answered %d with %q", e.Status, e.MediaType)
 }
 

@@ -423,6 +423,9 @@ func stalledReader(t *testing.T) (*tls.Conn, *bufio.Reader, func(body string)) {
 			_, _ = io.WriteString(w, `{"data":{"small":1}}`)
 			return
 		}
+		// The start of a JSON answer; the client stops reading long
+		// before an end would come.
+		_, _ = io.WriteString(w, `{"data":{"big":"`)
 		chunk := []byte(strings.Repeat("x", 1<<16))
 		for written := 0; written < bigAnswer; written += len(chunk) {
 			if _, err := w.Write(chunk); err != nil {
@@ -507,6 +510,19 @@ func TestUpstreamInternalsNeverReachTheClient(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = io.WriteString(w, `{"errors":[{"message":"at Resolver.invoices (/srv/app/resolvers.js:12)"}]}`)
+		case strings.Contains(string(b), "textasjson"):
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, "Traceback (most recent call last): File \"/srv/app/main.py\"")
+		case strings.Contains(string(b), "emptyjson"):
+			w.Header().Set("Content-Type", "application/graphql-response+json")
+		case strings.Contains(string(b), "spacedjson"):
+			// White space before the object, in reads of their own.
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, "\r\n  ")
+			w.(http.Flusher).Flush()
+			_, _ = io.WriteString(w, "\t")
+			w.(http.Flusher).Flush()
+			_, _ = io.WriteString(w, `{"data":{"spaced":true}}`)
 		case strings.Contains(string(b), "invalid"):
 			w.Header().Set("Content-Type", "application/graphql-response+json")
 			w.WriteHeader(http.StatusBadRequest)
@@ -526,6 +542,9 @@ func TestUpstreamInternalsNeverReachTheClient(t *testing.T) {
 		{"{ crash }", 502, "UPSTREAM_UNAVAILABLE"},
 		{"{ page }", 502, "UPSTREAM_UNAVAILABLE"},
 		{"{ jsonerror }", 502, "UPSTREAM_UNAVAILABLE"},
+		{"{ textasjson }", 502, "UPSTREAM_UNAVAILABLE"},
+		{"{ emptyjson }", 502, "UPSTREAM_UNAVAILABLE"},
+		{"{ spacedjson }", 200, ""},
 		{"{ invalid }", 400, ""},
 	} {
 		res := g.post(t, `{"query":"`+tt.query+`"}`)
@@ -540,6 +559,13 @@ func TestUpstreamInternalsNeverReachTheClient(t *testing.T) {
 		}
 		if tt.status == 502 && res.Header.Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: Cache-Control %q", tt.query, res.Header.Get("Cache-Control"))
+		}
+	}
+	for _, line := range []string{`upstream answered 500 with \"text/html\"`,
+		`upstream answered 200 with \"application/json\" and a body that is not JSON`,
+		`upstream answered 200 with \"application/graphql-response+json\" and a body that is empty`} {
+		if !strings.Contains(g.logs.String(), line) {
+			t.Errorf("the log does not say %s:\n%s", line, g.logs)
 		}
 	}
 	if !strings.Contains(g.logs.String(), `upstream answered 500 with \"text/html\"`) {
