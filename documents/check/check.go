@@ -17,6 +17,8 @@ import (
 // Rules are the limits documents are checked against. A zero maximum is not
 // checked.
 type Rules struct {
+	// MaxBytes bounds a document's text: a larger one is refused unparsed.
+	MaxBytes int
 	// MaxDepth bounds the nesting of selection sets of an operation.
 	MaxDepth int
 	// MaxAliases bounds the aliased fields an operation executes.
@@ -61,6 +63,7 @@ const (
 // Rule names, as findings report them.
 const (
 	RuleParse               = "parse"
+	RuleSize                = "size"
 	RuleSchema              = "schema"
 	RuleDepth               = "depth"
 	RuleAliases             = "aliases"
@@ -176,6 +179,10 @@ func (c *docCheck) add(rule, severity, op string, pos *ast.Position, format stri
 func (c *docCheck) run() {
 	if c.in.Entry.ID == "" {
 		c.in.Entry.ID = documents.SHA256(c.in.Entry.Text)
+	}
+	if limit := c.rules.MaxBytes; limit > 0 && len(c.in.Entry.Text) > limit {
+		c.add(RuleSize, SeverityError, "", nil, "the document is %d bytes; the limit is %d", len(c.in.Entry.Text), limit)
+		return
 	}
 	d, err := documents.Parse(c.in.Entry)
 	if err != nil {

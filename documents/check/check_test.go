@@ -494,3 +494,24 @@ func FuzzCheck(f *testing.F) {
 		_ = Usage(schema, []Input{input("f.graphql", text)})
 	})
 }
+
+func TestDocumentLargerThanTheLimitIsRefusedUnparsed(t *testing.T) {
+	small := "query Small { customers(first: 5) { name } }"
+	big := "query Big { customers(first: 5) { name } } # " + strings.Repeat("x", 100)
+	broken := "query Broken { " + strings.Repeat("x ", 100)
+	report := Check(nil, []Input{input("small.graphql", small), input("big.graphql", big), input("broken.graphql", broken)}, Rules{MaxBytes: 100})
+	var got []string
+	for _, f := range report.Findings {
+		got = append(got, f.File+" "+f.Rule)
+		if f.Rule == RuleSize && !strings.Contains(f.Message, "the limit is 100") {
+			t.Errorf("message %q", f.Message)
+		}
+	}
+	// The broken document is refused for its size alone: it is not parsed.
+	if want := []string{"big.graphql size", "broken.graphql size"}; !slices.Equal(got, want) {
+		t.Errorf("findings %q, want %q", got, want)
+	}
+	if !report.Failed() {
+		t.Error("the report did not fail")
+	}
+}

@@ -139,8 +139,9 @@ func (d *documentStages) registration(cfg config.Admin, rules check.Rules, logge
 }
 
 // RegistrationRules are the safety rules documents must pass to be
-// registered, from the config.
+// registered, from the config. A document may be no larger than a request
+// body: one no client could send as a query is not one a build produced.
 func RegistrationRules(cfg *config.Config) check.Rules {
 	r := cfg.Documents.Rules
-	return check.Rules{MaxDepth: r.MaxDepth, MaxAliases: r.MaxAliases, MaxRootFields: r.MaxRootFields, MaxCost: r.MaxCost, Pagination: cfg.Limits.Pagination}
+	return check.Rules{MaxBytes: int(cfg.GraphQL.MaxBodyBytes), MaxDepth: r.MaxDepth, MaxAliases: r.MaxAliases, MaxRootFields: r.MaxRootFields, MaxCost: r.MaxCost, Pagination: cfg.Limits.Pagination}
 }

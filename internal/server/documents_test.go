@@ -216,6 +216,12 @@ func TestRegistrationAPIEndToEnd(t *testing.T) {
 	if code := put("test-admin-token-0123456789abcdef", deepManifest); code != 422 {
 		t.Errorf("document breaking the depth rule: %d", code)
 	}
+	// Larger than a request body (graphql.max_body_bytes, 1 MiB here).
+	big := "query Big { big } #" + strings.Repeat("a", 1<<20)
+	bigManifest := `{"format":"apollo-persisted-query-manifest","version":1,"operations":[{"id":"` + documents.SHA256(big).Hash() + `","name":"Big","type":"query","body":"` + big + `"}]}`
+	if code := put("test-admin-token-0123456789abcdef", bigManifest); code != 422 {
+		t.Errorf("document larger than a request body: %d", code)
+	}
 	for range 2 { // idempotent
 		if code := put("test-admin-token-0123456789abcdef", manifest); code != 200 {
 			t.Fatalf("valid manifest: %d", code)
