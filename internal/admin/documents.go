@@ -143,7 +143,12 @@ func (reg *Registration) checkToken(r *http.Request, hadCert bool) (int, string)
 		if hadCert {
 			return http.StatusForbidden, "the client certificate is not allowed to register documents: add one of its names to admin.client_names"
 		}
-		if reg.ClientCertificates {
+		switch {
+		case reg.Token == "" && reg.ClientCertificates:
+			return http.StatusUnauthorized, "send an allowed client certificate (registration by token is disabled: set admin.token)"
+		case reg.Token == "":
+			return http.StatusForbidden, "document registration is disabled: set admin.token, or admin.tls.client_ca_file for client certificates"
+		case reg.ClientCertificates:
 			return http.StatusUnauthorized, "send Authorization: Bearer <admin token> or an allowed client certificate"
 		}
 		return http.StatusUnauthorized, "send Authorization: Bearer <admin token>"

@@ -108,13 +108,29 @@ func TestRegistration(t *testing.T) {
 }
 
 func TestRegistrationDisabledWithoutToken(t *testing.T) {
-	reg := &Registration{Store: &store{m: map[documents.ID]string{}}, Decode: decode, Logger: slog.New(slog.DiscardHandler)}
-	r := httptest.NewRequest(http.MethodPut, "/v1/documents", strings.NewReader(`{}`))
-	r.Header.Set("Authorization", "Bearer anything")
-	w := httptest.NewRecorder()
-	reg.ServeHTTP(w, r)
-	if w.Code != 403 {
-		t.Errorf("got %d", w.Code)
+	for _, tt := range []struct {
+		name   string
+		certs  bool
+		auth   string
+		status int
+		says   string
+	}{
+		{"a token", false, "Bearer anything", 403, "set admin.token"},
+		{"no credential", false, "", 403, "document registration is disabled: set admin.token, or admin.tls.client_ca_file"},
+		{"no credential where certificates may register", true, "", 401, "send an allowed client certificate (registration by token is disabled"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := &Registration{Store: &store{m: map[documents.ID]string{}}, ClientCertificates: tt.certs, Decode: decode, Logger: slog.New(slog.DiscardHandler)}
+			r := httptest.NewRequest(http.MethodPut, "/v1/documents", strings.NewReader(`{}`))
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			w := httptest.NewRecorder()
+			reg.ServeHTTP(w, r)
+			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.says) {
+				t.Errorf("got %d %s, want %d saying %q", w.Code, w.Body, tt.status, tt.says)
+			}
+		})
 	}
 }
 
