@@ -55,6 +55,11 @@ func cmdDocs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"hash": docsHash, "manifest": docsManifest, "check": docsCheck, "usage": docsUsageCmd,
 		"push": docsPush, "captured": docsCaptured, "promote": docsPromote,
 	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, docsUsage)
+		return 0
+	}
 	run, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "gqlguard docs: unknown command %q\n\n%s", args[0], docsUsage)
@@ -301,7 +306,16 @@ func docsPush(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if e.Code != "" {
 			status += ", " + e.Code
 		}
-		return fail(stderr, fmt.Errorf("the gateway refused the documents (%s): %s", status, e.Error))
+		reason := e.Error
+		if reason == "" {
+			// Not the registration API's answer: a wrong --url, or
+			// something else in front of the gateway.
+			reason = "the answer is not the registration API's; is --url the admin API's /v1/documents?"
+			if res.StatusCode == http.StatusNotFound {
+				reason = "no registration API at this URL; the admin API serves it at /v1/documents"
+			}
+		}
+		return fail(stderr, fmt.Errorf("the gateway refused the documents (%s): %s", status, reason))
 	}
 	fmt.Fprintf(stdout, "registered %d documents\n", len(entries))
 	return 0
@@ -362,6 +376,10 @@ func docsCaptured(_ context.Context, args []string, stdout, stderr io.Writer) in
 	recs, err := capture.Read(*dir)
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if _, err := os.Stat(*dir); errors.Is(err, os.ErrNotExist) {
+		// Nothing captured yet, or the wrong folder: either way, say so.
+		fmt.Fprintf(stderr, "warning: there is no folder %s: nothing was captured there (check --dir or documents.capture.dir)\n", *dir)
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -373,6 +375,35 @@ func TestDocsUsageErrorsExit2(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tt.want, res.stderr)
 			}
 		})
+	}
+}
+
+func TestDocsHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "help"} {
+		if res := runCommand(t, nil, "docs", arg); res.code != 0 || !strings.Contains(res.stdout, "usage: gqlguard docs COMMAND") || res.stderr != "" {
+			t.Errorf("docs %s: exit %d, stdout %q, stderr %q", arg, res.code, res.stdout, res.stderr)
+		}
+	}
+}
+
+func TestDocsCapturedWarnsOfAMissingFolder(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "typo")
+	res := runCommand(t, nil, "docs", "captured", "--dir", missing)
+	if res.code != 0 || !strings.Contains(res.stdout, "0 captured documents") || !strings.Contains(res.stderr, "warning: there is no folder "+missing) {
+		t.Errorf("exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+	}
+	if res := runCommand(t, nil, "docs", "captured", "--dir", t.TempDir()); res.code != 0 || res.stderr != "" {
+		t.Errorf("an empty folder: exit %d, stderr %q", res.code, res.stderr)
+	}
+}
+
+// A URL that is not the registration API gets a reason, not an empty one.
+func TestDocsPushToAWrongURLSaysSo(t *testing.T) {
+	ts := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(ts.Close)
+	res := runCommand(t, nil, "docs", "push", "--url", ts.URL+"/v1/docs", "--token", "t", billingDir)
+	if res.code != 1 || !strings.Contains(res.stderr, "(404 Not Found): no registration API at this URL") {
+		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
 	}
 }
 
