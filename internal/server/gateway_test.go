@@ -176,6 +176,7 @@ func TestEnvelopeErrorsOverHTTPS(t *testing.T) {
 		{"other path", "GET", "/admin", "", "", "", 404, "NOT_FOUND"},
 		{"dot-dot path is not cleaned into the endpoint", "POST", "/x/../graphql", "application/json", "", `{"query":"{a}"}`, 404, "NOT_FOUND"},
 		{"double slash path", "POST", "//graphql", "application/json", "", `{"query":"{a}"}`, 404, "NOT_FOUND"},
+		{"trailing slash is not the endpoint", "POST", "/graphql/", "application/json", "", `{"query":"{a}"}`, 404, "NOT_FOUND"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

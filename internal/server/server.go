@@ -153,9 +153,11 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	// Paths are matched exactly, not through http.ServeMux: its cleaning
 	// would answer /x/../graphql with a bare 307 that clients follow.
-	endpoint := cfg.GraphQL.Path
+	// Below the endpoint, only cache URLs (<path>/<id>/<operationName>):
+	// <path>/ itself is not the endpoint.
+	endpoint, cacheURLs := cfg.GraphQL.Path, envelopeStage.CachePrefix
 	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == endpoint || strings.HasPrefix(r.URL.Path, envelopeStage.CachePrefix) {
+		if p := r.URL.Path; p == endpoint || len(p) > len(cacheURLs) && strings.HasPrefix(p, cacheURLs) {
 			graphql.ServeHTTP(w, r)
 			return
 		}
