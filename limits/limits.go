@@ -217,7 +217,7 @@ func missingCoordinate(schema *ast.Schema, typ, field, arg string) string {
 // can. The fields of input types are known only from a schema.
 func missingInputField(schema *ast.Schema, typ, field string) string {
 	if schema == nil {
-		return "caps an input field, which needs the schema (documents.schema)"
+		return "names an input type's field (InputType.field), which needs the schema (documents.schema); an argument is named " + typ + "." + field + ".<argument>"
 	}
 	def := schema.Types[typ]
 	if def == nil || def.Kind != ast.InputObject {

@@ -75,7 +75,7 @@ func TestNew(t *testing.T) {
 		{
 			name: "coordinate of an input field needs the schema",
 			cfg:  with(func(c *config.Limits) { c.Pagination.Coordinates = map[string]int{"PageInput.first": 20} }),
-			want: []string{"limits.pagination.coordinates.PageInput.first: caps an input field, which needs the schema (documents.schema)"},
+			want: []string{"limits.pagination.coordinates.PageInput.first: names an input type's field (InputType.field), which needs the schema (documents.schema); an argument is named PageInput.first.<argument>"},
 		},
 		{
 			name: "coordinate of an input field on a type that is not an input type",

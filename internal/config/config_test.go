@@ -70,6 +70,26 @@ graphql:
 	}
 }
 
+func TestDecodeErrorsSayWhatIsWrongInWords(t *testing.T) {
+	for _, tt := range []struct{ name, yml, want, not string }{
+		{"a list for a mapping", "upstream: {url: http://127.0.0.1:1/graphql}\nlisten: [1]\n",
+			"line 2: a list where a mapping of keys (see the config reference in the README) belongs", "config.Listen"},
+		{"a mapping for a list", "upstream: {url: http://127.0.0.1:1/graphql}\ncors:\n  allowed_origins: {a: b}\n",
+			"line 3: a mapping where a list belongs", "[]string"},
+		// yaml decodes nothing of a mapping with a repeated key, so the
+		// set upstream.url must not be reported missing.
+		{"a repeated key", "upstream:\n  url: http://127.0.0.1:1/graphql\ntls: {}\ntls: {}\n",
+			`line 4: mapping key "tls" already defined at line 3`, "upstream.url"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yml), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), tt.not) {
+				t.Errorf("err = %v\nwant %q, without %q", err, tt.want, tt.not)
+			}
+		})
+	}
+}
+
 func TestEnvExpansion(t *testing.T) {
 	yml := "upstream:\n  url: ${UP}\n  headers:\n    X-Api-Key: ${KEY}\n    X-Literal: a$$b\n"
 	cfg, err := Parse([]byte(yml), env(map[string]string{"UP": "http://127.0.0.1:1/graphql", "KEY": "s3cr3t"}))
@@ -267,7 +287,7 @@ func TestInputFieldCoordinateNeedsTheSchema(t *testing.T) {
 	c := Default()
 	c.Upstream.URL = "http://127.0.0.1:4000/graphql"
 	c.Limits.Pagination.Coordinates = map[string]int{"PageInput.first": 10}
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "limits.pagination.coordinates.PageInput.first: caps an input field, which needs the schema (documents.schema)") {
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "limits.pagination.coordinates.PageInput.first: names an input type's field (InputType.field), which needs the schema (documents.schema); an argument is named PageInput.first.<argument>") {
 		t.Errorf("Validate = %v; want the refusal serve would give", err)
 	}
 }
@@ -413,5 +433,48 @@ func TestOneProblemPerBadValue(t *testing.T) {
 		if n := strings.Count(err.Error(), "auth.jwt."+key+":"); n != 1 {
 			t.Errorf("auth.jwt.%s reported %d times:\n%v", key, n, err)
 		}
+	}
+}
+
+func TestListenersThatShareAPortAreRefused(t *testing.T) {
+	for _, tt := range []struct {
+		https, http, admin string
+		clash              bool
+	}{
+		{":8443", ":8080", "127.0.0.1:9090", false},
+		{":8443", ":8080", ":8443", true},
+		{"127.0.0.1:8443", ":8080", "0.0.0.0:8443", true},
+		{"127.0.0.1:8443", "", "127.0.0.2:8443", false},
+		{"[::1]:8443", "[::]:8443", "", true},
+		{"127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", false},
+	} {
+		cfg := Default()
+		cfg.Upstream.URL = "http://127.0.0.1:1/graphql"
+		cfg.Listen.HTTPS, cfg.Listen.HTTP, cfg.Listen.Admin = tt.https, tt.http, tt.admin
+		err := cfg.Validate()
+		if got := err != nil && strings.Contains(err.Error(), "they share the port"); got != tt.clash {
+			t.Errorf("%q %q %q: err = %v, want a clash: %v", tt.https, tt.http, tt.admin, err, tt.clash)
+		}
+	}
+}
+
+func TestCheckFilesTellsFilesFromFolders(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Default()
+	cfg.Documents.Dir = file
+	cfg.Documents.Capture.Dir = filepath.Join(dir, "not-yet") // created when needed
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = dir, file
+	err := cfg.CheckFiles()
+	for _, want := range []string{"documents.dir: " + file + " is a file, not a folder", "tls.cert_file: " + dir + " is a folder, not a file"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+	if err != nil && (strings.Contains(err.Error(), "capture") || strings.Contains(err.Error(), "key_file")) {
+		t.Errorf("a missing folder or a good file was reported: %v", err)
 	}
 }

@@ -7,9 +7,9 @@ import (
 )
 
 // CheckFiles reports every file the configuration names that cannot be
-// read, each with its key. Unlike Validate it touches the disk; `config
-// check` and `serve` run it so that a missing certificate is reported with
-// every other problem at once.
+// read, and every folder it names that is not one, each with its key.
+// Unlike Validate it touches the disk; `config check` and `serve` run it so
+// that a missing certificate is reported with every other problem at once.
 func (c *Config) CheckFiles() error {
 	var errs []error
 	check := func(key, path string) {
@@ -21,8 +21,20 @@ func (c *Config) CheckFiles() error {
 			errs = append(errs, fmt.Errorf("%s: %w", key, err))
 			return
 		}
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			errs = append(errs, fmt.Errorf("%s: %s is a folder, not a file", key, path))
+		}
 		_ = f.Close()
 	}
+	// Folders are created when missing; one that is there must be a folder.
+	folder := func(key, path string) {
+		if st, err := os.Stat(path); path != "" && err == nil && !st.IsDir() {
+			errs = append(errs, fmt.Errorf("%s: %s is a file, not a folder", key, path))
+		}
+	}
+	folder("documents.dir", c.Documents.Dir)
+	folder("documents.capture.dir", c.Documents.Capture.Dir)
+	folder("tls.acme.storage", c.TLS.ACME.Storage)
 	check("tls.cert_file", c.TLS.CertFile)
 	check("tls.key_file", c.TLS.KeyFile)
 	for i, p := range c.TLS.Certificates {

@@ -73,6 +73,11 @@ func parse(data []byte, getenv func(string) (string, bool), overrides ...func(*C
 			return nil, errors.Join(append(errs, err)...)
 		}
 		errs = append(errs, decodeErrors(err)...)
+		if strings.Contains(err.Error(), "already defined") {
+			// A repeated key: yaml decodes nothing of the mapping that
+			// holds it, so validating would report keys that are set.
+			return nil, errors.Join(errs...)
+		}
 	}
 	for _, o := range overrides {
 		o(cfg)
@@ -100,13 +105,31 @@ func decodeErrors(err error) []error {
 		} else if m := typeErr.FindStringSubmatch(msg); m != nil {
 			// "line 7: cannot unmarshal !!str `soon` into time.Duration"
 			msg = fmt.Sprintf("%s: `%s` is not %s", m[1], m[2], typeName(m[3]))
+		} else if m := kindErr.FindStringSubmatch(msg); m != nil {
+			// "line 3: cannot unmarshal !!seq into config.Listen"
+			msg = fmt.Sprintf("%s: %s where %s belongs", m[1], kindName(m[2]), typeName(m[3]))
 		}
 		errs = append(errs, errors.New(msg))
 	}
 	return errs
 }
 
-var typeErr = regexp.MustCompile("^(line \\d+): cannot unmarshal !!\\w+ `(.*)` into (.+)$")
+var (
+	typeErr = regexp.MustCompile("^(line \\d+): cannot unmarshal !!\\w+ `(.*)` into (.+)$")
+	kindErr = regexp.MustCompile(`^(line \d+): cannot unmarshal !!(\w+) into (.+)$`)
+)
+
+// kindName says in words what a YAML node kind is.
+func kindName(tag string) string {
+	switch tag {
+	case "seq":
+		return "a list"
+	case "map":
+		return "a mapping"
+	default:
+		return "a value"
+	}
+}
 
 // typeName says in words what a Go type expects in YAML.
 func typeName(goType string) string {

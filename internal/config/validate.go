@@ -36,6 +36,14 @@ func (c *Config) Validate() error {
 	addr("listen.https", c.Listen.HTTPS, false)
 	addr("listen.http", c.Listen.HTTP, true)
 	addr("listen.admin", c.Listen.Admin, true)
+	listeners := []struct{ key, addr string }{{"listen.https", c.Listen.HTTPS}, {"listen.http", c.Listen.HTTP}, {"listen.admin", c.Listen.Admin}}
+	for i, a := range listeners {
+		for _, b := range listeners[:i] {
+			if sameListener(a.addr, b.addr) {
+				bad(a.key, "%q and %s %q cannot both be bound: they share the port", a.addr, b.key, b.addr)
+			}
+		}
+	}
 	if c.Listen.HTTPSPort < 0 || c.Listen.HTTPSPort > 65535 {
 		bad("listen.https_port", "%d is not a port", c.Listen.HTTPSPort)
 	}
@@ -488,4 +496,17 @@ func ValidOrigin(o string) error {
 		return fmt.Errorf("%q: %q is not a host name", o, wild)
 	}
 	return nil
+}
+
+// sameListener reports whether the listen addresses a and b would take the
+// same port: equal hosts, or one of them every address (":8443",
+// "0.0.0.0:8443"). Port 0 picks a free port, so it never clashes.
+func sameListener(a, b string) bool {
+	ah, ap, errA := net.SplitHostPort(a)
+	bh, bp, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || ap != bp || ap == "0" {
+		return false
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ah == bh || wildcard(ah) || wildcard(bh)
 }
