@@ -28,7 +28,7 @@ const usage = `gqlguard — a GraphQL security gateway
 
 Usage:
   gqlguard serve -c FILE                 run the gateway with a config file
-  gqlguard serve --upstream URL --cert FILE --key FILE [--listen ADDR]
+  gqlguard serve --upstream URL --cert FILE --key FILE [--listen ADDR] [--http ADDR] [--admin ADDR]
   gqlguard demo [--https-port N] [--http-port N] [--admin-port N]
   gqlguard docs COMMAND                  trusted documents: hash, manifest, check, usage, push, captured, promote
   gqlguard config check -c FILE          print the effective config (secrets redacted) and warnings

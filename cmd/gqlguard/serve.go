@@ -23,6 +23,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(file, "config", "", "config `file` (YAML); same as -c")
 	upstream := fs.String("upstream", "", "upstream GraphQL `URL` (upstream.url)")
 	listen := fs.String("listen", "", "HTTPS listen `address` (listen.https)")
+	httpAddr := fs.String("http", "", "plain-HTTP redirect listen `address` (listen.http); \"\" turns it off")
+	admin := fs.String("admin", "", "admin listen `address` (listen.admin); \"\" turns it off")
 	cert := fs.String("cert", "", "certificate chain PEM `file` (tls.cert_file)")
 	key := fs.String("key", "", "private key PEM `file` (tls.key_file)")
 	if err := fs.Parse(args); err != nil {
@@ -32,12 +34,19 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	flags := func(cfg *config.Config) {
 		for _, o := range []struct {
+			name string
 			flag string
 			dst  *string
-		}{{*upstream, &cfg.Upstream.URL}, {*listen, &cfg.Listen.HTTPS}, {*cert, &cfg.TLS.CertFile}, {*key, &cfg.TLS.KeyFile}} {
-			if o.flag != "" {
+		}{
+			{"upstream", *upstream, &cfg.Upstream.URL}, {"listen", *listen, &cfg.Listen.HTTPS},
+			{"http", *httpAddr, &cfg.Listen.HTTP}, {"admin", *admin, &cfg.Listen.Admin},
+			{"cert", *cert, &cfg.TLS.CertFile}, {"key", *key, &cfg.TLS.KeyFile},
+		} {
+			if given[o.name] {
 				*o.dst = o.flag
 			}
 		}

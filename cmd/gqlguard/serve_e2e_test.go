@@ -362,3 +362,35 @@ func TestServeReloadsCertificatesOnSIGHUP(t *testing.T) {
 	default:
 	}
 }
+
+// --http and --admin override listen.http and listen.admin; "" turns a
+// listener off.
+func TestServeListenerFlags(t *testing.T) {
+	ca, err := certs.EnsureDevCA(t.TempDir(), certs.DefaultHosts(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file puts the admin API on 127.0.0.1; the flag moves it to
+	// another loopback address, still on a free port.
+	gw := startProcess(t, nil, "serve", "-c", serveConfig(t, "http://127.0.0.1:1/graphql"),
+		"--cert", ca.CertFile, "--key", ca.KeyFile, "--http", "", "--admin", "127.0.0.2:0")
+	servingAddr(t, gw)
+	var serving map[string]any
+	for _, rec := range logRecords(gw.stderr.String()) {
+		if rec["msg"] == "gqlguard serving" {
+			serving = rec
+		}
+	}
+	adminAddr, _ := serving["admin"].(string)
+	if host, port, err := net.SplitHostPort(adminAddr); serving["http_redirect"] != "" || err != nil || host != "127.0.0.2" || port == "0" {
+		t.Fatalf("serving line %v, want no redirect listener and the admin API on 127.0.0.2", serving)
+	}
+	res, err := http.Get("http://" + adminAddr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("/healthz on --admin: %d", res.StatusCode)
+	}
+}
