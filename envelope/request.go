@@ -113,6 +113,13 @@ func parsePost(r *http.Request, lim Limits) (*Batch, error) {
 		return nil, Errorf(CodeUnsupportedMediaType,
 			"send exactly one Content-Type header: application/json")
 	}
+	// A compressed body would read as invalid JSON: say what is wrong.
+	// (Compression also hides a body's size from the limit until it is
+	// inflated.)
+	if ce := r.Header.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(ce[0], "identity")) {
+		return nil, Errorf(CodeUnsupportedMediaType,
+			"compressed request bodies are not accepted (Content-Encoding: %s); send the JSON as it is", truncate(strings.Join(ce, ", "), 64))
+	}
 	// The common case, application/json without parameters, needs no parse.
 	if values[0] != MediaTypeJSON {
 		mediaType, params, err := mime.ParseMediaType(values[0])

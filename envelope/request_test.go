@@ -19,6 +19,12 @@ func post(body, contentType string) *http.Request {
 	return r
 }
 
+// encoded gives r the Content-Encoding header ce.
+func encoded(r *http.Request, ce string) *http.Request {
+	r.Header.Set("Content-Encoding", ce)
+	return r
+}
+
 func TestParseAccepts(t *testing.T) {
 	tests := []struct {
 		name string
@@ -84,6 +90,8 @@ func TestParseRefuses(t *testing.T) {
 		{"form body", post(`query=%7Ba%7D`, "application/x-www-form-urlencoded"), Limits{}, CodeUnsupportedMediaType, 415, "application/json"},
 		{"missing Content-Type", post(`{"query":"{a}"}`, ""), Limits{}, CodeUnsupportedMediaType, 415, "Content-Type"},
 		{"charset other than UTF-8", post(`{"query":"{a}"}`, "application/json; charset=latin1"), Limits{}, CodeUnsupportedMediaType, 415, "latin1"},
+		{"compressed body", encoded(post("\x1f\x8b\x08", "application/json"), "gzip"), Limits{}, CodeUnsupportedMediaType, 415, "Content-Encoding: gzip"},
+		{"compressed upload", encoded(post("--b\r\n", "multipart/form-data; boundary=b"), "br"), Limits{}, CodeUnsupportedMediaType, 415, "Content-Encoding: br"},
 		{"body over the limit", post(long, "application/json"), Limits{MaxBodyBytes: 50}, CodePayloadTooLarge, 413, "50 bytes"},
 		{"PUT", httptest.NewRequest(http.MethodPut, "/graphql", nil), Limits{}, CodeMethodNotAllowed, 405, "POST"},
 		{"GET without query", httptest.NewRequest(http.MethodGet, "/graphql", nil), Limits{}, CodeBadRequest, 400, "no query"},
@@ -224,5 +232,11 @@ func TestFastDecoderAgreesWithEncodingJSON(t *testing.T) {
 		if _, _, ok := decodeFastRequest([]byte(body), ""); !ok {
 			t.Errorf("%s took the slow path", body)
 		}
+	}
+}
+
+func TestParseAcceptsTheIdentityEncoding(t *testing.T) {
+	if _, err := Parse(encoded(post(`{"query":"{a}"}`, "application/json"), "identity"), Limits{}); err != nil {
+		t.Errorf("Content-Encoding: identity refused: %v", err)
 	}
 }
