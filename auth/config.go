@@ -33,9 +33,9 @@ type JWTConfig struct {
 	// Default 10000.
 	CacheSize int `yaml:"cache_size"`
 	// Headers maps claims to the request headers the upstream receives
-	// (client copies are removed). Default sub: X-User-Id. A token holding
-	// one of these claims with a value that cannot be sent intact as a
-	// header (see envelope.ClaimHeaderValue) is refused.
+	// (client copies are removed). Default sub: X-User-Id. A token whose
+	// required claim among these cannot be sent intact as a header (see
+	// envelope.ClaimHeaderValue) is refused; an optional one is left out.
 	Headers map[string]string `yaml:"headers"`
 	// ClaimsHeader, when set, carries the whole verified claim set as JSON.
 	ClaimsHeader string `yaml:"claims_header"`

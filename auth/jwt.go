@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -38,10 +37,10 @@ type Verifier struct {
 	parser *jwt.Parser
 
 	issuers   map[string]*issuer
-	order     []*issuer // as configured, for Run and Ready
-	allowed   []string  // algorithms
-	required  []string  // claims
-	forwarded []string  // claims sent upstream as headers (cfg.Headers' keys)
+	order     []*issuer       // as configured, for Run and Ready
+	allowed   []string        // algorithms
+	required  []string        // claims
+	forwarded map[string]bool // claims sent upstream as headers (cfg.Headers' keys)
 	maxBytes  int
 	cache     *tokenCache // nil when disabled
 
@@ -109,13 +108,16 @@ func NewVerifier(cfg JWTConfig, opts VerifierOptions) (*Verifier, error) {
 		issuers:         make(map[string]*issuer, len(cfg.Issuers)),
 		allowed:         slices.Clone(cfg.Algorithms),
 		required:        slices.Clone(cfg.RequiredClaims),
-		forwarded:       slices.Sorted(maps.Keys(cfg.Headers)),
+		forwarded:       make(map[string]bool, len(cfg.Headers)),
 		maxBytes:        cfg.MaxTokenBytes,
 		refreshEvery:    cfg.JWKSRefresh,
 		unknownKIDEvery: cfg.UnknownKIDRefresh,
 		retryMin:        time.Second,
 		retryMax:        min(maxBackoff, cfg.JWKSRefresh),
 		fetchTimeout:    defaultFetchTimeout,
+	}
+	for claim := range cfg.Headers {
+		v.forwarded[claim] = true
 	}
 	if v.log == nil {
 		v.log = slog.New(slog.DiscardHandler)
@@ -301,15 +303,12 @@ func (v *Verifier) verify(ctx context.Context, token string) (*envelope.Principa
 		if s, isString := val.(string); !ok || val == nil || isString && strings.TrimSpace(s) == "" {
 			return nil, nil, &TokenError{Description: descMissingClaim, Err: fmt.Errorf("%w: %s", errMissingClaim, name)}
 		}
-	}
-	// A claim the upstream receives as a header must arrive exactly as
-	// signed: one dropped or trimmed on the way would hand the upstream no
-	// identity, or someone else's.
-	for _, name := range v.forwarded {
-		if val, ok := claims[name]; ok && val != nil {
-			if _, ok := envelope.ClaimHeaderValue(val); !ok {
-				return nil, nil, &TokenError{Description: descUnforwardable, Err: fmt.Errorf("%w: %s", errUnforwardable, name)}
-			}
+		// A required claim the upstream receives as a header must arrive
+		// as signed: the proxy leaves out a value that cannot be a header,
+		// which would hand the upstream no identity. (An optional claim is
+		// left out as if the token did not hold it.)
+		if _, ok := envelope.ClaimHeaderValue(val); v.forwarded[name] && !ok {
+			return nil, nil, &TokenError{Description: descUnforwardable, Err: fmt.Errorf("%w: %s", errUnforwardable, name)}
 		}
 	}
 	sub, err := claims.GetSubject()

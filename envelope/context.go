@@ -164,8 +164,8 @@ type Principal struct {
 //   - a control character (C0, DEL, C1), which would make the header invalid
 //     or let it be read as more than one.
 //
-// The verifier refuses a token whose forwarded claims fail this, and the
-// proxy never sends a value that fails it.
+// The verifier refuses a token whose required forwarded claims fail this,
+// and the proxy never sends a value that fails it.
 func ClaimHeaderValue(v any) (string, bool) {
 	var s string
 	switch c := v.(type) {

@@ -2,10 +2,12 @@ package proxy
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +38,7 @@ var (
 	protoHTTPS = []string{"https"}
 	protoHTTP  = []string{"http"}
 	noAgent    = []string{""}
+	gzipOnly   = []string{"gzip"}
 )
 
 // ServeHTTP forwards the request held in the context by the envelope stage.
@@ -83,8 +86,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	var head int // bytes of the answer already read into *bp
-	if err == nil && needsJSONStart(res, mediaType) {
-		head, err = readJSONStart(res, mediaType, *bp)
+	if err == nil {
+		var check, gzipped bool
+		if check, gzipped, err = needsJSONStart(res, mediaType); check {
+			head, err = readJSONStart(res, mediaType, *bp, gzipped)
+		}
 	}
 	if err != nil {
 		_ = res.Body.Close()
@@ -141,6 +147,11 @@ func (p *Proxy) upstreamHeader(r *http.Request, info *envelope.Info, contentType
 		h[k] = v
 	}
 	h["Content-Type"] = contentType
+	// The upstream may compress only with gzip, which the answer check can
+	// read (readJSONStart); without this header it sends the body as it is.
+	if acceptsGzip(in["Accept-Encoding"]) {
+		h["Accept-Encoding"] = gzipOnly
+	}
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = noAgent // not Go's own
 	}
@@ -238,49 +249,148 @@ func copyBody(w http.ResponseWriter, body io.Reader, buf []byte, n int, flusher 
 	}
 }
 
+// acceptsGzip reports whether an Accept-Encoding header accepts gzip.
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			if name = strings.TrimSpace(name); !strings.EqualFold(name, "gzip") && !strings.EqualFold(name, "x-gzip") {
+				continue
+			}
+			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+				if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // needsJSONStart reports whether res is a JSON answer whose body
-// readJSONStart checks: one with a body, not compressed (the gateway passes
-// encodings through and does not decode them).
-func needsJSONStart(res *http.Response, mediaType string) bool {
+// readJSONStart checks (one with a body), and whether it is gzipped. A JSON
+// answer in another encoding is refused: the gateway asks for gzip at most,
+// and could not read it.
+func needsJSONStart(res *http.Response, mediaType string) (check, gzipped bool, err error) {
 	if mediaType != envelope.MediaTypeJSON && mediaType != envelope.MediaTypeGraphQLResponse {
-		return false
+		return false, false, nil
 	}
 	if res.StatusCode == http.StatusNoContent || res.StatusCode == http.StatusNotModified {
-		return false
+		return false, false, nil
 	}
-	ce := res.Header.Get("Content-Encoding")
-	return ce == "" || strings.EqualFold(ce, "identity")
+	switch ce := res.Header.Values("Content-Encoding"); {
+	case len(ce) == 0 || len(ce) == 1 && strings.EqualFold(ce[0], "identity"):
+		return true, false, nil
+	case len(ce) == 1 && (strings.EqualFold(ce[0], "gzip") || strings.EqualFold(ce[0], "x-gzip")):
+		return true, true, nil
+	default:
+		return false, false, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: "is encoded as " + strconv.Quote(strings.Join(ce, ", ")) + ", which the gateway did not ask for"}
+	}
 }
 
 // readJSONStart reads the start of a JSON answer into buf, up to its first
-// byte that is not white space, and refuses the answer unless that byte
-// opens an object or a list: a framework's text error, a stack trace or an
-// empty body sent as application/json is not a GraphQL response. It returns
-// how many bytes it read; they go to the client first. The check costs no
-// extra read: the first read of the answer happens here instead of in
-// copyBody.
-func readJSONStart(res *http.Response, mediaType string, buf []byte) (int, error) {
-	n := 0
+// byte that is not white space (after a UTF-8 byte order mark), and refuses
+// the answer unless that byte opens an object or a list: a framework's text
+// error, a stack trace or an empty body sent as application/json is not a
+// GraphQL response. A gzipped answer is judged by the start of what it
+// inflates to and still goes out compressed. It returns how many bytes it
+// read; they go to the client first. For an answer as it is, the check
+// costs no extra read: the first read of the answer happens here instead of
+// in copyBody.
+//
+// The answer's head waits for that byte: white space an upstream sends
+// ahead of a slow answer (to keep idle connections open) is held back
+// until the answer starts.
+func readJSONStart(res *http.Response, mediaType string, buf []byte, gzipped bool) (int, error) {
+	n, scanned := 0, 0
+	refuse := func(why string) error {
+		return &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: why}
+	}
 	for n < len(buf) {
 		m, err := res.Body.Read(buf[n:])
-		for _, c := range buf[n : n+m] {
-			switch c {
-			case ' ', '\t', '\r', '\n':
-				continue
-			case '{', '[':
-				return n + m, nil
-			}
-			return 0, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: "is not JSON"}
-		}
 		n += m
-		if err == io.EOF {
-			return 0, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: "is empty"}
+		var v verdict
+		if gzipped {
+			v = inflatedStart(buf[:n])
+		} else {
+			v, scanned = jsonStart(buf[:n], scanned)
 		}
-		if err != nil {
+		switch {
+		case v == startsJSON:
+			return n, nil
+		case v == notJSON:
+			return 0, refuse("is not JSON")
+		case err == io.EOF:
+			return 0, refuse("is empty")
+		case err != nil:
 			return 0, err
 		}
 	}
-	return 0, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: "starts with 32 KiB of white space"}
+	return 0, refuse("does not start within 32 KiB")
+}
+
+// A verdict on the start of an answer.
+type verdict int
+
+const (
+	undecided verdict = iota
+	startsJSON
+	notJSON
+)
+
+// jsonStart judges b, of which the first from bytes were white space
+// already scanned, and returns how far it scanned.
+func jsonStart(b []byte, from int) (verdict, int) {
+	if from == 0 {
+		bom := "\xef\xbb\xbf"
+		if len(b) < len(bom) && strings.HasPrefix(bom, string(b)) {
+			return undecided, 0
+		}
+		if strings.HasPrefix(string(b), bom) {
+			from = len(bom)
+		}
+	}
+	for i := from; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return startsJSON, i
+		}
+		return notJSON, i
+	}
+	return undecided, len(b)
+}
+
+// inflatedStart judges the gzipped start of an answer, b, by what it
+// inflates to: undecided while b holds too little to tell. An answer that
+// inflates to more than 512 bytes of white space is no GraphQL response.
+func inflatedStart(b []byte) verdict {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return undecided
+		}
+		return notJSON
+	}
+	var out [512]byte
+	for n := 0; n < len(out); {
+		m, err := zr.Read(out[n:])
+		n += m
+		if v, _ := jsonStart(out[:n], 0); v != undecided {
+			return v
+		}
+		switch {
+		case err == io.EOF: // the whole answer: white space or nothing
+			return notJSON
+		case errors.Is(err, io.ErrUnexpectedEOF): // more of b is needed
+			return undecided
+		case err != nil:
+			return notJSON
+		}
+	}
+	return notJSON
 }
 
 func requestID(info *envelope.Info) string {

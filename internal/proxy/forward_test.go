@@ -138,6 +138,22 @@ func TestUpstreamRequestHeaders(t *testing.T) {
 		t.Errorf("User-Agent %q", v)
 	}
 	mu.Unlock()
+
+	// The upstream is offered gzip, the one encoding the answer check
+	// reads, and only when the client takes it.
+	for _, tt := range []struct{ client, upstream string }{
+		{"gzip, deflate, br, zstd", "gzip"},
+		{"br", ""},
+		{"gzip;q=0, br", ""},
+		{"x-gzip;q=0.5", "gzip"},
+	} {
+		postOK(t, url, map[string]string{"Content-Type": "application/json", "Accept-Encoding": tt.client})
+		mu.Lock()
+		if v := strings.Join(got.Values("Accept-Encoding"), ", "); v != tt.upstream {
+			t.Errorf("client Accept-Encoding %q: the upstream was sent %q, want %q", tt.client, v, tt.upstream)
+		}
+		mu.Unlock()
+	}
 }
 
 func TestUpstreamAnswerHeaders(t *testing.T) {
@@ -357,13 +373,17 @@ func TestInformationalAnswerKeepsTheGatewayHeaders(t *testing.T) {
 	}
 }
 
-// A JSON answer passes only when its body opens an object or a list; the
-// check reads no further than that, and leaves bodies it cannot read
-// (compressed) or that have none alone.
+// A JSON answer passes only when its body opens an object or a list, gzipped
+// or not; the check reads no further than that, refuses encodings it cannot
+// read, and leaves answers without a body alone.
 func TestJSONAnswerMustStartAsJSON(t *testing.T) {
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	_, _ = io.WriteString(zw, `{"data":{}}`)
+	_ = zw.Close()
+	var gzText bytes.Buffer
+	zw = gzip.NewWriter(&gzText)
+	_, _ = io.WriteString(zw, "Internal error: db at 10.0.0.5")
 	_ = zw.Close()
 	tests := []struct {
 		name   string
@@ -374,7 +394,10 @@ func TestJSONAnswerMustStartAsJSON(t *testing.T) {
 		{"an object", "Content-Length: 11\r\n\r\n" + `{"data":{}}`, 200, `{"data":{}}`},
 		{"a list (a batch's answers)", "Content-Length: 13\r\n\r\n" + `[{"data":{}}]`, 200, `[{"data":{}}]`},
 		{"white space first", "Content-Length: 14\r\n\r\n \r\n" + `{"data":{}}`, 200, " \r\n" + `{"data":{}}`},
-		{"a compressed answer is not read", "Content-Encoding: gzip\r\nContent-Length: " + strconv.Itoa(gz.Len()) + "\r\n\r\n" + gz.String(), 200, `{"data":{}}`},
+		{"a gzipped object", "Content-Encoding: gzip\r\nContent-Length: " + strconv.Itoa(gz.Len()) + "\r\n\r\n" + gz.String(), 200, `{"data":{}}`},
+		{"gzipped text", "Content-Encoding: gzip\r\nContent-Length: " + strconv.Itoa(gzText.Len()) + "\r\n\r\n" + gzText.String(), 502, "UPSTREAM_UNAVAILABLE"},
+		{"an encoding the gateway cannot read", "Content-Encoding: br\r\nContent-Length: 11\r\n\r\n" + `{"data":{}}`, 502, "UPSTREAM_UNAVAILABLE"},
+		{"a byte order mark first", "Content-Length: 14\r\n\r\n\xef\xbb\xbf" + `{"data":{}}`, 200, "\xef\xbb\xbf" + `{"data":{}}`},
 		{"text", "Content-Length: 18\r\n\r\nInternal error: db", 502, "UPSTREAM_UNAVAILABLE"},
 		{"an empty body", "Content-Length: 0\r\n\r\n", 502, "UPSTREAM_UNAVAILABLE"},
 		{"cut before anything but white space", "Content-Length: 100\r\n\r\n  ", 502, "UPSTREAM_UNAVAILABLE"},
@@ -404,4 +427,35 @@ func TestJSONAnswerMustStartAsJSON(t *testing.T) {
 			t.Errorf("status %d, want 204", res.StatusCode)
 		}
 	})
+}
+
+// The check decides on any prefix of an answer only once the prefix tells:
+// a short read never refuses a good answer.
+func TestJSONStartOnEveryPrefix(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = io.WriteString(zw, "\xef\xbb\xbf \r\n\t"+`{"data":{"a":1}}`)
+	_ = zw.Close()
+	for _, tt := range []struct {
+		name    string
+		answer  []byte
+		gzipped bool
+		want    verdict
+	}{
+		{"plain", []byte("\xef\xbb\xbf \r\n\t" + `{"data":{}}`), false, startsJSON},
+		{"gzipped", gz.Bytes(), true, startsJSON},
+		{"text", []byte(" \xef\xbb\xbf{"), false, notJSON}, // a mark only counts first
+	} {
+		for n := 0; n <= len(tt.answer); n++ {
+			var got verdict
+			if tt.gzipped {
+				got = inflatedStart(tt.answer[:n])
+			} else {
+				got, _ = jsonStart(tt.answer[:n], 0)
+			}
+			if got != undecided && got != tt.want || n == len(tt.answer) && got != tt.want {
+				t.Errorf("%s, first %d of %d bytes: verdict %d, want %d", tt.name, n, len(tt.answer), got, tt.want)
+			}
+		}
+	}
 }

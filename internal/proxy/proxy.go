@@ -155,7 +155,7 @@ func canonicalIdentity(id Identity) Identity {
 func headerSets(id Identity, fixed http.Header) (skip, owned map[string]bool) {
 	skip = map[string]bool{}
 	for _, h := range slices.Concat(hopByHop, clientIPHeaders, []string{
-		"Content-Length", "Content-Encoding", "Content-Type", "Expect", "Proxy",
+		"Content-Length", "Content-Encoding", "Content-Type", "Expect", "Proxy", "Accept-Encoding",
 		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id",
 		HeaderClientCertSubject, HeaderClientCertNames, id.ClaimsHeader,
 	}) {
@@ -219,10 +219,10 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 			}
 			v, ok := envelope.ClaimHeaderValue(raw)
 			if !ok {
-				// The verifier refuses such tokens; a principal from
-				// elsewhere still never gets a value that would be invalid,
-				// be read as more than one header, or arrive trimmed. The
-				// value itself is not logged.
+				// Left out, as if the token did not hold it (the verifier
+				// refuses tokens whose required claims are such): never
+				// a value that would be invalid, be read as more than one
+				// header, or arrive trimmed. The value is not logged.
 				px.log.Warn("claim not forwarded: its value cannot be a header", "claim", claim, "header", name)
 				continue
 			}
