@@ -145,7 +145,8 @@ func (reg *Registration) checkToken(r *http.Request, hadCert bool) (int, string)
 		}
 		switch {
 		case reg.Token == "" && reg.ClientCertificates:
-			return http.StatusUnauthorized, "send an allowed client certificate (registration by token is disabled: set admin.token)"
+			// 403, not 401: there is no token to challenge for.
+			return http.StatusForbidden, "send an allowed client certificate (registration by token is disabled: set admin.token)"
 		case reg.Token == "":
 			return http.StatusForbidden, "document registration is disabled: set admin.token, or admin.tls.client_ca_file for client certificates"
 		case reg.ClientCertificates:

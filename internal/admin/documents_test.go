@@ -117,7 +117,7 @@ func TestRegistrationDisabledWithoutToken(t *testing.T) {
 	}{
 		{"a token", false, "Bearer anything", 403, "set admin.token"},
 		{"no credential", false, "", 403, "document registration is disabled: set admin.token, or admin.tls.client_ca_file"},
-		{"no credential where certificates may register", true, "", 401, "send an allowed client certificate (registration by token is disabled"},
+		{"no credential where certificates may register", true, "", 403, "send an allowed client certificate (registration by token is disabled"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := &Registration{Store: &store{m: map[documents.ID]string{}}, ClientCertificates: tt.certs, Decode: decode, Logger: slog.New(slog.DiscardHandler)}

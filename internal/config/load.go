@@ -25,7 +25,8 @@ func Load(path string, getenv func(string) (string, bool), overrides ...func(*Co
 // the files the config names) on the decoded config; an empty path means
 // the defaults (with the overrides). The checks run even when validation
 // failed, so that one run reports every problem in the file; only a YAML
-// syntax error, after which nothing was decoded, stops them.
+// syntax error or a repeated key, after which nothing (or not all) was
+// decoded, stops them.
 func LoadChecked(path string, getenv func(string) (string, bool), checks []func(*Config) error, overrides ...func(*Config)) (*Config, error) {
 	var data []byte // no file: the defaults, with the overrides
 	if path != "" {
@@ -59,7 +60,8 @@ func Parse(data []byte, getenv func(string) (string, bool), overrides ...func(*C
 }
 
 // parse decodes and validates data. It returns the decoded config together
-// with its problems; the config is nil only after a YAML syntax error.
+// with its problems; the config is nil only after a YAML syntax error or a
+// repeated key.
 func parse(data []byte, getenv func(string) (string, bool), overrides ...func(*Config)) (*Config, error) {
 	expanded, errs := expandEnv(data, getenv)
 	cfg := Default()

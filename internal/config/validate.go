@@ -499,14 +499,23 @@ func ValidOrigin(o string) error {
 }
 
 // sameListener reports whether the listen addresses a and b would take the
-// same port: equal hosts, or one of them every address (":8443",
-// "0.0.0.0:8443"). Port 0 picks a free port, so it never clashes.
+// same port: equal hosts, one of them every address (":8443", "[::]:8443"),
+// or one every IPv4 address ("0.0.0.0:8443") and the other an IPv4 one. Port
+// 0 picks a free port, so it never clashes.
 func sameListener(a, b string) bool {
 	ah, ap, errA := net.SplitHostPort(a)
 	bh, bp, errB := net.SplitHostPort(b)
 	if errA != nil || errB != nil || ap != bp || ap == "0" {
 		return false
 	}
-	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
-	return ah == bh || wildcard(ah) || wildcard(bh)
+	ipv4 := func(h string) bool { ip, err := netip.ParseAddr(h); return err == nil && ip.Is4() }
+	switch {
+	case ah == bh, ah == "", ah == "::", bh == "", bh == "::":
+		return true
+	case ah == "0.0.0.0":
+		return ipv4(bh)
+	case bh == "0.0.0.0":
+		return ipv4(ah)
+	}
+	return false
 }
