@@ -169,4 +169,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	body, _ := json.Marshal(errorBody{Errors: [1]errorEntry{{Message: e.Message, Extensions: errorExtension{Code: e.Code}}}})
 	w.WriteHeader(e.StatusFor(mediaType))
 	_, _ = w.Write(body)
+	if r.ProtoMajor >= 2 {
+		// Over HTTP/2 a handler that returns with the request body unread
+		// makes the server reset the stream, and the reset can overtake
+		// a body still queued: the client then loses the error. A flush
+		// waits until the body is on the connection.
+		_ = http.NewResponseController(w).Flush()
+	}
 }

@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -610,5 +613,32 @@ func TestRequestMetrics(t *testing.T) {
 			t.Fatalf("/metrics lacks %s:\n%s", missing, grep(metrics, "gqlguard_request"))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Over HTTP/2, an error answered before the request body is read reaches
+// the client whole. The server resets the stream of a body left unread, and
+// without a flush the reset could overtake the queued answer: curl (unlike
+// Go's client) then lost the 413's body in about a third of tries.
+func TestErrorBeforeTheBodyIsReadReachesAnHTTP2Client(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Fatal("curl is not on PATH (.ci/run installs it): this test drives a real HTTP/2 client")
+	}
+	_, ts := newUpstream(t)
+	cfg, ca := testConfig(t, ts.URL)
+	g := startGateway(t, cfg, ca)
+	big := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(big, []byte(`{"query":"`+strings.Repeat("a", 2<<20)+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(g.https)
+	for i := range 30 {
+		out, err := exec.Command(curl, "-sS", "--http2", "--cacert", ca, "--connect-to", "localhost:"+port+":"+g.https,
+			"-H", "Content-Type: application/json", "--data-binary", "@"+big, "-w", "\n%{http_version} %{http_code}",
+			"https://localhost:"+port+"/graphql").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"PAYLOAD_TOO_LARGE"`) || !strings.HasSuffix(string(out), "\n2 413") {
+			t.Fatalf("try %d: %v\n%s", i, err, out)
+		}
 	}
 }
