@@ -35,8 +35,10 @@ type tlsSetup struct {
 	files  *certs.FileSource // certificates from files, or
 	acme   *certs.ACME       // certificates from ACME
 	admin  *certs.FileSource // the admin listener's, if it serves HTTPS
-	cfg    config.TLS
-	log    *slog.Logger
+	// tickets holds the session ticket keys; nil with tickets off.
+	tickets *ticketKeys
+	cfg     config.TLS
+	log     *slog.Logger
 
 	acmeReady atomic.Pointer[error]
 }
@@ -58,6 +60,13 @@ func newTLSSetup(cfg config.TLS, logger *slog.Logger) (*tlsSetup, error) {
 	t := &tlsSetup{cfg: cfg, log: logger}
 	t.config = serverTLSPolicy(cfg.MinVersion)
 	t.config.SessionTicketsDisabled = !cfg.SessionTickets
+	if cfg.SessionTickets {
+		// The first key is set before anything is served: a ticket issued
+		// under crypto/tls's own key would not resume once rotation
+		// replaced it.
+		t.tickets = &ticketKeys{tc: t.config, log: logger}
+		t.tickets.rotate()
+	}
 	switch {
 	case len(cfg.ACME.Domains) > 0:
 		storage, err := certs.DefaultStateDir()
@@ -174,8 +183,8 @@ func (t *tlsSetup) run(ctx context.Context, hup <-chan os.Signal, warnEvery time
 		}
 	}
 	go certs.Watch(ctx, t.cfg.ReloadInterval, hup, files...)
-	if t.cfg.SessionTickets {
-		go rotateTicketKeys(ctx, t.config, t.cfg.TicketKeyRotation, t.log)
+	if t.tickets != nil {
+		go t.tickets.rotateEvery(ctx, t.cfg.TicketKeyRotation)
 	}
 	t.warnExpiry(time.Now())
 	tick := time.NewTicker(warnEvery)
@@ -234,24 +243,31 @@ func (t *tlsSetup) warnCert(now time.Time, c telemetry.CertInfo) {
 	t.log.Warn(msg, attrs...)
 }
 
-// rotateTicketKeys gives session tickets a fresh key every period; the two
-// previous keys still decrypt, so resumption survives a rotation. A stolen
-// key exposes at most three periods of resumed sessions.
-func rotateTicketKeys(ctx context.Context, tc *tls.Config, period time.Duration, logger *slog.Logger) {
-	var keys [][32]byte
-	rotate := func() {
-		var k [32]byte
-		if _, err := rand.Read(k[:]); err != nil {
-			logger.Error("session ticket key rotation failed", "error", err)
-			return
-		}
-		keys = append([][32]byte{k}, keys...)
-		if len(keys) > 3 {
-			keys = keys[:3]
-		}
-		tc.SetSessionTicketKeys(keys)
+// ticketKeys are the session ticket keys of a TLS config: a fresh one each
+// rotation, and the two previous ones, which still decrypt, so resumption
+// survives a rotation. A stolen key exposes at most three periods of resumed
+// sessions. After the first rotate, one goroutine rotates.
+type ticketKeys struct {
+	tc   *tls.Config
+	keys [][32]byte
+	log  *slog.Logger
+}
+
+func (k *ticketKeys) rotate() {
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		k.log.Error("session ticket key rotation failed", "error", err)
+		return
 	}
-	rotate()
+	k.keys = append([][32]byte{key}, k.keys...)
+	if len(k.keys) > 3 {
+		k.keys = k.keys[:3]
+	}
+	k.tc.SetSessionTicketKeys(k.keys)
+}
+
+// rotateEvery rotates the keys every period until ctx is done.
+func (k *ticketKeys) rotateEvery(ctx context.Context, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
@@ -259,7 +275,7 @@ func rotateTicketKeys(ctx context.Context, tc *tls.Config, period time.Duration,
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			rotate()
+			k.rotate()
 		}
 	}
 }
