@@ -184,8 +184,8 @@ func (w *watcher) read(r io.Reader) {
 		case msg == msgServing:
 			w.https, _ = rec["https"].(string)
 		case msg == msgOpened:
-			ns, _ := rec["duration"].(float64)
-			w.open = time.Duration(ns)
+			us, _ := rec["duration_us"].(float64)
+			w.open = time.Duration(us) * time.Microsecond
 		case p.name != "" && !dup:
 			w.seen[msg] = p
 		}

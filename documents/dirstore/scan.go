@@ -136,7 +136,7 @@ func (s *Store) verifyInBackground(ctx context.Context) {
 		return
 	}
 	s.logUnreadable(bad)
-	s.log.Info("trusted documents verified", "dir", s.dir, "documents", ok, "refused", len(bad), "duration", time.Since(start))
+	s.log.Info("trusted documents verified", "dir", s.dir, "documents", ok, "refused", len(bad), "duration_us", time.Since(start).Microseconds())
 	for {
 		select {
 		case <-ctx.Done():
@@ -207,7 +207,7 @@ func (s *Store) Poll() error {
 	s.forgetReported(next)
 	s.writeMu.Unlock()
 
-	s.log.Debug("trusted documents folder scanned", "dir", s.dir, "documents", count, "duration", time.Since(start))
+	s.log.Debug("trusted documents folder scanned", "dir", s.dir, "documents", count, "duration_us", time.Since(start).Microseconds())
 	if len(changed) > 0 {
 		s.log.Info("trusted documents folder changed", "dir", s.dir,
 			"added", added, "removed", removed, "changed", len(changed)-added-removed, "documents", count)

@@ -151,7 +151,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.index, s.dirTime = index, info.ModTime()
-	s.log.Info("trusted documents folder opened", "dir", dir, "documents", len(index), "duration", time.Since(start))
+	s.log.Info("trusted documents folder opened", "dir", dir, "documents", len(index), "duration_us", time.Since(start).Microseconds())
 	return s, nil
 }
 
