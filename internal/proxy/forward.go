@@ -34,11 +34,12 @@ var hopByHop = []string{
 }
 
 var (
-	jsonType   = []string{"application/json"}
-	protoHTTPS = []string{"https"}
-	protoHTTP  = []string{"http"}
-	noAgent    = []string{""}
-	gzipOnly   = []string{"gzip"}
+	jsonType     = []string{"application/json"}
+	protoHTTPS   = []string{"https"}
+	protoHTTP    = []string{"http"}
+	noAgent      = []string{""}
+	gzipOnly     = []string{"gzip"}
+	identityOnly = []string{"identity"}
 )
 
 // ServeHTTP forwards the request held in the context by the envelope stage.
@@ -149,8 +150,11 @@ func (p *Proxy) upstreamHeader(r *http.Request, info *envelope.Info, contentType
 	h["Content-Type"] = contentType
 	// The upstream may compress only with gzip, which the answer check can
 	// read (readJSONStart); without this header it sends the body as it is.
+	// Without the header any coding would be acceptable (RFC 9110).
 	if acceptsGzip(in["Accept-Encoding"]) {
 		h["Accept-Encoding"] = gzipOnly
+	} else {
+		h["Accept-Encoding"] = identityOnly
 	}
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = noAgent // not Go's own
@@ -249,23 +253,34 @@ func copyBody(w http.ResponseWriter, body io.Reader, buf []byte, n int, flusher 
 	}
 }
 
-// acceptsGzip reports whether an Accept-Encoding header accepts gzip.
+// acceptsGzip reports whether an Accept-Encoding header accepts gzip
+// (RFC 9110 §12.5.3): listed, or covered by "*", with a q above 0.
 func acceptsGzip(values []string) bool {
+	gz, star := -1.0, -1.0 // the q of each; -1 when not listed
 	for _, v := range values {
 		for part := range strings.SplitSeq(v, ",") {
 			name, params, _ := strings.Cut(part, ";")
-			if name = strings.TrimSpace(name); !strings.EqualFold(name, "gzip") && !strings.EqualFold(name, "x-gzip") {
-				continue
-			}
-			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-				if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
-					continue
+			q := 1.0
+			for param := range strings.SplitSeq(params, ";") {
+				if k, val, _ := strings.Cut(param, "="); strings.EqualFold(strings.TrimSpace(k), "q") {
+					var err error
+					if q, err = strconv.ParseFloat(strings.TrimSpace(val), 64); err != nil {
+						q = 0
+					}
 				}
 			}
-			return true
+			switch name = strings.TrimSpace(name); {
+			case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"):
+				gz = max(gz, q)
+			case name == "*":
+				star = max(star, q)
+			}
 		}
 	}
-	return false
+	if gz >= 0 {
+		return gz > 0
+	}
+	return star > 0
 }
 
 // needsJSONStart reports whether res is a JSON answer whose body
@@ -307,13 +322,23 @@ func readJSONStart(res *http.Response, mediaType string, buf []byte, gzipped boo
 	refuse := func(why string) error {
 		return &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: why}
 	}
-	for n < len(buf) {
-		m, err := res.Body.Read(buf[n:])
+	limit, within := len(buf), "32 KiB"
+	var inf *inflater
+	if gzipped {
+		// Each read inflates the start again; the bound keeps a trickling
+		// upstream from making that costly.
+		limit, within = 4<<10, "4 KiB of gzip"
+		inf = &inflater{}
+	}
+	for n < limit {
+		m, err := res.Body.Read(buf[n:limit])
 		n += m
-		var v verdict
-		if gzipped {
-			v = inflatedStart(buf[:n])
-		} else {
+		v := undecided
+		switch {
+		case m == 0:
+		case gzipped:
+			v = inf.start(buf[:n])
+		default:
 			v, scanned = jsonStart(buf[:n], scanned)
 		}
 		switch {
@@ -322,12 +347,12 @@ func readJSONStart(res *http.Response, mediaType string, buf []byte, gzipped boo
 		case v == notJSON:
 			return 0, refuse("is not JSON")
 		case err == io.EOF:
-			return 0, refuse("is empty")
+			return 0, refuse("is empty or white space")
 		case err != nil:
 			return 0, err
 		}
 	}
-	return 0, refuse("does not start within 32 KiB")
+	return 0, refuse("does not start within " + within)
 }
 
 // A verdict on the start of an answer.
@@ -363,12 +388,20 @@ func jsonStart(b []byte, from int) (verdict, int) {
 	return undecided, len(b)
 }
 
-// inflatedStart judges the gzipped start of an answer, b, by what it
-// inflates to: undecided while b holds too little to tell. An answer that
-// inflates to more than 512 bytes of white space is no GraphQL response.
-func inflatedStart(b []byte) verdict {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
+// inflater judges the gzipped start of an answer by what it inflates to,
+// with one gzip reader for every try.
+type inflater struct {
+	zr gzip.Reader
+	br bytes.Reader
+}
+
+// start judges b, the answer read so far: undecided while b holds too
+// little to tell (a gzip member may inflate to nothing, and the next one
+// hold the answer). An answer whose first 512 inflated bytes are white
+// space is no GraphQL response.
+func (f *inflater) start(b []byte) verdict {
+	f.br.Reset(b)
+	if err := f.zr.Reset(&f.br); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return undecided
 		}
@@ -376,15 +409,13 @@ func inflatedStart(b []byte) verdict {
 	}
 	var out [512]byte
 	for n := 0; n < len(out); {
-		m, err := zr.Read(out[n:])
+		m, err := f.zr.Read(out[n:])
 		n += m
 		if v, _ := jsonStart(out[:n], 0); v != undecided {
 			return v
 		}
 		switch {
-		case err == io.EOF: // the whole answer: white space or nothing
-			return notJSON
-		case errors.Is(err, io.ErrUnexpectedEOF): // more of b is needed
+		case err == io.EOF, errors.Is(err, io.ErrUnexpectedEOF): // more of b is needed
 			return undecided
 		case err != nil:
 			return notJSON

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/gqlguard/gqlguard/envelope"
@@ -143,9 +144,14 @@ func TestUpstreamRequestHeaders(t *testing.T) {
 	// reads, and only when the client takes it.
 	for _, tt := range []struct{ client, upstream string }{
 		{"gzip, deflate, br, zstd", "gzip"},
-		{"br", ""},
-		{"gzip;q=0, br", ""},
+		{"br", "identity"},
+		{"gzip;q=0, br", "identity"},
+		{"gzip;Q=0", "identity"},
+		{"gzip;level=1;q=0", "identity"},
 		{"x-gzip;q=0.5", "gzip"},
+		{"*", "gzip"},
+		{"*, gzip;q=0", "identity"},
+		{"identity", "identity"},
 	} {
 		postOK(t, url, map[string]string{"Content-Type": "application/json", "Accept-Encoding": tt.client})
 		mu.Lock()
@@ -436,6 +442,14 @@ func TestJSONStartOnEveryPrefix(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	_, _ = io.WriteString(zw, "\xef\xbb\xbf \r\n\t"+`{"data":{"a":1}}`)
 	_ = zw.Close()
+	var members []byte
+	for _, part := range []string{"", " \n", `{"data":{}}`} {
+		var m bytes.Buffer
+		zw := gzip.NewWriter(&m)
+		_, _ = io.WriteString(zw, part)
+		_ = zw.Close()
+		members = append(members, m.Bytes()...)
+	}
 	for _, tt := range []struct {
 		name    string
 		answer  []byte
@@ -444,18 +458,47 @@ func TestJSONStartOnEveryPrefix(t *testing.T) {
 	}{
 		{"plain", []byte("\xef\xbb\xbf \r\n\t" + `{"data":{}}`), false, startsJSON},
 		{"gzipped", gz.Bytes(), true, startsJSON},
+		{"gzip members that inflate to nothing and white space first", members, true, startsJSON},
 		{"text", []byte(" \xef\xbb\xbf{"), false, notJSON}, // a mark only counts first
 	} {
 		for n := 0; n <= len(tt.answer); n++ {
 			var got verdict
 			if tt.gzipped {
-				got = inflatedStart(tt.answer[:n])
+				got = (&inflater{}).start(tt.answer[:n])
 			} else {
 				got, _ = jsonStart(tt.answer[:n], 0)
 			}
 			if got != undecided && got != tt.want || n == len(tt.answer) && got != tt.want {
 				t.Errorf("%s, first %d of %d bytes: verdict %d, want %d", tt.name, n, len(tt.answer), got, tt.want)
 			}
+		}
+	}
+}
+
+// A gzipped answer read a byte at a time is judged as one read at once, and
+// one that says nothing within the bound is refused without inflating on.
+func TestGzippedStartReadAByteAtATime(t *testing.T) {
+	gzipped := func(b []byte) string {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(b)
+		_ = zw.Close()
+		return buf.String()
+	}
+	// Stored blocks of nothing, each five bytes, ahead of the answer.
+	padded := gzipped(nil)[:10] + strings.Repeat("\x00\x00\x00\xff\xff", 2000) + "\x03\x00"
+	for _, tt := range []struct {
+		name, answer string
+		ok           bool
+	}{
+		{"an answer", gzipped([]byte(`{"data":{"a":1}}`)), true},
+		{"an answer after white space", gzipped([]byte(strings.Repeat(" ", 400) + `{"data":{}}`)), true},
+		{"empty blocks past the bound", padded, false},
+	} {
+		res := &http.Response{StatusCode: 200, Body: io.NopCloser(iotest.OneByteReader(strings.NewReader(tt.answer)))}
+		n, err := readJSONStart(res, "application/json", make([]byte, 32<<10), true)
+		if (err == nil) != tt.ok || tt.ok && n == 0 {
+			t.Errorf("%s: read %d, err %v; want ok=%v", tt.name, n, err, tt.ok)
 		}
 	}
 }
