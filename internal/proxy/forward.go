@@ -355,6 +355,9 @@ func readJSONStart(res *http.Response, mediaType string, buf []byte, gzipped boo
 	return 0, refuse("does not start within " + within)
 }
 
+// bom is UTF-8's byte order mark.
+var bom = []byte("\xef\xbb\xbf")
+
 // A verdict on the start of an answer.
 type verdict int
 
@@ -368,11 +371,10 @@ const (
 // already scanned, and returns how far it scanned.
 func jsonStart(b []byte, from int) (verdict, int) {
 	if from == 0 {
-		bom := "\xef\xbb\xbf"
-		if len(b) < len(bom) && strings.HasPrefix(bom, string(b)) {
+		if len(b) < len(bom) && bytes.HasPrefix(bom, b) {
 			return undecided, 0
 		}
-		if strings.HasPrefix(string(b), bom) {
+		if bytes.HasPrefix(b, bom) {
 			from = len(bom)
 		}
 	}

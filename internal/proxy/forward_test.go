@@ -502,3 +502,12 @@ func TestGzippedStartReadAByteAtATime(t *testing.T) {
 		}
 	}
 }
+
+// The check of a plain answer's start costs no allocation: it runs on
+// every request.
+func TestJSONStartDoesNotAllocate(t *testing.T) {
+	answer := []byte(`{"data":{"invoices":[` + strings.Repeat(`{"number":"INV-1"},`, 50) + `{}]}}`)
+	if n := testing.AllocsPerRun(100, func() { jsonStart(answer, 0) }); n != 0 {
+		t.Errorf("%v allocations per check", n)
+	}
+}
