@@ -196,7 +196,7 @@ func (s *Store) Poll() error {
 		return err
 	}
 	s.mu.RLock()
-	changed, added, removed := diff(s.index, next)
+	changed, added, removed, rechecked := diff(s.index, next)
 	s.mu.RUnlock()
 	s.mu.Lock()
 	s.index = next
@@ -208,25 +208,31 @@ func (s *Store) Poll() error {
 	s.writeMu.Unlock()
 
 	s.log.Debug("trusted documents folder scanned", "dir", s.dir, "documents", count, "duration_us", time.Since(start).Microseconds())
-	if len(changed) > 0 {
+	// Files checked again only because they were written too recently to
+	// trust their times (Put's among them) are no news.
+	if len(changed) > rechecked {
 		s.log.Info("trusted documents folder changed", "dir", s.dir,
-			"added", added, "removed", removed, "changed", len(changed)-added-removed, "documents", count)
+			"added", added, "removed", removed, "changed", len(changed)-added-removed-rechecked, "documents", count)
 	}
 	s.queueVerify(changed)
 	s.notify(changed)
 	return nil
 }
 
-// diff returns the ids that differ between two indexes, and how many of
-// them were added and removed.
-func diff(old, next map[documents.ID]fileState) (changed []documents.ID, added, removed int) {
+// diff returns the ids that differ between two indexes, or may: a file
+// whose times were too recent to trust counts until they are not. It says
+// how many of them were added, removed, and only checked again (racy,
+// with the same times).
+func diff(old, next map[documents.ID]fileState) (changed []documents.ID, added, removed, rechecked int) {
 	for id, n := range next {
 		o, ok := old[id]
 		switch {
 		case !ok:
 			added++
-		case !o.racy && !o.differs(n):
+		case !o.differs(n) && !o.racy:
 			continue
+		case !o.differs(n):
+			rechecked++
 		}
 		changed = append(changed, id)
 	}
@@ -236,7 +242,7 @@ func diff(old, next map[documents.ID]fileState) (changed []documents.ID, added, 
 			changed = append(changed, id)
 		}
 	}
-	return changed, added, removed
+	return changed, added, removed, rechecked
 }
 
 // forgetReported drops corrupt-file reports of files that changed or went,

@@ -282,6 +282,30 @@ func TestPollDoesNotReportWhatPutWrote(t *testing.T) {
 	}
 }
 
+// What Put wrote while its times were too fresh to trust is checked again
+// by the next poll, but not logged as a change of the folder; a file copied
+// in is logged as added.
+func TestPollLogsOnlyChangesOfTheFolder(t *testing.T) {
+	f := newFixture(t, Options{})
+	put := entry("{ a }", documents.Meta{})
+	if err := f.store.Put(t.Context(), []documents.Entry{put}); err != nil {
+		t.Fatal(err)
+	}
+	f.changes.take()
+	if got := f.poll(t); !slices.Equal(got, []documents.ID{put.ID}) {
+		t.Errorf("OnChange = %v, want the fresh %s checked again", got, put.ID)
+	}
+	if strings.Contains(f.log.String(), "folder changed") {
+		t.Errorf("a poll after Put logged a change:\n%s", f.log)
+	}
+	copied := entry("query Copied { a }", documents.Meta{})
+	f.write(t, copied.ID.Hash()+".graphql", copied.Text)
+	f.poll(t)
+	if !strings.Contains(f.log.String(), "added=1 removed=0 changed=0") {
+		t.Errorf("a copied file not logged as added:\n%s", f.log)
+	}
+}
+
 func TestTamperedFileIsRefused(t *testing.T) {
 	f := newFixture(t, Options{})
 	good := entry("query Good { a }", documents.Meta{})
