@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
 )
 
 // DefaultCertLifetime is the lifetime of issued certificates when
@@ -61,7 +63,7 @@ type Server struct {
 	mgmt    string
 	tlsCert string
 	tlsKey  string
-	out     *output
+	out     *logbuf.Buffer
 	roots   *x509.CertPool
 	started bool
 
@@ -89,7 +91,7 @@ func New(t testing.TB) *Server {
 		bin:    bin,
 		dnsBin: dnsBin,
 		dir:    dir,
-		out:    &output{},
+		out:    &logbuf.Buffer{},
 	}
 	s.DirectoryURL = "https://" + freeAddr(t) + "/dir"
 	s.mgmt = "https://" + freeAddr(t)

@@ -1,7 +1,6 @@
 package pebble
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,9 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
 )
 
 // startDNS runs pebble-challtestsrv as a DNS server only, answering
@@ -23,7 +23,7 @@ import (
 func startDNS(t testing.TB, bin string) string {
 	t.Helper()
 	addr := freeDNSAddr(t)
-	out := &output{}
+	out := &logbuf.Buffer{}
 	cmd := exec.Command(bin,
 		"-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
 		"-dnsserver", addr, "-management", freeAddr(t),
@@ -51,7 +51,7 @@ func startDNS(t testing.TB, bin string) string {
 
 // runService starts cmd and kills it at cleanup. The returned channel is
 // closed when it exits; its output is logged if the test failed.
-func runService(t testing.TB, cmd *exec.Cmd, out *output) <-chan struct{} {
+func runService(t testing.TB, cmd *exec.Cmd, out *logbuf.Buffer) <-chan struct{} {
 	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func runService(t testing.TB, cmd *exec.Cmd, out *output) <-chan struct{} {
 
 // waitFor polls ready for up to 20 seconds, failing early when the service
 // exits.
-func waitFor(t testing.TB, exited <-chan struct{}, out *output, what string, ready func() error) {
+func waitFor(t testing.TB, exited <-chan struct{}, out *logbuf.Buffer, what string, ready func() error) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -168,22 +168,4 @@ func freeDNSAddr(t testing.TB) string {
 	}
 	t.Fatal("no loopback port free for both UDP and TCP")
 	return ""
-}
-
-// output collects a process's output.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *output) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *output) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
