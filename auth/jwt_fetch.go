@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,13 +10,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/MicahParks/jwkset"
+	"github.com/gqlguard/gqlguard/internal/capool"
 )
 
 // maxDocumentBytes bounds a discovery document or key set read from a
@@ -269,13 +268,9 @@ func (v *Verifier) getJSON(ctx context.Context, client *http.Client, u string, o
 func newProviderClient(caFile string) (*http.Client, error) {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := capool.Read(caFile)
 		if err != nil {
 			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
 		}
 		tlsConf.RootCAs = pool
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/internal/capool"
 	"github.com/gqlguard/gqlguard/internal/certs"
 )
 
@@ -71,7 +72,7 @@ func (e *setup) start() error {
 	if e.ca, err = certs.EnsureDevCA(filepath.Join(e.dir, "ca"), certs.DefaultHosts(), time.Now()); err != nil {
 		return err
 	}
-	roots, err := certs.ReadCAPool(e.ca.CAFile)
+	roots, err := capool.Read(e.ca.CAFile)
 	if err != nil {
 		return err
 	}

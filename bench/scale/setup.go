@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/internal/capool"
 	"github.com/gqlguard/gqlguard/internal/certs"
 )
 
@@ -54,7 +55,7 @@ func selfSigned(dir string) (certFiles, error) {
 	if err != nil {
 		return certFiles{}, err
 	}
-	pool, err := certs.ReadCAPool(ca.CAFile)
+	pool, err := capool.Read(ca.CAFile)
 	if err != nil {
 		return certFiles{}, err
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/gqlguard/gqlguard/documents/check"
 	"github.com/gqlguard/gqlguard/documents/dirstore"
 	"github.com/gqlguard/gqlguard/documents/manifest"
-	"github.com/gqlguard/gqlguard/internal/certs"
+	"github.com/gqlguard/gqlguard/internal/capool"
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/server"
 )
@@ -327,7 +327,7 @@ func docsPush(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func pushClient(cacert, certFile, keyFile string) (*http.Client, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cacert != "" {
-		pool, err := certs.ReadCAPool(cacert)
+		pool, err := capool.Read(cacert)
 		if err != nil {
 			return nil, fmt.Errorf("--cacert: %w", err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
+	"github.com/gqlguard/gqlguard/internal/capool"
 	"github.com/gqlguard/gqlguard/internal/config"
 )
 
@@ -96,7 +97,7 @@ func NewACME(cfg config.ACME, defaultStorage string, logger *slog.Logger) (*ACME
 		a.domains = append(a.domains, strings.ToLower(d))
 	}
 	if cfg.CARootFile != "" {
-		roots, err := ReadCAPool(cfg.CARootFile)
+		roots, err := capool.Read(cfg.CARootFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls.acme.ca_root_file: %w", err)
 		}

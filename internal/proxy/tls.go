@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gqlguard/gqlguard/internal/certs"
+	"github.com/gqlguard/gqlguard/internal/capool"
 	"github.com/gqlguard/gqlguard/internal/config"
 )
 
@@ -24,7 +24,7 @@ import (
 func ClientTLSConfig(cfg config.UpstreamTLS) (*tls.Config, error) {
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ServerName}
 	if cfg.CAFile != "" {
-		roots, err := certs.ReadCAPool(cfg.CAFile)
+		roots, err := capool.Read(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("upstream.tls.ca_file: %w", err)
 		}

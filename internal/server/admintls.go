@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/gqlguard/gqlguard/internal/capool"
 	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/config"
 )
@@ -32,7 +33,7 @@ func newAdminTLS(cfg *config.Config, logger *slog.Logger) (*adminTLS, error) {
 	tc := serverTLSPolicy(cfg.TLS.MinVersion)
 	tc.GetCertificate = files.GetCertificate
 	if at.ClientCAFile != "" {
-		pool, err := certs.ReadCAPool(at.ClientCAFile)
+		pool, err := capool.Read(at.ClientCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("admin.tls.client_ca_file: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gqlguard/gqlguard/internal/capool"
 	"github.com/gqlguard/gqlguard/internal/certs"
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/telemetry"
@@ -112,7 +113,7 @@ func clientAuth(tc *tls.Config, ca config.ClientAuth) error {
 	default:
 		return nil
 	}
-	pool, err := certs.ReadCAPool(ca.CAFile)
+	pool, err := capool.Read(ca.CAFile)
 	if err != nil {
 		return fmt.Errorf("tls.client_auth.ca_file: %w", err)
 	}
