@@ -51,12 +51,14 @@ func acceptQuality(accept, mediaType string) float64 {
 		if specificity <= best {
 			continue
 		}
-		best, q = specificity, qualityParam(params)
+		best, q = specificity, QualityParam(params)
 	}
 	return q
 }
 
-func qualityParam(params string) float64 {
+// QualityParam returns the q of a header element's parameters (RFC 9110
+// §12.4.2): 1 without one, 0 for one that is not a number from 0 to 1.
+func QualityParam(params string) float64 {
 	for p := range strings.SplitSeq(params, ";") {
 		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 		if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
@@ -69,4 +71,10 @@ func qualityParam(params string) float64 {
 		return q
 	}
 	return 1
+}
+
+// IdentityEncoding reports whether a Content-Encoding header's values say
+// the body is as it is: none, or only identity.
+func IdentityEncoding(values []string) bool {
+	return len(values) == 0 || len(values) == 1 && strings.EqualFold(values[0], "identity")
 }

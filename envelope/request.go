@@ -116,7 +116,7 @@ func parsePost(r *http.Request, lim Limits) (*Batch, error) {
 	// A compressed body would read as invalid JSON: say what is wrong.
 	// (Compression also hides a body's size from the limit until it is
 	// inflated.)
-	if ce := r.Header.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(ce[0], "identity")) {
+	if ce := r.Header.Values("Content-Encoding"); !IdentityEncoding(ce) {
 		return nil, Errorf(CodeUnsupportedMediaType,
 			"compressed request bodies are not accepted (Content-Encoding: %s); send the JSON as it is", truncate(strings.Join(ce, ", "), 64))
 	}

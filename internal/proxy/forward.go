@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/clientip"
+	"github.com/gqlguard/gqlguard/internal/jsonscan"
 )
 
 // The forward stage builds the upstream request itself rather than through
@@ -88,10 +90,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer buffers.Put(bp)
 	var head int // bytes of the answer already read into *bp
 	if err == nil {
-		var check, gzipped bool
-		if check, gzipped, err = needsJSONStart(res, mediaType); check {
-			head, err = readJSONStart(res, mediaType, *bp, gzipped)
-		}
+		head, err = readJSONStart(res, mediaType, out.Header["Accept-Encoding"][0] == "gzip", *bp)
 	}
 	if err != nil {
 		_ = res.Body.Close()
@@ -260,20 +259,11 @@ func acceptsGzip(values []string) bool {
 	for _, v := range values {
 		for part := range strings.SplitSeq(v, ",") {
 			name, params, _ := strings.Cut(part, ";")
-			q := 1.0
-			for param := range strings.SplitSeq(params, ";") {
-				if k, val, _ := strings.Cut(param, "="); strings.EqualFold(strings.TrimSpace(k), "q") {
-					var err error
-					if q, err = strconv.ParseFloat(strings.TrimSpace(val), 64); err != nil {
-						q = 0
-					}
-				}
-			}
 			switch name = strings.TrimSpace(name); {
 			case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"):
-				gz = max(gz, q)
+				gz = max(gz, envelope.QualityParam(params))
 			case name == "*":
-				star = max(star, q)
+				star = max(star, envelope.QualityParam(params))
 			}
 		}
 	}
@@ -283,64 +273,47 @@ func acceptsGzip(values []string) bool {
 	return star > 0
 }
 
-// needsJSONStart reports whether res is a JSON answer whose body
-// readJSONStart checks (one with a body), and whether it is gzipped. A JSON
-// answer in another encoding is refused: the gateway asks for gzip at most,
-// and could not read it.
-func needsJSONStart(res *http.Response, mediaType string) (check, gzipped bool, err error) {
-	if mediaType != envelope.MediaTypeJSON && mediaType != envelope.MediaTypeGraphQLResponse {
-		return false, false, nil
-	}
-	if res.StatusCode == http.StatusNoContent || res.StatusCode == http.StatusNotModified {
-		return false, false, nil
-	}
-	switch ce := res.Header.Values("Content-Encoding"); {
-	case len(ce) == 0 || len(ce) == 1 && strings.EqualFold(ce[0], "identity"):
-		return true, false, nil
-	case len(ce) == 1 && (strings.EqualFold(ce[0], "gzip") || strings.EqualFold(ce[0], "x-gzip")):
-		return true, true, nil
-	default:
-		return false, false, &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: "is encoded as " + strconv.Quote(strings.Join(ce, ", ")) + ", which the gateway did not ask for"}
-	}
-}
-
 // readJSONStart reads the start of a JSON answer into buf, up to its first
 // byte that is not white space (after a UTF-8 byte order mark), and refuses
 // the answer unless that byte opens an object or a list: a framework's text
 // error, a stack trace or an empty body sent as application/json is not a
-// GraphQL response. A gzipped answer is judged by the start of what it
-// inflates to and still goes out compressed. It returns how many bytes it
-// read; they go to the client first. For an answer as it is, the check
-// costs no extra read: the first read of the answer happens here instead of
-// in copyBody.
+// GraphQL response. A gzipped answer, when the gateway asked for gzip, is
+// judged by the start of what it inflates to and still goes out
+// compressed; any other encoding is refused, since the check could not
+// read it. It returns how many bytes it read, which go to the client first;
+// 0 for an answer it does not check (not JSON, or without a body). For an
+// answer as it is, the check costs no extra read: the first read of the
+// answer happens here instead of in copyBody.
 //
 // The answer's head waits for that byte: white space an upstream sends
 // ahead of a slow answer (to keep idle connections open) is held back
 // until the answer starts.
-func readJSONStart(res *http.Response, mediaType string, buf []byte, gzipped bool) (int, error) {
-	n, scanned := 0, 0
+func readJSONStart(res *http.Response, mediaType string, askedGzip bool, buf []byte) (int, error) {
+	if mediaType != envelope.MediaTypeJSON && mediaType != envelope.MediaTypeGraphQLResponse ||
+		res.StatusCode == http.StatusNoContent || res.StatusCode == http.StatusNotModified {
+		return 0, nil
+	}
 	refuse := func(why string) error {
 		return &upstreamAnswerError{Status: res.StatusCode, MediaType: mediaType, Body: why}
 	}
-	limit, within := len(buf), "32 KiB"
-	var inf *inflater
-	if gzipped {
-		// Each read inflates the start again; the bound keeps a trickling
-		// upstream from making that costly.
-		limit, within = 4<<10, "4 KiB of gzip"
-		inf = &inflater{}
+	switch ce := res.Header.Values("Content-Encoding"); {
+	case envelope.IdentityEncoding(ce):
+		return plainStart(res.Body, buf, refuse)
+	case askedGzip && len(ce) == 1 && (strings.EqualFold(ce[0], "gzip") || strings.EqualFold(ce[0], "x-gzip")):
+		return gzipStart(res.Body, buf, refuse)
+	default:
+		return 0, refuse("is encoded as " + strconv.Quote(strings.Join(ce, ", ")) + ", which the gateway did not ask for")
 	}
-	for n < limit {
-		m, err := res.Body.Read(buf[n:limit])
+}
+
+// plainStart is readJSONStart for an answer as it is.
+func plainStart(body io.Reader, buf []byte, refuse func(string) error) (int, error) {
+	n, scanned := 0, 0
+	for n < len(buf) {
+		m, err := body.Read(buf[n:])
 		n += m
-		v := undecided
-		switch {
-		case m == 0:
-		case gzipped:
-			v = inf.start(buf[:n])
-		default:
-			v, scanned = jsonStart(buf[:n], scanned)
-		}
+		var v verdict
+		v, scanned = jsonStart(buf[:n], scanned)
 		switch {
 		case v == startsJSON:
 			return n, nil
@@ -352,7 +325,83 @@ func readJSONStart(res *http.Response, mediaType string, buf []byte, gzipped boo
 			return 0, err
 		}
 	}
-	return 0, refuse("does not start within " + within)
+	return 0, refuse("does not start within 32 KiB")
+}
+
+// gzipStart is readJSONStart for a gzipped answer: one pass of a pooled
+// gzip reader over the answer as it arrives, which is kept in buf on the
+// way. It inflates at most as much as buf holds.
+func gzipStart(body io.Reader, buf []byte, refuse func(string) error) (int, error) {
+	f := inflaters.Get().(*inflater)
+	defer inflaters.Put(f)
+	f.tee = headTee{body: body, buf: buf}
+	defer func() { f.tee = headTee{} }() // the pool keeps neither body nor buf
+	err := f.zr.Reset(&f.tee)
+	n, scanned, inflated := 0, 0, 0
+	for err == nil {
+		var m int
+		m, err = f.zr.Read(f.out[n:])
+		n, inflated = n+m, inflated+m
+		var v verdict
+		v, scanned = jsonStart(f.out[:n], scanned)
+		switch {
+		case v == startsJSON:
+			return f.tee.n, nil
+		case v == notJSON:
+			return 0, refuse("is not JSON")
+		case inflated >= len(buf):
+			return 0, refuse("does not start within 32 KiB")
+		case n == len(f.out):
+			// White space so far: the window starts again after one byte
+			// of it, so a byte order mark still counts only first.
+			f.out[0], n, scanned = ' ', 1, 1
+		}
+	}
+	switch {
+	case f.tee.err != nil: // reading the answer failed
+		return 0, f.tee.err
+	case errors.Is(err, errHeadFull):
+		return 0, refuse("does not start within 32 KiB")
+	case err == io.EOF:
+		return 0, refuse("is empty or white space")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return 0, refuse("is cut short")
+	default:
+		return 0, refuse("is not gzip")
+	}
+}
+
+// inflater is the pooled state of gzipStart.
+type inflater struct {
+	zr  gzip.Reader
+	tee headTee
+	out [512]byte
+}
+
+var inflaters = sync.Pool{New: func() any { return new(inflater) }}
+
+// headTee reads an answer into buf, as far as buf goes, and hands on what
+// it read; a read error other than the end is kept in err.
+type headTee struct {
+	body io.Reader
+	buf  []byte
+	n    int
+	err  error
+}
+
+var errHeadFull = errors.New("the answer's start fills the buffer")
+
+func (t *headTee) Read(p []byte) (int, error) {
+	if t.n == len(t.buf) {
+		return 0, errHeadFull
+	}
+	m, err := t.body.Read(t.buf[t.n:min(len(t.buf), t.n+len(p))])
+	copy(p, t.buf[t.n:t.n+m])
+	t.n += m
+	if err != nil && err != io.EOF {
+		t.err = err
+	}
+	return m, err
 }
 
 // bom is UTF-8's byte order mark.
@@ -367,8 +416,9 @@ const (
 	notJSON
 )
 
-// jsonStart judges b, of which the first from bytes were white space
-// already scanned, and returns how far it scanned.
+// jsonStart judges b, the start of an answer, of which the first from bytes
+// were white space (or the byte order mark) already scanned, and returns
+// how far it scanned.
 func jsonStart(b []byte, from int) (verdict, int) {
 	if from == 0 {
 		if len(b) < len(bom) && bytes.HasPrefix(bom, b) {
@@ -378,52 +428,14 @@ func jsonStart(b []byte, from int) (verdict, int) {
 			from = len(bom)
 		}
 	}
-	for i := from; i < len(b); i++ {
-		switch b[i] {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '{', '[':
-			return startsJSON, i
-		}
-		return notJSON, i
+	i := jsonscan.SkipSpace(b, from)
+	switch {
+	case i == len(b):
+		return undecided, i
+	case b[i] == '{' || b[i] == '[':
+		return startsJSON, i
 	}
-	return undecided, len(b)
-}
-
-// inflater judges the gzipped start of an answer by what it inflates to,
-// with one gzip reader for every try.
-type inflater struct {
-	zr gzip.Reader
-	br bytes.Reader
-}
-
-// start judges b, the answer read so far: undecided while b holds too
-// little to tell (a gzip member may inflate to nothing, and the next one
-// hold the answer). An answer whose first 512 inflated bytes are white
-// space is no GraphQL response.
-func (f *inflater) start(b []byte) verdict {
-	f.br.Reset(b)
-	if err := f.zr.Reset(&f.br); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return undecided
-		}
-		return notJSON
-	}
-	var out [512]byte
-	for n := 0; n < len(out); {
-		m, err := f.zr.Read(out[n:])
-		n += m
-		if v, _ := jsonStart(out[:n], 0); v != undecided {
-			return v
-		}
-		switch {
-		case err == io.EOF, errors.Is(err, io.ErrUnexpectedEOF): // more of b is needed
-			return undecided
-		case err != nil:
-			return notJSON
-		}
-	}
-	return notJSON
+	return notJSON, i
 }
 
 func requestID(info *envelope.Info) string {

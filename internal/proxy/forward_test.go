@@ -464,7 +464,7 @@ func TestJSONStartOnEveryPrefix(t *testing.T) {
 		for n := 0; n <= len(tt.answer); n++ {
 			var got verdict
 			if tt.gzipped {
-				got = (&inflater{}).start(tt.answer[:n])
+				got = gzipVerdict(tt.answer[:n])
 			} else {
 				got, _ = jsonStart(tt.answer[:n], 0)
 			}
@@ -473,6 +473,24 @@ func TestJSONStartOnEveryPrefix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// gzipVerdict judges a gzipped answer that ends after b: a refusal for
+// ending too soon (cut short, empty so far) is undecided.
+func gzipVerdict(b []byte) verdict {
+	_, err := readJSONStart(gzipAnswer(bytes.NewReader(b)), "application/json", true, make([]byte, 32<<10))
+	switch {
+	case err == nil:
+		return startsJSON
+	case strings.Contains(err.Error(), "is not JSON"), strings.Contains(err.Error(), "is not gzip"):
+		return notJSON
+	}
+	return undecided
+}
+
+// gzipAnswer is a 200 gzipped JSON answer reading body.
+func gzipAnswer(body io.Reader) *http.Response {
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Encoding": {"gzip"}}, Body: io.NopCloser(body)}
 }
 
 // A gzipped answer read a byte at a time is judged as one read at once, and
@@ -486,17 +504,19 @@ func TestGzippedStartReadAByteAtATime(t *testing.T) {
 		return buf.String()
 	}
 	// Stored blocks of nothing, each five bytes, ahead of the answer.
-	padded := gzipped(nil)[:10] + strings.Repeat("\x00\x00\x00\xff\xff", 2000) + "\x03\x00"
+	padded := gzipped(nil)[:10] + strings.Repeat("\x00\x00\x00\xff\xff", 7000) + "\x03\x00"
 	for _, tt := range []struct {
 		name, answer string
 		ok           bool
 	}{
 		{"an answer", gzipped([]byte(`{"data":{"a":1}}`)), true},
 		{"an answer after white space", gzipped([]byte(strings.Repeat(" ", 400) + `{"data":{}}`)), true},
+		{"an answer after more white space than one window", gzipped([]byte(strings.Repeat(" \n", 3000) + `{"data":{}}`)), true},
 		{"empty blocks past the bound", padded, false},
+		{"inflated white space past the bound", gzipped([]byte(strings.Repeat(" ", 40<<10) + `{"data":{}}`)), false},
 	} {
-		res := &http.Response{StatusCode: 200, Body: io.NopCloser(iotest.OneByteReader(strings.NewReader(tt.answer)))}
-		n, err := readJSONStart(res, "application/json", make([]byte, 32<<10), true)
+		res := gzipAnswer(iotest.OneByteReader(strings.NewReader(tt.answer)))
+		n, err := readJSONStart(res, "application/json", true, make([]byte, 32<<10))
 		if (err == nil) != tt.ok || tt.ok && n == 0 {
 			t.Errorf("%s: read %d, err %v; want ok=%v", tt.name, n, err, tt.ok)
 		}
@@ -509,5 +529,17 @@ func TestJSONStartDoesNotAllocate(t *testing.T) {
 	answer := []byte(`{"data":{"invoices":[` + strings.Repeat(`{"number":"INV-1"},`, 50) + `{}]}}`)
 	if n := testing.AllocsPerRun(100, func() { jsonStart(answer, 0) }); n != 0 {
 		t.Errorf("%v allocations per check", n)
+	}
+}
+
+// gzip the gateway did not ask for (the client takes none) is not passed on:
+// the client could not read it.
+func TestGzipThatWasNotAskedForIsRefused(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = io.WriteString(zw, `{"data":{}}`)
+	_ = zw.Close()
+	if _, err := readJSONStart(gzipAnswer(&gz), "application/json", false, make([]byte, 32<<10)); err == nil || !strings.Contains(err.Error(), "did not ask for") {
+		t.Errorf("err = %v", err)
 	}
 }
