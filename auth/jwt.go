@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -37,10 +38,10 @@ type Verifier struct {
 	parser *jwt.Parser
 
 	issuers   map[string]*issuer
-	order     []*issuer       // as configured, for Run and Ready
-	allowed   []string        // algorithms
-	required  []string        // claims
-	forwarded map[string]bool // claims sent upstream as headers (cfg.Headers' keys)
+	order     []*issuer         // as configured, for Run and Ready
+	allowed   []string          // algorithms
+	required  []string          // claims
+	forwarded map[string]string // claims sent upstream as headers: cfg.Headers
 	maxBytes  int
 	cache     *tokenCache // nil when disabled
 
@@ -108,16 +109,13 @@ func NewVerifier(cfg JWTConfig, opts VerifierOptions) (*Verifier, error) {
 		issuers:         make(map[string]*issuer, len(cfg.Issuers)),
 		allowed:         slices.Clone(cfg.Algorithms),
 		required:        slices.Clone(cfg.RequiredClaims),
-		forwarded:       make(map[string]bool, len(cfg.Headers)),
+		forwarded:       maps.Clone(cfg.Headers),
 		maxBytes:        cfg.MaxTokenBytes,
 		refreshEvery:    cfg.JWKSRefresh,
 		unknownKIDEvery: cfg.UnknownKIDRefresh,
 		retryMin:        time.Second,
 		retryMax:        min(maxBackoff, cfg.JWKSRefresh),
 		fetchTimeout:    defaultFetchTimeout,
-	}
-	for claim := range cfg.Headers {
-		v.forwarded[claim] = true
 	}
 	if v.log == nil {
 		v.log = slog.New(slog.DiscardHandler)
@@ -307,7 +305,10 @@ func (v *Verifier) verify(ctx context.Context, token string) (*envelope.Principa
 		// as signed: the proxy leaves out a value that cannot be a header,
 		// which would hand the upstream no identity. (An optional claim is
 		// left out as if the token did not hold it.)
-		if _, ok := envelope.ClaimHeaderValue(val); v.forwarded[name] && !ok {
+		if _, forwarded := v.forwarded[name]; !forwarded {
+			continue
+		}
+		if _, ok := envelope.ClaimHeaderValue(val); !ok {
 			return nil, nil, &TokenError{Description: descUnforwardable, Err: fmt.Errorf("%w: %s", errUnforwardable, name)}
 		}
 	}

@@ -36,6 +36,9 @@ type Proxy struct {
 	skip, owned map[string]bool
 	transport   http.RoundTripper
 	log         *slog.Logger
+	// unforwardable holds the claims logged as not forwardable: once
+	// each, not on every request of the tokens that hold them.
+	unforwardable sync.Map
 }
 
 // Options are the parts of a Proxy that come from outside its config section.
@@ -223,7 +226,9 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 				// refuses tokens whose required claims are such): never
 				// a value that would be invalid, be read as more than one
 				// header, or arrive trimmed. The value is not logged.
-				px.log.Warn("claim not forwarded: its value cannot be a header", "claim", claim, "header", name)
+				if _, logged := px.unforwardable.LoadOrStore(claim, true); !logged {
+					px.log.Warn("claim not forwarded: its value cannot be a header (logged once per claim)", "claim", claim, "header", name)
+				}
 				continue
 			}
 			h[name] = []string{v}

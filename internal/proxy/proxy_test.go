@@ -189,5 +189,11 @@ func TestClaimsThatCannotBeHeadersAreNotForwarded(t *testing.T) {
 		if warned := strings.Contains(logs.String(), "cannot be a header"); warned == sent {
 			t.Errorf("%s: warned=%v\n%s", tt.name, warned, logs)
 		}
+		// The next request of the same token logs nothing more.
+		before := logs.String()
+		px.setIdentity(http.Header{}, &envelope.Principal{Method: "jwt", Subject: "c1", Claims: map[string]any{"sub": "c1", "name": tt.value}})
+		if logs.String() != before {
+			t.Errorf("%s: logged again:\n%s", tt.name, logs)
+		}
 	}
 }
