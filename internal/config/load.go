@@ -74,10 +74,11 @@ func parse(data []byte, getenv func(string) (string, bool), overrides ...func(*C
 			// validating it would only add noise.
 			return nil, errors.Join(append(errs, err)...)
 		}
-		errs = append(errs, decodeErrors(err)...)
-		if strings.Contains(err.Error(), "already defined") {
-			// A repeated key: yaml decodes nothing of the mapping that
-			// holds it, so validating would report keys that are set.
+		decoded, repeated := decodeErrors(te)
+		errs = append(errs, decoded...)
+		if repeated {
+			// yaml decodes nothing of a mapping with a repeated key, so
+			// validating would report keys that are set.
 			return nil, errors.Join(errs...)
 		}
 	}
@@ -90,16 +91,15 @@ func parse(data []byte, getenv func(string) (string, bool), overrides ...func(*C
 	return cfg, errors.Join(errs...)
 }
 
-// decodeErrors splits yaml's joined type errors (unknown keys, wrong types)
-// into one error each, so that every problem is listed.
-func decodeErrors(err error) []error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return []error{err}
-	}
-	errs := make([]error, 0, len(te.Errors))
+// decodeErrors splits yaml's joined type errors (unknown keys, wrong types,
+// repeated keys) into one error each, so that every problem is listed, and
+// reports whether a key was repeated.
+func decodeErrors(te *yaml.TypeError) (errs []error, repeated bool) {
 	for _, msg := range te.Errors {
-		if strings.Contains(msg, "not found in type") {
+		if strings.Contains(msg, "already defined") {
+			// "line 5: mapping key "tls" already defined at line 3"
+			repeated = true
+		} else if strings.Contains(msg, "not found in type") {
 			// "line 3: field upstrem not found in type config.Config"
 			line, field, _ := strings.Cut(msg, ": field ")
 			field, _, _ = strings.Cut(field, " not found")
@@ -113,7 +113,7 @@ func decodeErrors(err error) []error {
 		}
 		errs = append(errs, errors.New(msg))
 	}
-	return errs
+	return errs, repeated
 }
 
 var (
