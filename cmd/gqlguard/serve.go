@@ -21,12 +21,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	file := fs.String("c", "", "config `file` (YAML)")
 	fs.StringVar(file, "config", "", "config `file` (YAML); same as -c")
-	upstream := fs.String("upstream", "", "upstream GraphQL `URL` (upstream.url)")
-	listen := fs.String("listen", "", "HTTPS listen `address` (listen.https)")
-	httpAddr := fs.String("http", "", "plain-HTTP redirect listen `address` (listen.http); \"\" turns it off")
-	admin := fs.String("admin", "", "admin listen `address` (listen.admin); \"\" turns it off")
-	cert := fs.String("cert", "", "certificate chain PEM `file` (tls.cert_file)")
-	key := fs.String("key", "", "private key PEM `file` (tls.key_file)")
+	// The shortcuts: each given flag sets its key (see flags below).
+	fs.String("upstream", "", "upstream GraphQL `URL` (upstream.url)")
+	fs.String("listen", "", "HTTPS listen `address` (listen.https)")
+	fs.String("http", "", "plain-HTTP redirect listen `address` (listen.http); \"\" turns it off")
+	fs.String("admin", "", "admin listen `address` (listen.admin); \"\" turns it off")
+	fs.String("cert", "", "certificate chain PEM `file` (tls.cert_file)")
+	fs.String("key", "", "private key PEM `file` (tls.key_file)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -34,22 +35,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	flags := func(cfg *config.Config) {
-		for _, o := range []struct {
-			name string
-			flag string
-			dst  *string
-		}{
-			{"upstream", *upstream, &cfg.Upstream.URL}, {"listen", *listen, &cfg.Listen.HTTPS},
-			{"http", *httpAddr, &cfg.Listen.HTTP}, {"admin", *admin, &cfg.Listen.Admin},
-			{"cert", *cert, &cfg.TLS.CertFile}, {"key", *key, &cfg.TLS.KeyFile},
-		} {
-			if given[o.name] {
-				*o.dst = o.flag
-			}
+		keys := map[string]*string{
+			"upstream": &cfg.Upstream.URL, "listen": &cfg.Listen.HTTPS, "http": &cfg.Listen.HTTP,
+			"admin": &cfg.Listen.Admin, "cert": &cfg.TLS.CertFile, "key": &cfg.TLS.KeyFile,
 		}
+		fs.Visit(func(f *flag.Flag) {
+			if key, ok := keys[f.Name]; ok {
+				*key = f.Value.String()
+			}
+		})
 	}
 	cfg, err := loadConfig(*file, flags)
 	if err != nil {

@@ -139,28 +139,23 @@ func (reg *Registration) authenticate(r *http.Request) (by string, status int, m
 // hadCert says a verified but not allowed certificate was sent.
 func (reg *Registration) checkToken(r *http.Request, hadCert bool) (int, string) {
 	values := r.Header.Values("Authorization")
-	if len(values) == 0 {
-		if hadCert {
-			return http.StatusForbidden, "the client certificate is not allowed to register documents: add one of its names to admin.client_names"
-		}
-		switch {
-		case reg.Token == "" && reg.ClientCertificates:
-			// 403, not 401: there is no token to challenge for.
-			return http.StatusForbidden, "send an allowed client certificate (registration by token is disabled: set admin.token)"
-		case reg.Token == "":
-			return http.StatusForbidden, "document registration is disabled: set admin.token, or admin.tls.client_ca_file for client certificates"
-		case reg.ClientCertificates:
-			return http.StatusUnauthorized, "send Authorization: Bearer <admin token> or an allowed client certificate"
-		}
+	switch {
+	case len(values) == 0 && hadCert:
+		return http.StatusForbidden, "the client certificate is not allowed to register documents: add one of its names to admin.client_names"
+	case reg.Token == "" && reg.ClientCertificates:
+		// 403, not 401: there is no token to challenge for.
+		return http.StatusForbidden, "send an allowed client certificate (registration by token is disabled: set admin.token)"
+	case reg.Token == "":
+		return http.StatusForbidden, "document registration is disabled: set admin.token, or admin.tls.client_ca_file for client certificates"
+	case len(values) == 0 && reg.ClientCertificates:
+		return http.StatusUnauthorized, "send Authorization: Bearer <admin token> or an allowed client certificate"
+	case len(values) == 0:
 		return http.StatusUnauthorized, "send Authorization: Bearer <admin token>"
 	}
 	// RFC 7235: the scheme name is case-insensitive.
 	scheme, token, _ := strings.Cut(values[0], " ")
 	if len(values) > 1 || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return http.StatusUnauthorized, "send exactly one Authorization: Bearer <admin token> header"
-	}
-	if reg.Token == "" {
-		return http.StatusForbidden, "document registration by token is disabled: set admin.token"
 	}
 	// Hashes are compared in constant time, so that not even the token's
 	// length leaks through timing.
