@@ -100,7 +100,7 @@ func NewFileSource(pairs []config.CertPair, logger *slog.Logger, now func() time
 		seen: make([][32]byte, len(pairs)), retryAt: make([]time.Time, len(pairs)), expiredLogged: make([]bool, len(pairs))}
 	set := make([]*Loaded, 0, len(pairs))
 	for i := range pairs {
-		l, _, err := s.loadPair(i, now(), true)
+		l, err := s.loadPair(i, now(), true)
 		if err != nil {
 			return nil, err
 		}
@@ -271,8 +271,8 @@ func (s *FileSource) reloadPair(i int, now time.Time) (*Loaded, error) {
 	// Unchanged files are parsed again only when they were not valid yet
 	// and now may be.
 	retry := s.retryAt[i]
-	l, changed, err := s.loadPair(i, now, !retry.IsZero() && !now.Before(retry))
-	if !changed {
+	l, err := s.loadPair(i, now, !retry.IsZero() && !now.Before(retry))
+	if l == nil && err == nil { // unchanged
 		return nil, nil
 	}
 	s.retryAt[i] = time.Time{}
@@ -288,23 +288,24 @@ func (s *FileSource) reloadPair(i int, now time.Time) (*Loaded, error) {
 
 // loadPair reads and parses pair i and records the fingerprint of its
 // files. Unless force, files whose fingerprint is the one recorded last are
-// not parsed, and changed is false. Errors name the pair's config key.
-func (s *FileSource) loadPair(i int, now time.Time, force bool) (l *Loaded, changed bool, err error) {
+// not parsed: nil, nil. Errors name the pair's config key.
+func (s *FileSource) loadPair(i int, now time.Time, force bool) (*Loaded, error) {
 	p := s.pairs[i]
 	certPEM, keyPEM, err := readPair(p)
 	fp := filesFingerprint(certPEM, keyPEM, err)
 	if !force && fp == s.seen[i] {
-		return nil, false, nil
+		return nil, nil
 	}
 	s.seen[i] = fp
+	var l *Loaded
 	if err == nil {
 		l, err = parsePair(p, certPEM, keyPEM, now)
 	}
 	if err != nil {
-		return nil, true, fmt.Errorf("%s: %w", s.pairKey(i), err)
+		return nil, fmt.Errorf("%s: %w", s.pairKey(i), err)
 	}
 	l.pair = i
-	return l, true, nil
+	return l, nil
 }
 
 // logExpired logs, once per certificate, that a served certificate has
@@ -343,8 +344,12 @@ func Watch(ctx context.Context, interval time.Duration, hup <-chan os.Signal, so
 		case <-hup:
 			sources[0].log.Info("SIGHUP: reloading certificates")
 		}
+		// Every reload first: a slow OCSP responder must not hold up
+		// another listener's new certificate.
 		for _, s := range sources {
 			_ = s.Reload()
+		}
+		for _, s := range sources {
 			s.staple(ctx)
 		}
 	}
