@@ -10,32 +10,27 @@ import (
 	"github.com/gqlguard/gqlguard/internal/config"
 )
 
-// adminTLS is the admin listener's HTTPS: its certificate, reloaded from
-// the files like the main listener's, and the CAs that client certificates
-// must chain to.
-type adminTLS struct {
-	config *tls.Config
-	files  *certs.FileSource // watched, and in the metrics, with the main listener's (tlsSetup.admin)
-}
-
-// newAdminTLS loads admin.tls, or returns nil when the admin listener is
+// newAdminTLS loads admin.tls: the admin listener's HTTPS config, with its
+// certificate reloaded from the files like the main listener's (files, which
+// the caller watches and reports with the main listener's), and the CAs that
+// client certificates must chain to. Both are nil when the admin listener is
 // plain HTTP. The TLS policy is the main listener's: tls.min_version, AEAD
 // cipher suites only.
-func newAdminTLS(cfg *config.Config, logger *slog.Logger) (*adminTLS, error) {
+func newAdminTLS(cfg *config.Config, logger *slog.Logger) (_ *tls.Config, files *certs.FileSource, _ error) {
 	at := cfg.Admin.TLS
 	if at.CertFile == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	files, err := certs.NewFileSource([]config.CertPair{{CertFile: at.CertFile, KeyFile: at.KeyFile, Key: "admin.tls.cert_file"}}, logger, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tc := serverTLSPolicy(cfg.TLS.MinVersion)
 	tc.GetCertificate = files.GetCertificate
 	if at.ClientCAFile != "" {
 		pool, err := capool.Read(at.ClientCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("admin.tls.client_ca_file: %w", err)
+			return nil, nil, fmt.Errorf("admin.tls.client_ca_file: %w", err)
 		}
 		tc.ClientCAs = pool
 		// A certificate, when sent, must verify; but probes and scrapers
@@ -43,5 +38,5 @@ func newAdminTLS(cfg *config.Config, logger *slog.Logger) (*adminTLS, error) {
 		// document registration looks at the certificate.
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
 	}
-	return &adminTLS{config: tc, files: files}, nil
+	return tc, files, nil
 }

@@ -45,7 +45,7 @@ type Server struct {
 	log     *slog.Logger
 	health  *proxy.Health
 	tls     *tlsSetup
-	admTLS  *adminTLS // nil: the admin listener is plain HTTP
+	admTLS  *tls.Config // nil: the admin listener is plain HTTP
 	docs    *documentStages
 	authn   *authentication
 	metrics *telemetry.Metrics
@@ -93,13 +93,11 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	admTLS, err := newAdminTLS(cfg, logger)
+	admTLS, admFiles, err := newAdminTLS(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	if admTLS != nil {
-		tlsSet.admin = admTLS.files
-	}
+	tlsSet.admin = admFiles
 	s := &Server{cfg: cfg, log: logger, health: fwd.Health(cfg.Upstream.HealthInterval), tls: tlsSet, admTLS: admTLS, opts: o}
 	s.metrics = telemetry.NewMetrics(o.registry, tlsSet.certInfo)
 
@@ -317,7 +315,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	switch {
 	case s.lnAdm != nil && s.admTLS != nil:
-		go serve("admin", s.admin, tls.NewListener(s.lnAdm, s.admTLS.config))
+		go serve("admin", s.admin, tls.NewListener(s.lnAdm, s.admTLS))
 	case s.lnAdm != nil:
 		go serve("admin", s.admin, s.lnAdm)
 	}
