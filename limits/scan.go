@@ -11,7 +11,7 @@ import (
 // that json.Valid has already accepted.
 
 // unquote returns the text of the JSON string s (quotes included). Strings
-// without escapes are returned as they are, without allocating.
+// without escapes are only copied out, not decoded.
 func unquote(s []byte, escaped bool) string {
 	if !escaped {
 		return string(s[1 : len(s)-1])
