@@ -226,12 +226,12 @@ func (s *Store) Poll() error {
 func diff(old, next map[documents.ID]fileState) (changed []documents.ID, added, removed, rechecked int) {
 	for id, n := range next {
 		o, ok := old[id]
-		switch {
+		switch same := ok && !o.differs(n); {
 		case !ok:
 			added++
-		case !o.differs(n) && !o.racy:
+		case same && !o.racy:
 			continue
-		case !o.differs(n):
+		case same:
 			rechecked++
 		}
 		changed = append(changed, id)
