@@ -130,6 +130,9 @@ func (r *runner) profile() error {
 		}
 	}
 	res, err := r.setup.client.runRound(t, spec)
+	// Like a section, the profile round leaves no connection open for the
+	// next one to inherit.
+	r.setup.client.close()
 	if err != nil {
 		return err
 	}
