@@ -32,7 +32,7 @@ microbench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Load benchmark on loopback: upstream, baseline proxy and gqlguard in
-# alternating short rounds, about 2 minutes 20 seconds (see bench/README.md).
+# alternating short rounds, about 2 minutes 25 seconds (see bench/README.md).
 bench:
 	$(GO) run ./bench
 

@@ -7,7 +7,7 @@
 // reference (the baseline proxy, or a gateway with a store of one document),
 // the median ratio of requests per second and differences of p99 and CPU.
 //
-//	go run ./bench          # about 2 minutes 20 seconds
+//	go run ./bench          # about 2 minutes 25 seconds
 //	go run ./bench -quick   # about 30 seconds
 //
 // See bench/README.md for the targets and how to read the table.
