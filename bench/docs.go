@@ -2,12 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
-	"sync"
 	"time"
 
+	"github.com/gqlguard/gqlguard/bench/internal/docfolder"
 	"github.com/gqlguard/gqlguard/documents"
 )
 
@@ -25,42 +22,10 @@ func requestBody(id documents.ID) []byte {
 	return []byte(`{"documentId":"` + string(id) + `","variables":{"first":10}}`)
 }
 
-// writeStore writes a folder of trusted documents, <sha256 hex>.graphql,
-// as CI copying a manifest would, and returns their ids. Modification
-// times are set a minute back: the store distrusts entries changed within
-// two seconds of a scan and reports them again at its next poll, which
-// would empty the cache during the first measurement.
+// writeStore writes a folder of trusted documents and returns their ids,
+// with modification times a minute back (see docfolder.Write).
 func writeStore(dir string, texts []string) ([]documents.ID, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	past := time.Now().Add(-time.Minute)
-	ids := make([]documents.ID, len(texts))
-	errs := make([]error, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for w := range errs {
-		wg.Go(func() {
-			for i := w; i < len(texts); i += len(errs) {
-				ids[i] = documents.SHA256(texts[i])
-				path := filepath.Join(dir, ids[i].Hash()+".graphql")
-				if err := os.WriteFile(path, []byte(texts[i]), 0o644); err != nil {
-					errs[w] = err
-					return
-				}
-				if err := os.Chtimes(path, past, past); err != nil {
-					errs[w] = err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return ids, os.Chtimes(dir, past, past)
+	return docfolder.Write(dir, texts, time.Now().Add(-time.Minute))
 }
 
 // generatedStore writes n generated documents into dir.

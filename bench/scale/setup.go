@@ -6,11 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/bench/internal/docfolder"
 	"github.com/gqlguard/gqlguard/internal/capool"
 	"github.com/gqlguard/gqlguard/internal/certs"
 )
@@ -19,26 +17,15 @@ import (
 // store reads them, dated an hour ago as a folder deployed before the start
 // would be, and returns the id of one of them.
 func generate(dir string, n int) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("query Doc%d($first: Int) { items%d(first: $first) { id name updatedAt } }", i, i%500)
+	}
+	ids, err := docfolder.Write(dir, texts, time.Now().Add(-time.Hour))
+	if err != nil {
 		return "", err
 	}
-	old := time.Now().Add(-time.Hour)
-	var id string
-	for i := range n {
-		text := fmt.Sprintf("query Doc%d($first: Int) { items%d(first: $first) { id name updatedAt } }", i, i%500)
-		docID := documents.SHA256(text)
-		path := filepath.Join(dir, docID.Hash()+".graphql")
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			return "", err
-		}
-		if err := os.Chtimes(path, old, old); err != nil {
-			return "", err
-		}
-		if i == n/2 {
-			id = string(docID)
-		}
-	}
-	return id, os.Chtimes(dir, old, old)
+	return string(ids[n/2]), nil
 }
 
 // certFiles are a development certificate for loopback, its key, and a
