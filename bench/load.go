@@ -56,7 +56,7 @@ type loadClient struct {
 	roots *x509.CertPool
 
 	mu    sync.Mutex
-	pools map[string]*pool // by target and connection count
+	pools map[poolKey]*pool // by target and connection count
 }
 
 // pool is the transports of one job's workers.
@@ -76,7 +76,7 @@ const maxPoolIdle = 60 * time.Second
 func (c *loadClient) pool(t *target, conns int) (*pool, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := fmt.Sprintf("%s/%d", t.name, conns)
+	key := poolKey{t.name, conns}
 	if p, ok := c.pools[key]; ok {
 		return p, time.Since(p.used) > maxPoolIdle
 	}
@@ -85,10 +85,23 @@ func (c *loadClient) pool(t *target, conns int) (*pool, bool) {
 		p.transports[i] = c.newTransport()
 	}
 	if c.pools == nil {
-		c.pools = map[string]*pool{}
+		c.pools = map[poolKey]*pool{}
 	}
 	c.pools[key] = p
 	return p, true
+}
+
+// poolKey names a job's pool: one target at one connection count.
+type poolKey struct {
+	target string
+	conns  int
+}
+
+// used records that p's round ended now.
+func (c *loadClient) used(p *pool) {
+	c.mu.Lock()
+	p.used = time.Now()
+	c.mu.Unlock()
 }
 
 // close closes every worker connection and forgets the pools.
@@ -206,7 +219,7 @@ func (c *loadClient) runRound(t *target, spec roundSpec) (Round, error) {
 	if fresh {
 		spec.warmup = max(spec.warmup, firstWarmup)
 	}
-	defer func() { p.used = time.Now() }()
+	defer c.used(p)
 	workers := make([]*worker, spec.conns)
 	for i := range workers {
 		req, err := http.NewRequest(http.MethodPost, t.url, nil)
