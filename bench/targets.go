@@ -38,13 +38,13 @@ const (
 func (e *setup) targets() map[string]*target {
 	ts := map[string]*target{}
 	add := func(t *target) { ts[t.name] = t }
-	plain := func(name string) *target {
-		return &target{name: name, header: headers(e.esToken), bodies: [][]byte{mainBody}}
+	plain := func(name, token string) *target {
+		return &target{name: name, header: headers(token), bodies: [][]byte{mainBody}}
 	}
 
 	// served is a target whose server start starts.
 	served := func(name string, start func() (string, *http.Server, error)) *target {
-		t := plain(name)
+		t := plain(name, e.esToken)
 		t.start = func() error {
 			url, srv, err := start()
 			if err != nil {
@@ -76,7 +76,7 @@ func (e *setup) targets() map[string]*target {
 		{nameRS256Uncached, e.rsIssuer, e.rsToken, false},
 		{nameES256Uncached, e.esIssuer, e.esToken, false},
 	} {
-		t := &target{name: g.name, header: headers(g.token), bodies: [][]byte{mainBody}}
+		t := plain(g.name, g.token)
 		t.start = func() error {
 			writeMain.Do(func() { _, writeErr = writeStore(mainDocs, []string{invoicesQuery}) })
 			if writeErr != nil {
