@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,12 +24,7 @@ var benchBody = `{"documentId":"` + string(documents.SHA256(benchDoc)) + `","ope
 func benchConfig(b *testing.B, upstream string) (*config.Config, string) {
 	cfg, ca := testConfig(b, upstream)
 	cfg.Documents.Mode = "strict"
-	if err := os.MkdirAll(cfg.Documents.Dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(cfg.Documents.Dir, documents.SHA256(benchDoc).Hash()+".graphql"), []byte(benchDoc), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	writeDoc(b, cfg.Documents.Dir, benchDoc)
 	return cfg, ca
 }
 

@@ -32,7 +32,7 @@ func strictGateway(t *testing.T) (*gateway, *recordingUpstream, string) {
 	return startGateway(t, cfg, ca), up, cfg.Documents.Dir
 }
 
-func writeDoc(t *testing.T, dir, text string) {
+func writeDoc(t testing.TB, dir, text string) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)

@@ -10,13 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gqlguard/gqlguard/internal/capool"
 	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
 
 	"github.com/gqlguard/gqlguard/internal/certs"
@@ -82,12 +82,10 @@ func startGatewayLogs(t testing.TB, cfg *config.Config, caFile string, logger *s
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	pem, err := os.ReadFile(caFile)
+	roots, err := capool.Read(caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
 	g := &gateway{roots: roots, srv: srv}
 	g.https, g.http, g.admin = srv.Addrs()
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}}
