@@ -261,7 +261,7 @@ func TestRenewalRatio(t *testing.T) {
 }
 
 func TestACMEOCSPStatus(t *testing.T) {
-	issuer, issuerKey := acmeTestIssuer(t)
+	issuer, issuerKey := testcert.CA(t, "gqlguard test issuer")
 	withResponder := acmeTestLeaf(t, issuer, issuerKey, []string{"http://ocsp.gqlguard.test"})
 	withoutResponder := acmeTestLeaf(t, issuer, issuerKey, nil)
 	good := acmeTestStaple(t, issuer, issuerKey, withResponder, ocsp.Good)
@@ -331,14 +331,11 @@ func TestACMELogCoreWritesCertmagicLogsToSlog(t *testing.T) {
 	}
 }
 
-func acmeTestIssuer(t *testing.T) (*x509.Certificate, crypto.Signer) {
-	t.Helper()
-	return testcert.CA(t, "gqlguard test issuer")
-}
-
+// acmeTestLeaf is a certificate for the gateway's test name, with the OCSP
+// responders given.
 func acmeTestLeaf(t *testing.T, issuer *x509.Certificate, issuerKey crypto.Signer, responders []string) *x509.Certificate {
 	t.Helper()
-	cert, _ := ocspIssue(t, &x509.Certificate{DNSNames: []string{"gateway.gqlguard.test"}, OCSPServer: responders}, issuer, issuerKey, time.Now())
+	cert, _ := testcert.Issue(t, &x509.Certificate{DNSNames: []string{"gateway.gqlguard.test"}, OCSPServer: responders}, issuer, issuerKey, nil)
 	return cert
 }
 
@@ -374,7 +371,7 @@ func TestACMEOnCertificateGetsEachCertificateObtainedAfterManageLoaded(t *testin
 	}
 	defer r.stop()
 
-	issuer, issuerKey := acmeTestIssuer(t)
+	issuer, issuerKey := testcert.CA(t, "gqlguard test issuer")
 	leaf := acmeTestLeaf(t, issuer, issuerKey, nil)
 	ctx := context.Background()
 	const path = "certificates/acme-ca/gateway.gqlguard.test/gateway.gqlguard.test.crt"
