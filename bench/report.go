@@ -209,6 +209,12 @@ func (rep *Report) markdown(w io.Writer) {
 		for _, n := range names {
 			fmt.Fprintf(w, "- **%s**: %s\n", n, descriptions[n])
 		}
+		for _, r := range s.Rows {
+			if verdict, ok := budget(r); ok {
+				fmt.Fprintf(w, "- **budget** (at least %.2f× the baseline's req/s, p99 within %.0f ms of it, at %d connections): %s %s\n",
+					budgetRatio, budgetP99ms, budgetConns, r.Target, verdict)
+			}
+		}
 	}
 	if n := rep.emptyRounds(); n > 0 {
 		fmt.Fprintf(w, "\n**%d rounds completed no request** (the process got almost no CPU, see other cores): their medians are meaningless.\n", n)
@@ -220,6 +226,30 @@ func (rep *Report) markdown(w io.Writer) {
 	if rep.Errors > 0 {
 		fmt.Fprintf(w, "\n**%d requests failed**: the figures above are not valid.\n", rep.Errors)
 	}
+}
+
+// The budget a gateway row is held to: at budgetConns connections, at
+// least budgetRatio of the baseline's req/s and a p99 at most budgetP99ms
+// above the baseline's (paired medians).
+const (
+	budgetConns = 50
+	budgetRatio = 0.80
+	budgetP99ms = 1.0
+)
+
+// budget says whether row, a gateway with every protection on (and its
+// token cache) compared with the baseline at budgetConns connections,
+// keeps the budget; ok is false for any other row.
+func budget(row Row) (verdict string, ok bool) {
+	if row.Target != nameRS256 && row.Target != nameES256 || row.Reference != fmt.Sprintf("%s@%d", nameBaseline, budgetConns) ||
+		row.Conns != budgetConns || row.Ratio == nil || row.P99DiffMs == nil {
+		return "", false
+	}
+	verdict = fmt.Sprintf("%.2f×, p99 %+.2f ms: ", *row.Ratio, *row.P99DiffMs)
+	if *row.Ratio >= budgetRatio && *row.P99DiffMs <= budgetP99ms {
+		return verdict + "met", true
+	}
+	return verdict + "**missed**", true
 }
 
 // emptyRounds counts the rounds in which no request completed.
