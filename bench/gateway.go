@@ -1,11 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/gqlguard/gqlguard/internal/config"
@@ -26,15 +27,27 @@ type gatewaySpec struct {
 
 // gateway is a running gqlguard.
 type gateway struct {
-	url  string
-	stop func() error
+	url         string
+	stop        func() error
+	accessLines *accessCounter
+}
+
+// accessCounter is where a gateway's log goes: it counts the access lines
+// and keeps nothing.
+type accessCounter struct{ n atomic.Int64 }
+
+var accessMsg = []byte(`"msg":"request"`)
+
+func (c *accessCounter) Write(p []byte) (int, error) {
+	c.n.Add(int64(bytes.Count(p, accessMsg)))
+	return len(p), nil
 }
 
 // startGateway builds the real gateway in process with every protection
 // of a production setup: TLS with a development certificate, JWT
 // authentication, trusted documents in strict mode, CSRF prevention, CORS
 // with one allowed origin, variable coercion and limits, identity headers
-// and the JSON access log (formatted, then discarded). It waits until the
+// and the JSON access log (formatted, then counted and dropped). It waits until the
 // gateway is ready: upstream reachable, certificate loaded, keys fetched.
 func startGateway(e *setup, spec gatewaySpec) (*gateway, error) {
 	cfg := config.Default()
@@ -52,7 +65,8 @@ func startGateway(e *setup, spec gatewaySpec) (*gateway, error) {
 	}
 	cfg.CORS.AllowedOrigins = []string{origin}
 
-	logger := telemetry.NewJSONLogger(io.Discard, slog.LevelInfo)
+	lines := &accessCounter{}
+	logger := telemetry.NewJSONLogger(lines, slog.LevelInfo)
 	srv, err := server.New(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.name, err)
@@ -77,5 +91,5 @@ func startGateway(e *setup, spec gatewaySpec) (*gateway, error) {
 		return nil, fmt.Errorf("%s: not ready after 20s: %w", spec.name, err)
 	}
 	https, _, _ := srv.Addrs()
-	return &gateway{url: "https://" + https + "/graphql", stop: stop}, nil
+	return &gateway{url: "https://" + https + "/graphql", stop: stop, accessLines: lines}, nil
 }

@@ -22,6 +22,8 @@ type target struct {
 	header http.Header // sent with every request
 	bodies [][]byte    // one is picked uniformly at random per request
 	start  func() error
+	// accessLines, for a gateway, counts the access lines it wrote.
+	accessLines func() int64
 }
 
 // Phases of a round, as workers see them.

@@ -114,6 +114,10 @@ func headers(token string) http.Header {
 // check sends one request to t and verifies the answer and what the
 // upstream received: every target must pass it before it is measured.
 func (e *setup) check(t *target, gqlguard bool) error {
+	var lines int64
+	if gqlguard {
+		lines = t.accessLines()
+	}
 	taken := e.up.take()
 	tr := e.client.newTransport()
 	defer tr.CloseIdleConnections()
@@ -157,8 +161,40 @@ func (e *setup) check(t *target, gqlguard bool) error {
 	if res.Header.Get("Access-Control-Allow-Origin") != origin {
 		problems = append(problems, "no CORS answer for the allowed origin")
 	}
+	// The access line is written once the answer is out.
+	for deadline := time.Now().Add(2 * time.Second); t.accessLines() == lines && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := t.accessLines() - lines; n != 1 {
+		problems = append(problems, fmt.Sprintf("%d access lines for one request", n))
+	}
+	if err := e.checkCSRF(t, tr); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s: %s", t.name, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// checkCSRF sends t's request as a form could (text/plain, no preflight
+// header) and fails unless the gateway refuses it before the upstream.
+func (e *setup) checkCSRF(t *target, tr http.RoundTripper) error {
+	taken := e.up.take()
+	req, err := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(t.bodies[0]))
+	if err != nil {
+		return err
+	}
+	req.Header = t.header.Clone()
+	req.Header.Set("Content-Type", "text/plain")
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	got, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest || !bytes.Contains(got, []byte(`"CSRF_PREFLIGHT_REQUIRED"`)) || taken() != nil {
+		return fmt.Errorf("a cross-site request was not refused: status %d, answer %.200s", res.StatusCode, got)
 	}
 	return nil
 }

@@ -99,7 +99,7 @@ func (e *setup) startGatewayTarget(t *target, spec gatewaySpec) error {
 		return err
 	}
 	e.onClose(func() { _ = g.stop() })
-	t.url = g.url
+	t.url, t.accessLines = g.url, g.accessLines.n.Load
 	return e.check(t, true)
 }
 
