@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -152,6 +153,25 @@ type Principal struct {
 	// "DNS:api.example.com", "URI:spiffe://example.org/billing",
 	// "email:ops@example.com", "IP:10.0.0.7".
 	Names []string
+
+	headerOnce   sync.Once
+	headerValues map[string][]string
+}
+
+// HeaderValues returns the claims that can be identity headers
+// (ClaimHeaderValue), by claim name, as header values. They are rendered
+// once: a principal is shared by every request of its token, so the values
+// are too and must not be changed.
+func (p *Principal) HeaderValues() map[string][]string {
+	p.headerOnce.Do(func() {
+		p.headerValues = make(map[string][]string, len(p.Claims))
+		for claim, raw := range p.Claims {
+			if v, ok := ClaimHeaderValue(raw); ok {
+				p.headerValues[claim] = []string{v}
+			}
+		}
+	})
+	return p.headerValues
 }
 
 // ClaimHeaderValue renders the token claim v as the value of an identity

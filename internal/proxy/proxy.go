@@ -215,13 +215,13 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 			h[HeaderClientCertNames] = p.Names
 		}
 	case "jwt":
+		values := p.HeaderValues()
 		for claim, name := range id.ClaimHeaders {
-			raw, present := p.Claims[claim]
-			if !present || raw == nil {
+			if v, ok := values[claim]; ok {
+				h[name] = v
 				continue
 			}
-			v, ok := envelope.ClaimHeaderValue(raw)
-			if !ok {
+			if p.Claims[claim] != nil {
 				// Left out, as if the token did not hold it (the verifier
 				// refuses tokens whose required claims are such): never
 				// a value that would be invalid, be read as more than one
@@ -229,9 +229,7 @@ func (px *Proxy) setIdentity(h http.Header, p *envelope.Principal) {
 				if _, logged := px.unforwardable.LoadOrStore(claim, true); !logged {
 					px.log.Warn("claim not forwarded: its value cannot be a header (logged once per claim)", "claim", claim, "header", name)
 				}
-				continue
 			}
-			h[name] = []string{v}
 		}
 		if id.ClaimsHeader != "" && len(p.ClaimsJSON) > 0 {
 			h[id.ClaimsHeader] = []string{p.ClaimsJSON}
