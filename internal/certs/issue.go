@@ -1,16 +1,15 @@
 package certs
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"strings"
 	"time"
+
+	"github.com/gqlguard/gqlguard/internal/x509sign"
 )
 
 const (
@@ -106,28 +105,14 @@ func issueServerCert(ca *keyPair, sans subjectAltNames, now time.Time) (*keyPair
 // create generates a P-256 key and a certificate for it from tmpl, signed by
 // parent, or self-signed when parent is nil.
 func create(tmpl *x509.Certificate, parent *keyPair) (*keyPair, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("certs: generate key: %w", err)
-	}
-	// A random 128-bit serial keeps certificates from the same CA apart
-	// without any record of the serials used so far.
-	tmpl.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		return nil, fmt.Errorf("certs: generate serial number: %w", err)
-	}
-	tmpl.SerialNumber.Add(tmpl.SerialNumber, big.NewInt(1)) // serials must be positive
-	signerCert, signerKey := tmpl, any(key)
+	var signer *x509.Certificate
+	var signerKey crypto.Signer
 	if parent != nil {
-		signerCert, signerKey = parent.cert, parent.key
+		signer, signerKey = parent.cert, parent.key
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, key.Public(), signerKey)
+	cert, key, err := x509sign.Sign(tmpl, signer, signerKey, nil)
 	if err != nil {
-		return nil, fmt.Errorf("certs: create certificate %q: %w", tmpl.Subject.CommonName, err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("certs: parse new certificate: %w", err)
+		return nil, fmt.Errorf("certs: %w", err)
 	}
 	return &keyPair{cert: cert, key: key}, nil
 }

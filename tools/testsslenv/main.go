@@ -11,9 +11,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -21,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -34,6 +30,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/server"
+	"github.com/gqlguard/gqlguard/internal/x509sign"
 )
 
 func main() {
@@ -54,17 +51,14 @@ func run() error {
 		defer os.RemoveAll(dir)
 	}
 
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: "gqlguard scan CA"},
+	ca, caKey, err := x509sign.Sign(&x509.Certificate{
+		Subject:   pkix.Name{CommonName: "gqlguard scan CA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	}, nil, nil, nil)
 	if err != nil {
 		return err
 	}
-	ca, _ := x509.ParseCertificate(caDER)
 
 	ocspLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -89,22 +83,20 @@ func run() error {
 		}))
 	}()
 
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leafTmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: "localhost"},
+	leaf, key, err := x509sign.Sign(&x509.Certificate{
+		Subject:   pkix.Name{CommonName: "localhost"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
 		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		OCSPServer: []string{"http://" + ocspLn.Addr().String()},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, key.Public(), caKey)
+	}, ca, caKey, nil)
 	if err != nil {
 		return err
 	}
 	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
 	files := map[string][]byte{
-		"ca.pem":   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		"cert.pem": append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...),
+		"ca.pem":   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}),
+		"cert.pem": append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})...),
 		"key.pem":  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	}
 	for name, b := range files {
@@ -154,10 +146,4 @@ func workDir(dir string) (string, error) {
 		return os.MkdirTemp("", "gqlguard-testssl-")
 	}
 	return dir, os.MkdirAll(dir, 0o700)
-}
-
-// serial returns a random 128-bit serial number, as CAs issue.
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	return n.Add(n, big.NewInt(1))
 }

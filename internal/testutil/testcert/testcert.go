@@ -4,17 +4,14 @@ package testcert
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"testing"
 	"time"
 
 	"github.com/gqlguard/gqlguard/internal/atomicfile"
+	"github.com/gqlguard/gqlguard/internal/x509sign"
 )
 
 // Issue signs tmpl for key with parent and parentKey, or self-signs it when
@@ -24,17 +21,6 @@ import (
 // changed in place.
 func Issue(t testing.TB, tmpl, parent *x509.Certificate, parentKey, key crypto.Signer) (*x509.Certificate, crypto.Signer) {
 	t.Helper()
-	var err error
-	if key == nil {
-		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if tmpl.SerialNumber == nil {
-		if tmpl.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	now := time.Now()
 	if tmpl.NotBefore.IsZero() {
 		tmpl.NotBefore = now.Add(-time.Hour)
@@ -42,14 +28,7 @@ func Issue(t testing.TB, tmpl, parent *x509.Certificate, parentKey, key crypto.S
 	if tmpl.NotAfter.IsZero() {
 		tmpl.NotAfter = now.Add(24 * time.Hour)
 	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, key, err := x509sign.Sign(tmpl, parent, parentKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
