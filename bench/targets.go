@@ -134,7 +134,7 @@ func (e *setup) docTargets() []*target {
 			if err = e.startGatewayTarget(cold, gatewaySpec{name: "docs-100k", issuer: e.esIssuer, docsDir: dir, tokenCache: true}); err != nil {
 				return
 			}
-			hot.url = cold.url
+			hot.url, hot.accessLines = cold.url, cold.accessLines // one gateway
 			if err = e.check(hot, true); err != nil {
 				return
 			}
