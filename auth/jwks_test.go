@@ -372,6 +372,54 @@ func TestWithdrawnKeyNoLongerVerifiesCachedTokens(t *testing.T) {
 	}
 }
 
+// A periodic refresh builds new key objects even when the provider's set is
+// unchanged; a later withdrawal must still reach the tokens cached before
+// that refresh. The stage answers as a client sees it.
+func TestKeyWithdrawnAfterAnUnchangedRefreshRefusesCachedTokensAtOnce(t *testing.T) {
+	clock := newTestClock()
+	k1, k2 := rsaKey(t, "k1"), rsaKey(t, "k2")
+	p := newTestProvider(t, k1, k2)
+	v := newVerifier(t, testConfig(Issuer{Issuer: p.URL()}), VerifierOptions{Now: clock.Now})
+	v.refreshEvery = 10 * time.Millisecond
+	run(t, v)
+	waitReady(t, v)
+	stage := &Authenticator{Verifier: v, Next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+	status := func(token string) (int, string) {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		stage.ServeHTTP(rec, r)
+		return rec.Code, rec.Header().Get("WWW-Authenticate")
+	}
+	token := sign(t, k1, p.claims(clock))
+	if code, _ := status(token); code != http.StatusOK {
+		t.Fatalf("token of a published key: status %d", code)
+	}
+	if v.Cached(token) == nil {
+		t.Fatal("the verified token was not cached")
+	}
+
+	// Periodic refreshes of the same set.
+	hits := p.jwksHits.Load()
+	waitFor(t, "two periodic refreshes", func() bool { return p.jwksHits.Load() >= hits+2 })
+	if v.Cached(token) == nil {
+		t.Fatal("an unchanged key set dropped a cached token")
+	}
+
+	p.publish(k2) // k1 withdrawn
+	hits = p.jwksHits.Load()
+	waitFor(t, "the refresh without k1 to end", func() bool {
+		is := v.order[0]
+		is.mu.Lock()
+		defer is.mu.Unlock()
+		return p.jwksHits.Load() > hits && is.inflight == nil
+	})
+	code, challenge := status(token)
+	if code != http.StatusUnauthorized || !strings.Contains(challenge, `error="invalid_token"`) {
+		t.Errorf("cached token of a withdrawn key: status %d, WWW-Authenticate %q; want 401 with invalid_token", code, challenge)
+	}
+}
+
 func TestKeyRotationUnderLoadHasNoFailures(t *testing.T) {
 	clock := newTestClock()
 	oldKey, newKey := rsaKey(t, "2024-old"), rsaKey(t, "2025-new")

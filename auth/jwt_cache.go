@@ -58,10 +58,16 @@ func (c *tokenCache) get(sum [sha256.Size]byte, now time.Time) *envelope.Princip
 }
 
 // add remembers e for the token hashing to sum, evicting the least recently
-// used entry when full.
+// used entry when full. An entry whose key its issuer's current set no
+// longer holds is not added: a refresh may have withdrawn the key while the
+// token was being verified, and its purge, which holds the same lock after
+// the new set is in place, may already have run.
 func (c *tokenCache) add(sum [sha256.Size]byte, e cacheEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if set := e.issuer.keys.Load(); set == nil || !set.holds(e.key) {
+		return
+	}
 	if el, ok := c.items[sum]; ok {
 		el.Value.(*cacheItem).cacheEntry = e
 		c.order.MoveToFront(el)

@@ -175,9 +175,11 @@ func (v *Verifier) fetch(ctx context.Context, is *issuer) error {
 	}
 	if old != nil && v.cache != nil {
 		// A key the provider withdrew no longer vouches for anything, not
-		// even tokens verified with it earlier.
-		if removed := set.removedFrom(old); len(removed) > 0 {
-			v.cache.purge(func(e cacheEntry) bool { return e.issuer == is && removed[e.key] })
+		// even tokens verified with it earlier. A cached entry may hold a
+		// key object of any earlier fetch, so it is judged by value
+		// against the new set.
+		if set.withdraws(old) {
+			v.cache.purge(func(e cacheEntry) bool { return e.issuer == is && !set.holds(e.key) })
 		}
 	}
 	return nil

@@ -97,19 +97,18 @@ func (s *keySet) kids() []string {
 	return out
 }
 
-// removedFrom returns the keys of old that s no longer holds, by kid and
-// key material.
-func (s *keySet) removedFrom(old *keySet) map[*verificationKey]bool {
-	removed := map[*verificationKey]bool{}
-	for _, k := range old.all {
-		kept := slices.ContainsFunc(s.byKID[k.kid], func(n *verificationKey) bool {
-			return n.alg == k.alg && publicEqual(n.public, k.public)
-		})
-		if !kept {
-			removed[k] = true
-		}
-	}
-	return removed
+// holds reports whether s has a key equal to k: the same kid, alg and
+// public key. Keys are compared by value because every fetch builds new key
+// objects, even when the provider's set has not changed.
+func (s *keySet) holds(k *verificationKey) bool {
+	return slices.ContainsFunc(s.byKID[k.kid], func(n *verificationKey) bool {
+		return n.alg == k.alg && publicEqual(n.public, k.public)
+	})
+}
+
+// withdraws reports whether old holds a key that s does not.
+func (s *keySet) withdraws(old *keySet) bool {
+	return slices.ContainsFunc(old.all, func(k *verificationKey) bool { return !s.holds(k) })
 }
 
 // publicEqual compares two public keys of the types a key set holds.
