@@ -239,9 +239,9 @@ func decodeFastRequest(data []byte, prefix string) (req Request, err error, ok b
 	if !ok {
 		return Request{}, nil, false
 	}
-	req = Request{Query: w.str[0], OperationName: w.str[1], DocumentID: w.str[2], DocID: w.str[3]}
-	if req.DocID == "" {
-		req.DocID = w.str[4]
+	req = Request{Query: w.str[0], OperationName: w.str[1], DocumentID: w.str[2]}
+	if req.DocID, err = relayID(w.str[3], w.str[4], prefix); err != nil {
+		return req, err, true
 	}
 	req, err = finishRequest(req, w.raw[0], w.raw[1], prefix)
 	return req, err, true
@@ -254,11 +254,27 @@ func decodeStandard(data []byte, prefix string) (Request, error) {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return Request{}, badJSON(err, prefix)
 	}
-	req := Request{Query: deref(w.Query), OperationName: deref(w.OperationName), DocumentID: deref(w.DocumentID), DocID: deref(w.DocID)}
-	if req.DocID == "" {
-		req.DocID = deref(w.ID)
+	req := Request{Query: deref(w.Query), OperationName: deref(w.OperationName), DocumentID: deref(w.DocumentID)}
+	var err error
+	if req.DocID, err = relayID(deref(w.DocID), deref(w.ID), prefix); err != nil {
+		return req, err
 	}
 	return finishRequest(req, w.Variables, w.Extensions, prefix)
+}
+
+// relayID is the Relay document id of a request that may send it as doc_id,
+// id or both. Two different values are refused, as every other pair of
+// document ids is: running either one would let the request mean something
+// other than what one of its readers (a log, a cache, the upstream) takes it
+// for.
+func relayID(docID, id, prefix string) (string, error) {
+	switch {
+	case docID == "":
+		return id, nil
+	case id != "" && id != docID:
+		return "", Errorf(CodeBadRequest, "%sdoc_id and %sid name two different document ids; send one of them", prefix, prefix)
+	}
+	return docID, nil
 }
 
 // finishRequest checks the object fields and that the request names
@@ -323,10 +339,10 @@ func parseQueryString(q url.Values) (Request, error) {
 	req.Query = q.Get("query")
 	req.OperationName = q.Get("operationName")
 	req.DocumentID = q.Get("documentId")
-	if req.DocID = q.Get("doc_id"); req.DocID == "" {
-		req.DocID = q.Get("id")
-	}
 	var err error
+	if req.DocID, err = relayID(q.Get("doc_id"), q.Get("id"), ""); err != nil {
+		return req, err
+	}
 	if req.Variables, err = jsonParam("variables", q.Get("variables")); err != nil {
 		return req, err
 	}

@@ -42,6 +42,7 @@ func TestParseAccepts(t *testing.T) {
 		{"Relay doc_id alone is enough", post(`{"doc_id":"1"}`, "application/json"), Limits{}, Request{DocID: "1"}},
 		{"Relay id stands for doc_id", post(`{"id":"2"}`, "application/json"), Limits{}, Request{DocID: "2"}},
 		{"GET with Relay id", httptest.NewRequest(http.MethodGet, "/graphql?id=3", nil), Limits{}, Request{DocID: "3"}},
+		{"Relay doc_id and the same id", post(`{"doc_id":"4","id":"4"}`, "application/json"), Limits{}, Request{DocID: "4"}},
 		{"body exactly at the limit", post(`{"query":"{a}"}`, "application/json"), Limits{MaxBodyBytes: int64(len(`{"query":"{a}"}`))}, Request{Query: "{a}"}},
 		{"GET with URL parameters", httptest.NewRequest(http.MethodGet, "/graphql?"+url.Values{"query": {"{a}"}, "operationName": {"Q"}, "variables": {`{"n":1}`}, "extensions": {`{"e":true}`}}.Encode(), nil), Limits{},
 			Request{Query: "{a}", OperationName: "Q", Variables: []byte(`{"n":1}`), Extensions: []byte(`{"e":true}`)}},
@@ -97,6 +98,10 @@ func TestParseRefuses(t *testing.T) {
 		{"GET without query", httptest.NewRequest(http.MethodGet, "/graphql", nil), Limits{}, CodeBadRequest, 400, "no query"},
 		{"GET with variables that are not JSON", httptest.NewRequest(http.MethodGet, "/graphql?query=%7Ba%7D&variables=%7Bx", nil), Limits{}, CodeBadRequest, 400, "variables is not valid JSON"},
 		{"GET with variables that are an array", httptest.NewRequest(http.MethodGet, "/graphql?query=%7Ba%7D&variables=%5B%5D", nil), Limits{}, CodeBadRequest, 400, "must be a JSON object"},
+		{"Relay doc_id and a different id", post(`{"doc_id":"1","id":"2"}`, "application/json"), Limits{}, CodeBadRequest, 400, "doc_id and id name two different document ids"},
+		{"Relay doc_id and a different id, decoded by encoding/json", post(`{"doc_id":"1","id":"\u0032"}`, "application/json"), Limits{}, CodeBadRequest, 400, "two different document ids"},
+		{"Relay doc_id and a different id in a batch", post(`[{"doc_id":"1"},{"doc_id":"1","id":"2"}]`, "application/json"), Limits{MaxBatch: 2}, CodeBadRequest, 400, "[1].doc_id and [1].id"},
+		{"GET with doc_id and a different id", httptest.NewRequest(http.MethodGet, "/graphql?doc_id=1&id=2", nil), Limits{}, CodeBadRequest, 400, "two different document ids"},
 		{"GET with a repeated parameter", httptest.NewRequest(http.MethodGet, "/graphql?query=%7Ba%7D&query=%7Bb%7D", nil), Limits{}, CodeBadRequest, 400, "more than once"},
 	}
 	for _, tt := range tests {
