@@ -97,6 +97,11 @@ func (p *Plan) parse(w *walker, i int, spans []span) *envelope.Error {
 		return envelope.Errorf(envelope.CodeVariablesInvalid, "the variables are not valid JSON")
 	case b[i] != '{':
 		return envelope.Errorf(envelope.CodeVariablesInvalid, "the variables must be a JSON object, not %s", shown(b[i:jsonscan.ValueEnd(b, i)]))
+	case nestsDeeper(b, w.l.maxDepth+1): // the variables object is a level of its own
+		// A parser that recurses (graphql-js does) overflows its stack
+		// on thousands of levels, which fit in a few KiB; the walk below
+		// recurses too.
+		return envelope.Errorf(envelope.CodeVariablesInvalid, "the variables nest lists and objects more than %d levels deep (limits.max_variables_depth)", w.l.maxDepth)
 	}
 	return p.members(w, i, spans)
 }

@@ -35,7 +35,9 @@
 //     pagination (CreditInput.limit). Without a schema the type of a nested
 //     field is unknown unless a fragment's type condition names it, so only
 //     caps by name apply there;
-//   - the length of every list in the variables (limits.max_list_length).
+//   - the length of every list in the variables (limits.max_list_length);
+//   - the nesting depth of lists and objects in them
+//     (limits.max_variables_depth), checked by a loop that cannot recurse.
 //
 // Refusals are *envelope.Error values: LIMIT_EXCEEDED for the limits,
 // VARIABLES_INVALID for coercion.

@@ -25,6 +25,10 @@ type Config struct {
 	// MaxVariablesBytes caps the size of the variables JSON; 0 means no cap.
 	// gqlguard's default: 65536.
 	MaxVariablesBytes int `yaml:"max_variables_bytes"`
+	// MaxVariablesDepth caps how deeply lists and objects nest within one
+	// variable's value: {"v": [[1]]} is 2 levels deep. gqlguard's
+	// default: 32.
+	MaxVariablesDepth int `yaml:"max_variables_depth"`
 }
 
 // Pagination caps pagination arguments.
@@ -44,6 +48,7 @@ type Limits struct {
 	schema   *ast.Schema
 	maxList  int
 	maxBytes int
+	maxDepth int
 	// names caps arguments by name, coords by schema coordinate
 	// (Type.field.argument); a coordinate wins over a name.
 	names  map[string]*capRule
@@ -86,6 +91,9 @@ func (cfg Config) Validate(withSchema bool) error {
 	}
 	if cfg.MaxVariablesBytes < 2 {
 		problems.add("limits.max_variables_bytes", "must be at least 2")
+	}
+	if cfg.MaxVariablesDepth < 1 {
+		problems.add("limits.max_variables_depth", "must be at least 1")
 	}
 	for name, max := range cfg.Pagination.Arguments {
 		switch {
@@ -146,6 +154,7 @@ func New(cfg Config, schema *ast.Schema) (*Limits, error) {
 		schema:   schema,
 		maxList:  cfg.MaxListLength,
 		maxBytes: cfg.MaxVariablesBytes,
+		maxDepth: cfg.MaxVariablesDepth,
 		names:    make(map[string]*capRule, len(cfg.Pagination.Arguments)),
 		coords:   make(map[string]*capRule, len(cfg.Pagination.Coordinates)),
 	}

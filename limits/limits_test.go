@@ -121,12 +121,14 @@ func TestNew(t *testing.T) {
 			cfg: with(func(c *config.Limits) {
 				c.MaxListLength = 0
 				c.MaxVariablesBytes = 1
+				c.MaxVariablesDepth = 0
 				c.Pagination.Coordinates = map[string]int{"Query.topUsers.first": -1}
 			}),
 			useSchema: true,
 			want: []string{
 				"limits.max_list_length: must be at least 1",
 				"limits.max_variables_bytes: must be at least 2",
+				"limits.max_variables_depth: must be at least 1",
 				"limits.pagination.coordinates.Query.topUsers.first: must be at least 1",
 			},
 		},

@@ -133,3 +133,27 @@ func (s *keySet) add(key []byte, esc bool) (dup bool) {
 	s.big[unquote(key, esc)] = struct{}{}
 	return false
 }
+
+// nestsDeeper reports whether the valid JSON b nests arrays and objects more
+// than max levels deep. It is one loop with a counter, so that no input
+// can make it recurse.
+func nestsDeeper(b []byte, max int) bool {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++ // the escaped character, which may be a quote
+				}
+			}
+		case '{', '[':
+			if depth++; depth > max {
+				return true
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return false
+}

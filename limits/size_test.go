@@ -70,3 +70,48 @@ func TestCheckLimitsSize(t *testing.T) {
 		expectError(t, err, exceeded, "the variables are 14 bytes; the limit is 10 bytes (limits.max_variables_bytes)")
 	})
 }
+
+func TestCheckLimitsDepth(t *testing.T) {
+	cfg := with(func(c *config.Limits) { c.MaxVariablesDepth = 3 })
+	const refused = "the variables nest lists and objects more than 3 levels deep (limits.max_variables_depth)"
+	cases := []checkCase{
+		{name: "lists at the limit", query: qTags, vars: `{"tags":[[[1]]]}`},
+		{name: "lists over the limit", query: qTags, vars: `{"tags":[[[[1]]]]}`, code: invalid, msg: refused},
+		{name: "objects at the limit", query: qTags, vars: `{"tags":[{"a":{"b":1}}]}`},
+		{name: "objects over the limit", query: qTags, vars: `{"tags":[{"a":{"b":{}}}]}`, code: invalid, msg: refused},
+		{name: "brackets in strings are not nesting", query: qTags, vars: `{"tags":["[[[[{{{{", "\"[[[[", {"[[[[":"\\"}]}`},
+		{name: "deep nesting in a variable the operation does not define is refused for its depth", query: qTags, vars: `{"x":[[[[1]]]]}`, code: invalid, msg: refused},
+	}
+	runChecks(t, newLimits(t, cfg, nil), cases)
+}
+
+// Thousands of levels fit within the size limit: a recursive parser
+// upstream (graphql-js) overflows its stack on them, so the default depth
+// refuses them before anything is forwarded.
+func TestCheckRefusesThousandsOfLevelsByDefault(t *testing.T) {
+	l := newLimits(t, defaults(), nil)
+	for _, tc := range []struct{ name, query, open, close string }{
+		{"input objects", qPage, `{"a":`, `}`},
+		{"lists", qTags, `[`, `]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const levels = 7200
+			value := strings.Repeat(tc.open, levels) + "1" + strings.Repeat(tc.close, levels)
+			name := "page"
+			if tc.query == qTags {
+				name = "tags"
+			}
+			vars := `{"` + name + `":` + value + `}`
+			if len(vars) > 64<<10 {
+				t.Fatalf("the variables are %d bytes, over the default size limit", len(vars))
+			}
+			_, err := mustPlan(t, l, tc.query).Check([]byte(vars))
+			expectError(t, err, invalid, "the variables nest lists and objects more than 32 levels deep (limits.max_variables_depth)")
+		})
+	}
+	// 32 levels within one variable pass.
+	vars := `{"tags":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`
+	if _, err := mustPlan(t, l, qTags).Check([]byte(vars)); err != nil {
+		t.Errorf("32 levels: %v", err)
+	}
+}

@@ -469,6 +469,7 @@ func Default() *Config {
 			Pagination:        Pagination{Arguments: map[string]int{"first": 100, "last": 100, "limit": 100}, Default: 100},
 			MaxListLength:     1000,
 			MaxVariablesBytes: 64 << 10,
+			MaxVariablesDepth: 32,
 		},
 		Auth: Auth{
 			JWT:          auth.DefaultJWTConfig(),
