@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gqlguard/gqlguard/auth"
 	"github.com/gqlguard/gqlguard/cors"
@@ -81,6 +82,9 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	if o.registry == nil {
 		o.registry = prometheus.NewRegistry()
+	}
+	if err := registerRuntimeMetrics(o.registry); err != nil {
+		return nil, err
 	}
 	if o.expiryCheck == 0 {
 		o.expiryCheck = 24 * time.Hour
@@ -213,6 +217,23 @@ type options struct {
 // on the admin listener; default a new registry.
 func WithRegistry(reg *prometheus.Registry) Option {
 	return func(o *options) { o.registry = reg }
+}
+
+// registerRuntimeMetrics adds the Go runtime and process collectors
+// (go_goroutines, process_resident_memory_bytes, process_open_fds, …) that
+// operators' dashboards and alerts expect beside the gateway's own. A
+// registry that has them already (prometheus.DefaultRegisterer does) is
+// left as it is.
+func registerRuntimeMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // withExpiryCheck sets how often certificate expiry is checked (daily by
