@@ -112,6 +112,14 @@ func Open(dir string, opts Options) (*Recorder, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("documents.capture.dir: %w", err)
 	}
+	// A process killed mid-write leaves its temporary file behind; nothing
+	// else would ever remove it.
+	switch removed, err := atomicfile.CleanDir(dir, time.Now()); {
+	case err != nil:
+		opts.Logger.Error("capture: temporary files left by an interrupted write could not be removed", "dir", dir, "error", err)
+	case removed > 0:
+		opts.Logger.Warn("capture: removed temporary files left by an interrupted write", "dir", dir, "files", removed)
+	}
 	r := &Recorder{dir: dir, log: opts.Logger, max: opts.MaxDocuments, maxText: opts.MaxTextBytes,
 		records: map[documents.ID]*Record{}, writing: map[documents.ID]chan struct{}{}, dirty: map[documents.ID]bool{}}
 	recs, err := Read(dir)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/internal/atomicfile"
 )
 
 // racyWindow is how close to the time of a scan a modification time must be
@@ -190,7 +191,7 @@ func (s *Store) takePending() []documents.ID {
 func (s *Store) Poll() error {
 	start := time.Now()
 	s.writeMu.Lock()
-	next, err := s.scan()
+	next, err := s.scan(nil)
 	if err != nil {
 		s.writeMu.Unlock()
 		return err
@@ -258,8 +259,9 @@ func (s *Store) forgetReported(index map[documents.ID]fileState) {
 }
 
 // scan builds an index from the folder's listing: one stat per file, no
-// file read. The caller holds writeMu.
-func (s *Store) scan() (map[documents.ID]fileState, error) {
+// file read. With stale non-nil, it also collects there the temporary files
+// a crashed write left (see atomicfile.IsStale). The caller holds writeMu.
+func (s *Store) scan(stale *[]string) (map[documents.ID]fileState, error) {
 	f, err := os.Open(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("dirstore: %w", err)
@@ -271,6 +273,10 @@ func (s *Store) scan() (map[documents.ID]fileState, error) {
 	for {
 		entries, err := f.ReadDir(4096)
 		for _, de := range entries {
+			if stale != nil && atomicfile.IsStale(de, now) {
+				*stale = append(*stale, de.Name())
+				continue
+			}
 			if !s.add(index, de, now) {
 				s.ignore(ignored, de.Name())
 			}

@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/gqlguard/gqlguard/documents"
+	"github.com/gqlguard/gqlguard/internal/atomicfile"
 )
 
 // ErrCorrupt is wrapped by errors for a file whose content is not what its
@@ -146,12 +147,22 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dirstore: %w", err)
 	}
-	index, err := s.scan()
+	var stale []string
+	index, err := s.scan(&stale)
 	if err != nil {
 		return nil, err
 	}
 	s.index, s.dirTime = index, info.ModTime()
 	s.log.Info("trusted documents folder opened", "dir", dir, "documents", len(index), "duration_us", time.Since(start).Microseconds())
+	// A process killed mid-write leaves its temporary file behind; nothing
+	// else would ever remove it.
+	if len(stale) > 0 {
+		removed, err := atomicfile.RemoveStale(dir, stale)
+		s.log.Warn("removed temporary files left by an interrupted write", "dir", dir, "files", removed)
+		if err != nil {
+			s.log.Error("temporary files left by an interrupted write could not be removed", "dir", dir, "error", err)
+		}
+	}
 	return s, nil
 }
 

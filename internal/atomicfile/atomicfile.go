@@ -23,7 +23,7 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if dir == "" {
 		dir = "."
 	}
-	tmp := filepath.Join(dir, "."+base+".tmp-"+rand.Text())
+	tmp := filepath.Join(dir, tempName(base, rand.Text()))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return fmt.Errorf("atomicfile: %w", err)
