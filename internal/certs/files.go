@@ -15,6 +15,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,26 @@ func (l *Loaded) NotAfter() time.Time { return l.Cert.Leaf.NotAfter }
 
 // KeyType returns the algorithm of the certificate's key (see KeyType).
 func (l *Loaded) KeyType() string { return KeyType(l.Cert.Leaf) }
+
+// Serial returns leaf's serial number in upper-case hex, as openssl x509
+// -serial prints it.
+func Serial(leaf *x509.Certificate) string {
+	return strings.ToUpper(leaf.SerialNumber.Text(16))
+}
+
+// Fingerprint returns the SHA-256 of leaf's DER encoding as colon-separated
+// upper-case hex pairs, as openssl x509 -fingerprint -sha256 prints it.
+func Fingerprint(leaf *x509.Certificate) string {
+	sum := sha256.Sum256(leaf.Raw)
+	var b strings.Builder
+	for i, c := range sum {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		fmt.Fprintf(&b, "%02X", c)
+	}
+	return b.String()
+}
 
 // KeyType names the algorithm of leaf's public key as logs and metrics show
 // it: "ecdsa", "rsa", "ed25519", or "other".
@@ -105,10 +126,21 @@ func NewFileSource(pairs []config.CertPair, logger *slog.Logger, now func() time
 			return nil, err
 		}
 		set = append(set, l)
+		s.logLoaded(l)
 	}
 	sortByPreference(set)
 	s.cur.Store(&set)
 	return s, nil
+}
+
+// logLoaded logs a certificate that starts serving. Subject, serial and
+// fingerprint tell one load from the next even when a renewal keeps the
+// name and the key type.
+func (s *FileSource) logLoaded(l *Loaded) {
+	leaf := l.Cert.Leaf
+	s.log.Info("certificate loaded", "name", l.Name, "key_type", l.KeyType(), "file", l.CertFile,
+		"subject", leaf.Subject.String(), "serial", Serial(leaf), "not_after", l.NotAfter().UTC().Format(time.RFC3339),
+		"sha256", Fingerprint(leaf))
 }
 
 // pairKey is the config key of the i-th pair.
@@ -254,8 +286,7 @@ func (s *FileSource) Reload() error {
 			}
 		}
 		s.expiredLogged[i] = false
-		s.log.Info("certificate loaded", "name", l.Name, "key_type", l.KeyType(), "file", l.CertFile,
-			"not_after", l.NotAfter().UTC().Format(time.RFC3339))
+		s.logLoaded(l)
 	}
 	if changed {
 		sortByPreference(set)

@@ -4,12 +4,15 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -235,4 +238,66 @@ func TestReloadTriesANotYetValidCertificateAgainOnceValid(t *testing.T) {
 	if got := f.served(); len(got) != 1 || got[0] != nextSerial.String() {
 		t.Errorf("serving %v once its validity began, want %s", got, nextSerial)
 	}
+}
+
+// Two certificates with the same name and key type, one after the other,
+// are told apart in the log by subject, serial and fingerprint.
+func TestCertificateLoadedNamesTheCertificate(t *testing.T) {
+	now := time.Now()
+	dir := t.TempDir()
+	valid := pairOpts{notBefore: now.Add(-time.Hour), notAfter: now.Add(time.Hour)}
+	p, _ := writePair(t, dir, "a", valid)
+	f := newFileSourceFixture(t, p)
+	before := (*f.src.cur.Load())[0].Cert.Leaf
+	renewed, _ := writePair(t, dir, "renewed", valid)
+	copyPair(t, renewed, p)
+	if err := f.src.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	var loaded []string
+	for _, l := range strings.Split(f.logs.String(), "\n") {
+		if strings.Contains(l, "certificate loaded") {
+			loaded = append(loaded, l)
+		}
+	}
+	if len(loaded) != 2 {
+		t.Fatalf("%d certificate loaded lines, want one at start and one for the reload:\n%s", len(loaded), f.logs)
+	}
+	if !strings.Contains(loaded[0], opensslFingerprint(before)) {
+		t.Errorf("the first line does not name the first certificate:\n%s", loaded[0])
+	}
+	line := loaded[1]
+	leaf := (*f.src.cur.Load())[0].Cert.Leaf
+	for _, want := range []string{
+		"subject=" + strconvQuote(leaf.Subject.String()),
+		"serial=" + strings.ToUpper(leaf.SerialNumber.Text(16)),
+		"sha256=" + opensslFingerprint(leaf),
+		"not_after=" + leaf.NotAfter.UTC().Format(time.RFC3339),
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("the reload's line lacks %s:\n%s", want, f.logs)
+		}
+	}
+	if strings.Contains(line, opensslFingerprint(before)) || strings.Contains(line, "serial="+strings.ToUpper(before.SerialNumber.Text(16))) {
+		t.Errorf("the reload's line names the previous certificate:\n%s", line)
+	}
+}
+
+// opensslFingerprint is what openssl x509 -fingerprint -sha256 prints.
+func opensslFingerprint(leaf *x509.Certificate) string {
+	sum := sha256.Sum256(leaf.Raw)
+	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	var pairs []string
+	for i := 0; i < len(h); i += 2 {
+		pairs = append(pairs, h[i:i+2])
+	}
+	return strings.Join(pairs, ":")
+}
+
+// strconvQuote quotes s as slog's text handler does when it needs quoting.
+func strconvQuote(s string) string {
+	if strings.ContainsAny(s, " =\"") {
+		return strconv.Quote(s)
+	}
+	return s
 }
