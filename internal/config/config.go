@@ -61,9 +61,10 @@ type RateLimit struct {
 // The default allows none.
 type CORS struct {
 	// AllowedOrigins are exact origins (https://app.example.com) or
-	// patterns with one leading wildcard label (https://*.example.com).
-	// "*" allows any origin (never with credentials); "null" is never
-	// allowed.
+	// patterns with one leading wildcard label (https://*.example.com,
+	// where "*" is exactly one label), written as browsers send origins
+	// (lowercase, no default port, nothing after the host). "*" allows any
+	// origin (never with credentials); "null" is never allowed.
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// AllowCredentials lets browsers send cookies and read the answer.
 	AllowCredentials bool `yaml:"allow_credentials"`

@@ -480,3 +480,35 @@ func TestCheckFilesTellsFilesFromFolders(t *testing.T) {
 		t.Errorf("a missing folder or a good file was reported: %v", err)
 	}
 }
+
+// The CORS stage compares origins as exact strings, so an entry spelt
+// otherwise than browsers send origins is refused with the spelling to
+// write, naming the key.
+func TestNonCanonicalAllowedOriginsAreRefused(t *testing.T) {
+	for entry, canon := range map[string]string{
+		"https://APP.example.com":      "https://app.example.com",
+		"HTTPS://app.example.com":      "https://app.example.com",
+		"https://app.example.com:443":  "https://app.example.com",
+		"http://localhost:80":          "http://localhost",
+		"https://app.example.com/":     "https://app.example.com",
+		"https://app.example.com/path": "https://app.example.com",
+		"https://*.Example.com":        "https://*.example.com",
+	} {
+		t.Run(entry, func(t *testing.T) {
+			c := Default()
+			c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+			c.CORS.AllowedOrigins = []string{"https://ok.example.com", entry}
+			want := `cors.allowed_origins[1]: "` + entry + `" is not spelt as browsers send an origin`
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `write "`+canon+`"`) {
+				t.Fatalf("Validate = %v, want %q naming %q", err, want, canon)
+			}
+		})
+	}
+	c := Default()
+	c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+	c.CORS.AllowedOrigins = []string{"https://app.example.com", "https://*.example.com:8443", "http://localhost:3000", "http://[::1]:3000", "http://127.0.0.1:3000"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("canonical origins refused: %v", err)
+	}
+}
