@@ -413,6 +413,14 @@ func (c *Config) validateAuth(bad func(key, format string, args ...any)) {
 	if j.MaxTokenBytes > 0 && j.MaxTokenBytes < 256 {
 		bad("auth.jwt.max_token_bytes", "must be at least 256")
 	}
+	// A token over the limit is answered 401 by the gateway only if the
+	// HTTP stack lets its header through: with less room, Go's server
+	// answers 431 in plain text (HTTP/1.1) or ends the connection (HTTP/2)
+	// instead of the error contract.
+	if need := j.MaxTokenBytes + TokenHeaderRoom; len(j.Issuers) > 0 && j.MaxTokenBytes > 0 && c.Server.MaxHeaderBytes < need {
+		bad("server.max_header_bytes", "%d leaves no room for a token of auth.jwt.max_token_bytes (%d) and the request's other headers; set it to at least %d (the token's limit + %d), so that a longer token is refused by the gateway with 401, not by the HTTP stack with 431",
+			c.Server.MaxHeaderBytes, j.MaxTokenBytes, need, TokenHeaderRoom)
+	}
 	if j.JWKSRefresh > 0 && j.JWKSRefresh < time.Minute {
 		bad("auth.jwt.jwks_refresh", "must be at least 1m")
 	}
