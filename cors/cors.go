@@ -1,8 +1,10 @@
 // Package cors is the CORS stage: it answers preflights and tells browsers
 // which other web origins may call the API and read its answers. It is built
-// on github.com/rs/cors with an explicit, strict origin matcher: exact
-// origins and patterns with one leading wildcard label; "null" and
-// look-alike origins never match. GraphQL never runs for a preflight.
+// on github.com/rs/cors with an explicit, strict origin matcher: an Origin
+// header matches only as the exact string of an allowed origin, or of a
+// pattern whose leading "*" label stands for one label; "null", look-alike
+// origins and spellings no browser sends never match. GraphQL never runs for
+// a preflight.
 package cors
 
 import (
@@ -42,7 +44,8 @@ var ResponseHeaders = []string{
 }
 
 // New returns the CORS stage in front of next. It refuses a wildcard origin
-// together with credentials, and "null".
+// together with credentials, "null", and entries not written as browsers
+// send origins (see Canonical).
 func New(o Options, next http.Handler) (http.Handler, error) {
 	m, err := newMatcher(o.AllowedOrigins)
 	if err != nil {
@@ -52,65 +55,84 @@ func New(o Options, next http.Handler) (http.Handler, error) {
 		return nil, fmt.Errorf(`cors: "*" with credentials would let every website act as the signed-in user`)
 	}
 	c := rscors.New(rscors.Options{
-		AllowOriginFunc:     m.allowed,
-		AllowedMethods:      []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders:      o.AllowedHeaders,
-		ExposedHeaders:      o.ExposedHeaders,
-		MaxAge:              int(o.MaxAge / time.Second),
-		AllowCredentials:    o.AllowCredentials,
-		AllowPrivateNetwork: o.AllowPrivateNetwork,
+		// rs/cors would lowercase origins for its own matching; this
+		// matcher compares them exactly and sees every Origin header.
+		AllowOriginVaryRequestFunc: m.allowed,
+		AllowedMethods:             []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:             o.AllowedHeaders,
+		ExposedHeaders:             o.ExposedHeaders,
+		MaxAge:                     int(o.MaxAge / time.Second),
+		AllowCredentials:           o.AllowCredentials,
+		AllowPrivateNetwork:        o.AllowPrivateNetwork,
 	})
 	return c.Handler(next), nil
 }
 
-// matcher decides whether an Origin header value is allowed.
+// matcher decides whether an Origin header is allowed.
 type matcher struct {
-	exact    map[string]bool
-	suffixes []wildcard
-	any      bool
+	exact     map[string]bool
+	wildcards []wildcard
+	any       bool
 }
 
-type wildcard struct{ scheme, suffix string } // suffix like ".example.com" or ".example.com:8443"
+// wildcard is a pattern like https://*.example.com:8443, split around its
+// "*" label: scheme "https://", suffix ".example.com:8443".
+type wildcard struct{ scheme, suffix string }
 
 func newMatcher(origins []string) (*matcher, error) {
 	m := &matcher{exact: map[string]bool{}}
 	for _, o := range origins {
-		o = strings.ToLower(o)
 		switch {
 		case o == "*":
 			m.any = true
-		case o == "null":
+			continue
+		case strings.EqualFold(o, "null"):
 			return nil, fmt.Errorf(`cors: the origin "null" is never allowed`)
-		case strings.Contains(o, "://*."):
-			scheme, rest, _ := strings.Cut(o, "://*")
-			m.suffixes = append(m.suffixes, wildcard{scheme: scheme + "://", suffix: rest})
-		default:
-			m.exact[o] = true
 		}
+		c, err := Canonical(o)
+		if err != nil {
+			return nil, fmt.Errorf("cors: allowed origin %w", err)
+		}
+		if c != o {
+			return nil, fmt.Errorf("cors: allowed origin %q is not spelt as browsers send it, so it would never match; write %q", o, c)
+		}
+		if scheme, suffix, ok := strings.Cut(o, "://*"); ok {
+			m.wildcards = append(m.wildcards, wildcard{scheme: scheme + "://", suffix: suffix})
+			continue
+		}
+		m.exact[o] = true
 	}
 	return m, nil
 }
 
-// allowed matches an origin exactly, or against a pattern by a whole
-// trailing domain: https://*.example.com matches https://app.example.com but
-// never https://evil-example.com or https://example.com.evil.net.
-func (m *matcher) allowed(origin string) bool {
-	origin = strings.ToLower(origin)
-	if origin == "" || origin == "null" {
-		return false
+// allowed matches the request's one Origin header byte for byte against
+// the allowlist, whose entries are canonical: rs/cors echoes the header as
+// sent, and a spelling no browser sends (HTTPS://APP.example.com, a default
+// port) comes from a client that forged it, so it is never echoed with
+// credentials. A pattern's "*" stands for exactly one label:
+// https://*.example.com matches https://app.example.com, never
+// https://a.b.example.com, https://example.com or https://evil-example.com.
+func (m *matcher) allowed(r *http.Request, origin string) (bool, []string) {
+	// Browsers send one Origin; rs/cors would echo every copy while
+	// checking the first.
+	if len(r.Header["Origin"]) != 1 || origin == "" || origin == "null" {
+		return false, nil
 	}
-	if m.any || m.exact[origin] {
-		return true
+	if m.exact[origin] {
+		return true, nil
 	}
-	for _, w := range m.suffixes {
+	for _, w := range m.wildcards {
 		rest, ok := strings.CutPrefix(origin, w.scheme)
 		if !ok {
 			continue
 		}
-		label, ok := strings.CutSuffix(rest, w.suffix)
-		if ok && label != "" && !strings.ContainsAny(label, ":/@") {
-			return true
+		if label, ok := strings.CutSuffix(rest, w.suffix); ok && hostLabel(label) {
+			return true, nil
 		}
 	}
-	return false
+	if m.any {
+		c, err := canonical(origin, false)
+		return err == nil && c == origin, nil
+	}
+	return false, nil
 }

@@ -61,9 +61,10 @@ type RateLimit struct {
 // The default allows none.
 type CORS struct {
 	// AllowedOrigins are exact origins (https://app.example.com) or
-	// patterns with one leading wildcard label (https://*.example.com).
-	// "*" allows any origin (never with credentials); "null" is never
-	// allowed.
+	// patterns with one leading wildcard label (https://*.example.com,
+	// where "*" is exactly one label), written as browsers send origins
+	// (lowercase, no default port, nothing after the host). "*" allows any
+	// origin (never with credentials); "null" is never allowed.
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// AllowCredentials lets browsers send cookies and read the answer.
 	AllowCredentials bool `yaml:"allow_credentials"`
@@ -343,6 +344,12 @@ type UpstreamTLS struct {
 	Pins []string `yaml:"pins"`
 }
 
+// TokenHeaderRoom is the room server.max_header_bytes must leave beside a
+// token of auth.jwt.max_token_bytes: the Authorization header's name and
+// scheme, and the request's other headers (a browser sends about 1 KiB
+// without cookies).
+const TokenHeaderRoom = 4096
+
 // Server holds the HTTP server's protections against slow and greedy clients
 // and the shutdown policy.
 type Server struct {
@@ -358,7 +365,12 @@ type Server struct {
 	WriteIdleTimeout time.Duration `yaml:"write_idle_timeout"`
 	// IdleTimeout closes idle keep-alive connections. Default 120s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
-	// MaxHeaderBytes bounds request headers. Default 65536.
+	// MaxHeaderBytes bounds request headers: every request whose header
+	// list, counted as HTTP/2 counts it (each name and value plus 32
+	// bytes, RFC 7541 §4.1), is within it reaches the gateway over either
+	// protocol; beyond it Go's HTTP stack answers 431 itself (see the
+	// README). With tokens verified, it must be at least
+	// auth.jwt.max_token_bytes + TokenHeaderRoom. Default 65536.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// ShutdownGrace is how long in-flight requests may finish after SIGTERM
 	// or SIGINT. Default 30s.

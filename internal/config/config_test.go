@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -478,5 +479,73 @@ func TestCheckFilesTellsFilesFromFolders(t *testing.T) {
 	}
 	if err != nil && (strings.Contains(err.Error(), "capture") || strings.Contains(err.Error(), "key_file")) {
 		t.Errorf("a missing folder or a good file was reported: %v", err)
+	}
+}
+
+// The CORS stage compares origins as exact strings, so an entry spelt
+// otherwise than browsers send origins is refused with the spelling to
+// write, naming the key.
+func TestNonCanonicalAllowedOriginsAreRefused(t *testing.T) {
+	for entry, canon := range map[string]string{
+		"https://APP.example.com":      "https://app.example.com",
+		"HTTPS://app.example.com":      "https://app.example.com",
+		"https://app.example.com:443":  "https://app.example.com",
+		"http://localhost:80":          "http://localhost",
+		"https://app.example.com/":     "https://app.example.com",
+		"https://app.example.com/path": "https://app.example.com",
+		"https://*.Example.com":        "https://*.example.com",
+	} {
+		t.Run(entry, func(t *testing.T) {
+			c := Default()
+			c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+			c.CORS.AllowedOrigins = []string{"https://ok.example.com", entry}
+			want := `cors.allowed_origins[1]: "` + entry + `" is not spelt as browsers send an origin`
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `write "`+canon+`"`) {
+				t.Fatalf("Validate = %v, want %q naming %q", err, want, canon)
+			}
+		})
+	}
+	c := Default()
+	c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+	c.CORS.AllowedOrigins = []string{"https://app.example.com", "https://*.example.com:8443", "http://localhost:3000", "http://[::1]:3000", "http://127.0.0.1:3000"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("canonical origins refused: %v", err)
+	}
+}
+
+// A token over auth.jwt.max_token_bytes gets the gateway's 401 only if the
+// HTTP stack lets its header through, so server.max_header_bytes must leave
+// room for it.
+func TestHeaderLimitLeavesRoomForAnOversizedToken(t *testing.T) {
+	for _, tt := range []struct {
+		name              string
+		issuers           bool
+		maxHeader, maxTok int
+		ok                bool
+	}{
+		{"defaults", true, 65536, 8192, true},
+		{"just enough room", true, 8192 + TokenHeaderRoom, 8192, true},
+		{"header limit equal to the token limit", true, 8192, 8192, false},
+		{"header limit just short", true, 8192 + TokenHeaderRoom - 1, 8192, false},
+		{"token limit raised past the header limit", true, 65536, 65536, false},
+		{"no tokens verified", false, 8192, 8192, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+			if tt.issuers {
+				c.Auth.JWT.Issuers, c.Auth.JWT.Audiences = []Issuer{{Issuer: "https://id.example.com/"}}, []string{"api"}
+			}
+			c.Server.MaxHeaderBytes, c.Auth.JWT.MaxTokenBytes = tt.maxHeader, tt.maxTok
+			err := c.Validate()
+			if tt.ok && err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			want := fmt.Sprintf("server.max_header_bytes: %d leaves no room for a token of auth.jwt.max_token_bytes (%d) and the request's other headers; set it to at least %d", tt.maxHeader, tt.maxTok, tt.maxTok+TokenHeaderRoom)
+			if !tt.ok && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Fatalf("Validate = %v, want %q", err, want)
+			}
+		})
 	}
 }

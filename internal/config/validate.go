@@ -9,9 +9,10 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gqlguard/gqlguard/cors"
 )
 
 // Validate reports every problem in c at once, each prefixed by the key it is
@@ -412,6 +413,14 @@ func (c *Config) validateAuth(bad func(key, format string, args ...any)) {
 	if j.MaxTokenBytes > 0 && j.MaxTokenBytes < 256 {
 		bad("auth.jwt.max_token_bytes", "must be at least 256")
 	}
+	// A token over the limit is answered 401 by the gateway only if the
+	// HTTP stack lets its header through: with less room, Go's server
+	// answers 431 in plain text (HTTP/1.1) or ends the connection (HTTP/2)
+	// instead of the error contract.
+	if need := j.MaxTokenBytes + TokenHeaderRoom; len(j.Issuers) > 0 && j.MaxTokenBytes > 0 && c.Server.MaxHeaderBytes < need {
+		bad("server.max_header_bytes", "%d leaves no room for a token of auth.jwt.max_token_bytes (%d) and the request's other headers; set it to at least %d (the token's limit + %d), so that a longer token is refused by the gateway with 401, not by the HTTP stack with 431",
+			c.Server.MaxHeaderBytes, j.MaxTokenBytes, need, TokenHeaderRoom)
+	}
 	if j.JWKSRefresh > 0 && j.JWKSRefresh < time.Minute {
 		bad("auth.jwt.jwks_refresh", "must be at least 1m")
 	}
@@ -456,8 +465,14 @@ func (c *Config) validateCORS(bad func(key, format string, args ...any)) {
 		case strings.EqualFold(o, "null"):
 			bad(key, `"null" is the origin of sandboxed and file pages, which any site can create; it is never allowed`)
 		default:
-			if err := ValidOrigin(o); err != nil {
+			// Origins are compared as exact strings: an entry spelt
+			// otherwise than browsers send it would never match.
+			canon, err := cors.Canonical(o)
+			switch {
+			case err != nil:
 				bad(key, "%v", err)
+			case canon != o:
+				bad(key, "%q is not spelt as browsers send an origin (RFC 6454: scheme and host in lowercase, no default port, nothing after the host), so it would never match; write %q", o, canon)
 			}
 		}
 	}
@@ -469,33 +484,6 @@ func (c *Config) validateCORS(bad func(key, format string, args ...any)) {
 			bad("cors", "%q is not a header name", h)
 		}
 	}
-}
-
-// ValidOrigin checks an allowed-origin entry: scheme://host[:port], the host
-// optionally starting with one "*." wildcard label, nothing else.
-func ValidOrigin(o string) error {
-	scheme, rest, ok := strings.Cut(o, "://")
-	if !ok || (scheme != "https" && scheme != "http") || rest == "" || strings.ContainsAny(rest, "/?#@ ") {
-		return fmt.Errorf("%q is not an origin like https://app.example.com", o)
-	}
-	host := rest
-	if h, port, err := net.SplitHostPort(rest); err == nil {
-		if _, err := strconv.Atoi(port); err != nil {
-			return fmt.Errorf("%q has a bad port", o)
-		}
-		host = h
-	}
-	wild, ok := strings.CutPrefix(host, "*.")
-	if ok && !strings.Contains(wild, ".") {
-		return fmt.Errorf("%q: a wildcard must leave at least a registrable domain (https://*.example.com)", o)
-	}
-	if strings.Contains(wild, "*") {
-		return fmt.Errorf("%q: only one leading wildcard label is allowed", o)
-	}
-	if net.ParseIP(strings.Trim(wild, "[]")) == nil && !validDomain(wild) && wild != "localhost" {
-		return fmt.Errorf("%q: %q is not a host name", o, wild)
-	}
-	return nil
 }
 
 // sameListener reports whether the listen addresses a and b would take the

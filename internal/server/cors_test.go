@@ -33,6 +33,17 @@ func TestGatewayCORSPolicyIsTheOnlyOne(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a spelling of the allowed origin that no browser sends is not echoed", func(t *testing.T) {
+		for _, origin := range []string{"https://APP.example.com", "HTTPS://app.example.com", "https://app.example.com:443"} {
+			res := g.post(t, body, "Origin", origin)
+			readBody(t, res)
+			for _, h := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"} {
+				if v := res.Header.Values(h); len(v) != 0 {
+					t.Errorf("Origin %s: %s: %q reached the browser", origin, h, v)
+				}
+			}
+		}
+	})
 	t.Run("an allowed origin gets exactly the gateway's header", func(t *testing.T) {
 		res := g.post(t, body, "Origin", "https://app.example.com")
 		readBody(t, res)
