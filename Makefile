@@ -6,9 +6,9 @@ GO ?= go
 # duration-based -fuzztime ends while a worker is mid-call (go.dev/issue/75804).
 FUZZTIME ?= 100000x
 
-.PHONY: test lint unit fuzz microbench bench scale build testssl browser-deps
+.PHONY: test lint unit allocs fuzz microbench bench scale build testssl browser-deps
 
-test: lint unit fuzz
+test: browser-deps lint unit allocs fuzz
 
 lint:
 	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './node_modules/*')); \
@@ -19,13 +19,20 @@ lint:
 unit:
 	$(GO) test -race -count=1 ./...
 
+# Allocation budgets (testing.AllocsPerRun) hold only without the race
+# detector, whose instrumentation allocates on its own (such tests skip
+# under -race): the packages that have them run again without it.
+allocs:
+	$(GO) test -count=1 $$(grep -rl --include='*_test.go' 'AllocsPerRun' . | grep -v node_modules | xargs -n1 dirname | sort -u)
+
+# Every fuzz target of every package, each for FUZZTIME.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./envelope
-	$(GO) test -run '^$$' -fuzz '^FuzzParseMultipart$$' -fuzztime $(FUZZTIME) ./envelope
-	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./internal/proxy
-	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./limits
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./documents/manifest
-	$(GO) test -run '^$$' -fuzz '^FuzzAccessLine$$' -fuzztime $(FUZZTIME) ./internal/telemetry
+	@set -e; for file in $$(grep -rlE --include='*_test.go' '^func Fuzz' . | grep -v node_modules | sort); do \
+		for target in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]+)\(.*/\1/p' $$file); do \
+			echo "$(GO) test -run '^$$' -fuzz '^$$target\$$' -fuzztime $(FUZZTIME) $$(dirname $$file)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$(dirname $$file); \
+		done; \
+	done
 
 # Go micro-benchmarks, next to the code they measure.
 microbench:
@@ -42,10 +49,12 @@ scale:
 	$(GO) run ./bench/scale
 
 # The Node packages the browser test drives Chromium with (Chromium itself:
-# apt-get install chromium). Installed from the lock file, once.
+# apt-get install chromium). Installed from the lock file, once; make test
+# runs it first, so the browser test is never skipped for want of them.
 BROWSER_DIR = internal/server/testdata/browser
 browser-deps:
 	@test -d $(BROWSER_DIR)/node_modules || (cd $(BROWSER_DIR) && npm ci --no-audit --no-fund)
+	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || echo "make: no Chromium at $${CHROMIUM:-/usr/bin/chromium}: the browser test will be skipped (apt-get install chromium; .ci/run installs it)"
 
 build:
 	$(GO) build -o gqlguard ./cmd/gqlguard

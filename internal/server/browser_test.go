@@ -203,7 +203,7 @@ func browserTools(t *testing.T) (node, chromium string) {
 		missing("node is not installed: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core")); err != nil {
-		missing("playwright-core is not installed (run npm ci in internal/server/%s): %v", browserDir, err)
+		missing("playwright-core is not installed in internal/server/%s (make browser-deps; make test runs it): %v", browserDir, err)
 	}
 	return node, chromium
 }
