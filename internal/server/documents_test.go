@@ -68,6 +68,7 @@ func TestStrictModeEndToEnd(t *testing.T) {
 		{"malformed id", `{"documentId":"sha256:zz"}`, 400, "INVALID_DOCUMENT_ID"},
 		{"attacker's huge limit", `{"documentId":"` + id + `","variables":{"limit":2147483647}}`, 400, "LIMIT_EXCEEDED"},
 		{"variable of the wrong type", `{"documentId":"` + id + `","variables":{"limit":"ten"}}`, 400, "VARIABLES_INVALID"},
+		{"Relay doc_id and id naming two documents", `{"doc_id":"` + id + `","id":"sha256:` + strings.Repeat("0", 64) + `","variables":{"limit":5}}`, 400, "BAD_REQUEST"},
 		{"APQ registration", `{"query":"{ x }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + documents.SHA256("{ x }").Hash() + `"}}}`, 400, "PERSISTED_QUERY_NOT_SUPPORTED"},
 	}
 	for _, tt := range tests {
