@@ -159,6 +159,11 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, end 
 		line.err, line.hasErr = info.Err.Error(), true
 	}
 	h := o.Logger.Handler()
+	if l, ok := h.(*RepeatLimit); ok {
+		// Access lines are one per request, each its own record: none
+		// is held back.
+		h = l.next
+	}
 	if jh, ok := h.(*jsonHandler); ok && line.writeTo(jh) {
 		return
 	}
