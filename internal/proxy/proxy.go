@@ -341,7 +341,7 @@ func clientGone(r *http.Request) bool {
 // not take an empty answer for a real one.
 func (p *Proxy) clientClosed(r *http.Request, err error) {
 	envelope.RecordError(r, &envelope.Error{Code: envelope.CodeClientClosedRequest, Err: err,
-		Message: "the client went away before its answer was complete"})
+		Message: "the client went away"})
 	if p.log.Enabled(r.Context(), slog.LevelDebug) {
 		p.log.Debug("client went away", "error", err, "request_id", requestID(envelope.InfoFrom(r.Context())))
 	}

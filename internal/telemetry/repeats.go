@@ -172,6 +172,23 @@ func (l *RepeatLimit) windowEnd(key repeatKey, w *repeatWindow) {
 	}
 }
 
+// Flush reports the suppressed lines of every window now, ended or not:
+// at exit, so that none goes unreported.
+func (l *RepeatLimit) Flush() {
+	l.mu.Lock()
+	pending := map[repeatKey]*repeatWindow{}
+	for k, w := range l.seen {
+		if w.suppressed > 0 {
+			pending[k] = w
+			delete(l.seen, k)
+		}
+	}
+	l.mu.Unlock()
+	for k, w := range pending {
+		l.summarize(k, w)
+	}
+}
+
 // summarize writes the line that says how many lines of key w suppressed.
 // w is no longer counted into.
 func (l *RepeatLimit) summarize(key repeatKey, w *repeatWindow) {

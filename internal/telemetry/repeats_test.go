@@ -167,3 +167,23 @@ func TestAccessLinesAreNeverHeldBack(t *testing.T) {
 		t.Errorf("%d access lines of 30 (%d held back)", n, len(timers))
 	}
 }
+
+// Flush reports what the current windows held back, as at exit, and the
+// window-end reports then have nothing left to say.
+func TestFlushReportsPendingWindows(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
+	var timers []func()
+	logger := limitedLogger(&out, &clock, &timers)
+	for range 14 {
+		logger.Error("certificate reload refused", "reason", "unreadable")
+	}
+	logger.Handler().(*RepeatLimit).Flush()
+	for _, f := range timers {
+		f()
+	}
+	lines := readLines(t, &out)
+	if len(lines) != 11 || lines[10].Msg != "similar log lines suppressed" || lines[10].Suppressed != 4 || lines[10].Level != "ERROR" {
+		t.Errorf("lines %+v; want 10 and one report of 4", lines)
+	}
+}
