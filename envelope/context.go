@@ -14,8 +14,9 @@ import (
 
 // Info is the gateway's record of one request. The observe stage creates it
 // with ID, ClientIP and Start before any other stage runs; those fields are
-// read-only afterwards. Code, Err and Upstream are written once by the stage
-// that decides the outcome, and read by the access log after the response.
+// read-only afterwards. Code, Err, Status and Upstream are written once by
+// the stage that decides the outcome, and read by the access log after the
+// response.
 type Info struct {
 	// ID is the request id, also sent as the X-Request-Id response header.
 	ID string
@@ -29,6 +30,10 @@ type Info struct {
 	Code Code
 	// Err is the refusal or failure, for the log.
 	Err error
+	// Status, when not zero, is the status the log and the metrics record
+	// in place of the response's, for an outcome no response carried
+	// (see RecordError).
+	Status int
 	// Upstream is how long the upstream took to answer headers; zero when it
 	// was not contacted.
 	Upstream time.Duration

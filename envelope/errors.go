@@ -40,7 +40,16 @@ const (
 	// CodeDocumentIDConflict refuses a registration (admin API) that would
 	// re-bind a registered custom or Relay id to another text.
 	CodeDocumentIDConflict Code = "DOCUMENT_ID_CONFLICT"
+	// CodeClientClosedRequest is the outcome, in the access log and the
+	// metrics only, of a request whose client went away before its answer
+	// was complete. No client ever receives it.
+	CodeClientClosedRequest Code = "CLIENT_CLOSED_REQUEST"
 )
+
+// StatusClientClosedRequest is the status logged with
+// CodeClientClosedRequest: nginx's 499, which operators' dashboards already
+// tell apart from the gateway's own failures.
+const StatusClientClosedRequest = 499
 
 // contract maps each code to its status for clients that accept
 // application/graphql-response+json, and says whether the GraphQL-over-HTTP
@@ -74,6 +83,7 @@ var contract = map[Code]struct {
 	CodeDocumentStoreUnavailable:  {http.StatusServiceUnavailable, false},
 	CodeAuthUnavailable:           {http.StatusServiceUnavailable, false},
 	CodeDocumentIDConflict:        {http.StatusConflict, false},
+	CodeClientClosedRequest:       {StatusClientClosedRequest, false},
 }
 
 // Error is a refusal by the gateway. Its Message is shown to the client, so it
@@ -139,6 +149,17 @@ type errorEntry struct {
 
 type errorExtension struct {
 	Code Code `json:"code"`
+}
+
+// RecordError records e as the outcome of r for the access log and the
+// metrics, with its status, without writing a response: for a request whose
+// client went away (CodeClientClosedRequest), or an answer that failed
+// after its head went out, when there is no one to tell or nothing left to
+// tell them.
+func RecordError(r *http.Request, e *Error) {
+	if info := InfoFrom(r.Context()); info != nil {
+		info.Code, info.Err, info.Status = e.Code, e, e.StatusFor(MediaTypeGraphQLResponse)
+	}
 }
 
 // WriteError writes err as a GraphQL-over-HTTP error response. An error that

@@ -104,8 +104,13 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
 	if cfg.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(w, opts)
+	} else {
+		h = telemetry.NewJSONLogger(w, level).Handler()
 	}
-	return telemetry.NewJSONLogger(w, level)
+	// A failure that hits every request must not cost a warning per
+	// request: a flood of them buries everything else and fills disks.
+	return slog.New(telemetry.LimitRepeats(h, telemetry.RepeatOptions{}))
 }

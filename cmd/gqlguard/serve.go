@@ -11,6 +11,7 @@ import (
 
 	"github.com/gqlguard/gqlguard/internal/config"
 	"github.com/gqlguard/gqlguard/internal/server"
+	"github.com/gqlguard/gqlguard/internal/telemetry"
 )
 
 // cmdServe runs the gateway until a signal arrives. Flags are shortcuts into
@@ -65,7 +66,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gqlguard: %v\n", err)
 		return 1
 	}
-	if err := srv.Serve(ctx); err != nil {
+	err = srv.Serve(ctx)
+	if l, ok := logger.Handler().(*telemetry.RepeatLimit); ok {
+		l.Flush() // the last second's suppressed lines
+	}
+	if err != nil {
 		logger.Error("gateway stopped", "error", err)
 		return 1
 	}

@@ -27,9 +27,12 @@ func failureReason(err error) string {
 		ne       net.Error
 	)
 	var answer *upstreamAnswerError
+	var cut *cutError
 	switch {
 	case errors.As(err, &answer):
 		return "answer refused"
+	case errors.As(err, &cut):
+		return "answer cut short"
 	case errors.As(err, &pin):
 		return "pinned key mismatch"
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:

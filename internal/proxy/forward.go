@@ -89,8 +89,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	var head int // bytes of the answer already read into *bp
+	whole := false
 	if err == nil {
 		head, err = readJSONStart(res, mediaType, out.Header["Accept-Encoding"][0] == "gzip", *bp)
+	}
+	if err == nil && isJSON(mediaType) {
+		head, whole, err = readAhead(res.Body, *bp, head)
 	}
 	if err != nil {
 		_ = res.Body.Close()
@@ -99,27 +103,79 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.copyHeader(w.Header(), res.Header)
 	w.WriteHeader(res.StatusCode)
+	var rest io.Reader = res.Body // what is left to read of the answer
 	// A stream (server-sent events, incremental delivery, any answer of
 	// unknown length) goes out as it comes; a sized answer is buffered by
 	// net/http and written at once.
 	var flusher *http.ResponseController
-	if res.ContentLength < 0 || mediaType == "text/event-stream" {
+	if whole {
+		rest = http.NoBody
+	} else if res.ContentLength < 0 || mediaType == "text/event-stream" {
 		// The head goes out now, not with the first event: clients
 		// (EventSource's open event, a balancer's first-byte timeout)
 		// wait for it.
 		flusher = http.NewResponseController(w)
 		_ = flusher.Flush()
 	}
-	err = copyBody(w, res.Body, *bp, head, flusher)
+	err = copyBody(w, rest, *bp, head, flusher)
 	_ = res.Body.Close()
 	if err != nil {
-		// The status is out: all that is left is to cut the answer, so
-		// that the client does not take it for a complete one.
-		if r.Context().Err() == nil {
-			p.log.Warn("upstream answer cut", "error", err, "request_id", requestID(info))
-		}
-		panic(http.ErrAbortHandler)
+		p.answerCut(r, res.StatusCode, err)
 	}
+}
+
+// isJSON reports whether an answer of mediaType is one JSON document, which
+// a client can use only once it is whole (the other GraphQL answers are
+// streams).
+func isJSON(mediaType string) bool {
+	return mediaType == envelope.MediaTypeJSON || mediaType == envelope.MediaTypeGraphQLResponse
+}
+
+// readAhead reads more of an answer into buf after the n bytes it holds,
+// until buf is full or the answer ends, and returns how many bytes buf holds
+// and whether that is the whole answer. The head waits for it, so that an
+// answer the upstream cuts short within buf (which most answers fit) is
+// refused with the error contract while nothing has gone out yet, rather
+// than cut at the client. It costs no read that copying would not do.
+func readAhead(body io.Reader, buf []byte, n int) (int, bool, error) {
+	for n < len(buf) {
+		m, err := body.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, true, nil
+		}
+		if err != nil {
+			return n, false, &cutError{err: err}
+		}
+	}
+	return n, false, nil
+}
+
+// cutError is an upstream answer that ended before its end: the upstream
+// closed the connection (or reset the stream) inside the body, or the body
+// could not be read on.
+type cutError struct{ err error }
+
+func (e *cutError) Error() string { return "upstream answer cut short: " + e.err.Error() }
+func (e *cutError) Unwrap() error { return e.err }
+
+// answerCut ends a request whose answer failed after its head went out.
+// There is nothing left to tell the client, so the answer is cut: the
+// connection (HTTP/1.1) or the stream (HTTP/2) is aborted, and the client
+// never takes a partial answer for a whole one. The log and the metrics
+// record why: an upstream failure when the upstream's answer broke off, a
+// client that went away when writing to it failed.
+func (p *Proxy) answerCut(r *http.Request, status int, err error) {
+	var cut *cutError
+	if clientGone(r) || !errors.As(err, &cut) {
+		p.clientClosed(r, err)
+	} else {
+		info := envelope.InfoFrom(r.Context())
+		p.log.Warn("upstream answer cut", "reason", "answer cut short", "status", status, "error", err, "request_id", requestID(info))
+		envelope.RecordError(r, &envelope.Error{Code: envelope.CodeUpstreamUnavailable, Err: err,
+			Message: "the upstream's answer broke off after its head (" + strconv.Itoa(status) + ") was sent; the client's answer was cut"})
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // newBodyReader returns an upstream request body reading b. It must be
@@ -223,7 +279,7 @@ func (p *Proxy) copyHeader(dst, src http.Header) {
 
 // copyBody copies the answer to w with a pooled buffer, flushing after every
 // write through flusher unless it is nil. A read error other than the end
-// of the body is returned like a write error.
+// of the body is returned as a *cutError; a write error as it is.
 func copyBody(w http.ResponseWriter, body io.Reader, buf []byte, n int, flusher *http.ResponseController) error {
 	for {
 		var rerr error
@@ -247,7 +303,7 @@ func copyBody(w http.ResponseWriter, body io.Reader, buf []byte, n int, flusher 
 			return nil
 		}
 		if rerr != nil {
-			return rerr
+			return &cutError{err: rerr}
 		}
 	}
 }

@@ -188,31 +188,39 @@ func TestUpstreamAnswerHeaders(t *testing.T) {
 	}
 }
 
+// An answer the upstream cuts short never reaches the client as a whole
+// one. Cut within the part the stage reads before the head goes out (most
+// answers), it is refused with 502 UPSTREAM_UNAVAILABLE; cut later, the
+// client's answer is cut too. net/http would refuse to end a sized answer
+// early by itself; an answer of unknown length it would end as complete,
+// unless the stage aborts it.
 func TestUpstreamAnswerCutIsCutForTheClient(t *testing.T) {
+	long := `{"data":"` + strings.Repeat("x", 40<<10)
 	tests := []struct {
 		name, head, body string
+		headSent         bool
 	}{
-		// net/http would refuse to end a sized answer early by itself; an
-		// answer of unknown length it would end as complete, unless the
-		// stage aborts it.
-		{"sized", "Content-Length: 100", `{"data":`},
-		{"chunked", "Transfer-Encoding: chunked", "8\r\n{\"data\":\r\n"},
+		{"sized", "Content-Length: 100", `{"data":`, false},
+		{"chunked", "Transfer-Encoding: chunked", "8\r\n{\"data\":\r\n", false},
+		{"sized, cut after 40 KiB", "Content-Length: 100000", long, true},
+		{"chunked, cut after 40 KiB", "Transfer-Encoding: chunked", strconv.FormatInt(int64(len(long)), 16) + "\r\n" + long + "\r\n", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			url, logs := forwardThrough(t, rawAnswer(t, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"+tt.head+"\r\n\r\n"+tt.body), nil)
-			// The gateway drops the connection: before the answer's head
-			// went out (the client sees no answer) or after (the body ends
-			// early).
 			res, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ a }"}`))
-			if err == nil {
-				b, rerr := io.ReadAll(bufio.NewReader(res.Body))
-				_ = res.Body.Close()
-				if !errors.Is(rerr, io.ErrUnexpectedEOF) {
-					t.Errorf("a cut answer read as complete: %d %q, %v", res.StatusCode, b, rerr)
-				}
+			if err != nil {
+				t.Fatal(err)
 			}
-			if !strings.Contains(logs.String(), "upstream answer cut") {
+			b, rerr := io.ReadAll(bufio.NewReader(res.Body))
+			_ = res.Body.Close()
+			switch {
+			case tt.headSent && !errors.Is(rerr, io.ErrUnexpectedEOF):
+				t.Errorf("a cut answer read as complete: %d %d bytes, %v", res.StatusCode, len(b), rerr)
+			case !tt.headSent && (res.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), `"UPSTREAM_UNAVAILABLE"`) || rerr != nil):
+				t.Errorf("got %d %q, %v; want 502 UPSTREAM_UNAVAILABLE", res.StatusCode, b, rerr)
+			}
+			if !strings.Contains(logs.String(), "answer cut short") {
 				t.Errorf("not logged: %s", logs)
 			}
 		})

@@ -50,7 +50,8 @@ func (h *Health) Ready() error { return *h.state.Load() }
 func (h *Health) set(err error) { h.state.Store(&err) }
 
 // Probe sends `{ __typename }`, which every GraphQL server answers, and
-// reports whether an HTTP answer below 500 came back.
+// reports whether an HTTP answer below 500 came back whole: an upstream
+// that cuts its answers short fails requests as surely as one that is down.
 func (h *Health) Probe(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.p.target.String(), strings.NewReader(`{"query":"{ __typename }"}`))
 	if err != nil {
@@ -65,10 +66,13 @@ func (h *Health) Probe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("upstream did not answer: %w", err)
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	_, err = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	_ = res.Body.Close()
 	if res.StatusCode >= 500 {
 		return fmt.Errorf("upstream answered %s", res.Status)
+	}
+	if err != nil {
+		return fmt.Errorf("upstream answer cut short: %w", err)
 	}
 	return nil
 }

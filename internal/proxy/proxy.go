@@ -301,8 +301,13 @@ func checkAnswer(res *http.Response) (string, error) {
 // errorHandler answers upstream failures with UPSTREAM_UNAVAILABLE: 504 when
 // the upstream was too slow, 502 otherwise. The body never carries the error
 // text or its reason (they may name internal addresses and tell an attacker
-// how the upstream's TLS is set up); one log line does.
+// how the upstream's TLS is set up); one log line does. A request its
+// client gave up is no upstream failure (see clientClosed).
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(r) {
+		p.clientClosed(r, err)
+		panic(http.ErrAbortHandler)
+	}
 	p.log.Warn("upstream request failed", "reason", failureReason(err), "error", err, "request_id", requestID(envelope.InfoFrom(r.Context())))
 	status, msg := http.StatusBadGateway, "the upstream GraphQL server is unavailable; try again later"
 	var ne net.Error
@@ -310,13 +315,36 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		status, msg = http.StatusGatewayTimeout, "the upstream GraphQL server did not answer in time"
 	}
 	var answer *upstreamAnswerError
-	if errors.As(err, &answer) {
+	var cut *cutError
+	switch {
+	case errors.As(err, &answer):
 		msg = "the upstream GraphQL server failed on this request; the gateway log has what it answered"
-	}
-	if r.Context().Err() != nil {
-		msg = "the request was cancelled before the upstream answered"
+	case errors.As(err, &cut):
+		msg = "the upstream GraphQL server's answer broke off; try again later"
 	}
 	envelope.WriteError(w, r, &envelope.Error{Code: envelope.CodeUpstreamUnavailable, Message: msg, Status: status, Err: err})
+}
+
+// clientGone reports whether r's client went away: net/http cancels a
+// request's context when its HTTP/1.1 connection closes or its HTTP/2
+// stream is reset, and nothing else of the gateway's cancels it.
+func clientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
+
+// clientClosed records r as given up by its client: CLIENT_CLOSED_REQUEST,
+// at most a debug line, and never an upstream failure. A burst of requests
+// reset as soon as they are sent (HTTP/2 rapid reset) would otherwise fill
+// the log with warnings and the upstream failure figures with requests the
+// upstream, mostly, never saw. The caller aborts the response: there is no
+// one to answer, and an HTTP/1.1 client that only half-closed its side must
+// not take an empty answer for a real one.
+func (p *Proxy) clientClosed(r *http.Request, err error) {
+	envelope.RecordError(r, &envelope.Error{Code: envelope.CodeClientClosedRequest, Err: err,
+		Message: "the client went away"})
+	if p.log.Enabled(r.Context(), slog.LevelDebug) {
+		p.log.Debug("client went away", "error", err, "request_id", requestID(envelope.InfoFrom(r.Context())))
+	}
 }
 
 // buffers are the 32 KiB buffers answers are copied with.

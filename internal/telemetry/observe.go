@@ -3,8 +3,10 @@
 package telemetry
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -58,9 +60,11 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case p == http.ErrAbortHandler || rec.status != 0:
 			// Aborted on purpose, or cut after the answer began: there
 			// is nothing left to tell the client; net/http drops the
-			// connection.
-			if rec.status == 0 {
-				rec.status = 499 // the client closed or the answer was cut
+			// connection. The stage that aborts records why; cut before
+			// anything was written without a record, the client is
+			// taken to have gone away.
+			if rec.status == 0 && info.Status == 0 {
+				info.Code, info.Status = envelope.CodeClientClosedRequest, envelope.StatusClientClosedRequest
 			}
 			if info.Err == nil {
 				info.Err = fmt.Errorf("response aborted: %v", p)
@@ -105,8 +109,18 @@ func validID(id string) bool {
 func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, end time.Time) {
 	d := end.Sub(info.Start)
 	status := rec.status
-	if status == 0 {
+	switch {
+	case info.Status != 0:
+		status = info.Status
+	case status == 0:
 		status = http.StatusOK
+	}
+	if status >= 500 && errors.Is(r.Context().Err(), context.Canceled) {
+		// The client went away first (net/http cancels the context when
+		// the connection closes or the stream is reset): whatever then
+		// failed (the upstream or store request, cancelled with it) is
+		// not the dependency's failure.
+		info.Code, status = envelope.CodeClientClosedRequest, envelope.StatusClientClosedRequest
 	}
 	outcome := string(info.Code)
 	if outcome == "" {
@@ -145,6 +159,11 @@ func (o *Observer) log(r *http.Request, rec *recorder, info *envelope.Info, end 
 		line.err, line.hasErr = info.Err.Error(), true
 	}
 	h := o.Logger.Handler()
+	if l, ok := h.(*RepeatLimit); ok {
+		// Access lines are one per request, each its own record: none
+		// is held back.
+		h = l.next
+	}
 	if jh, ok := h.(*jsonHandler); ok && line.writeTo(jh) {
 		return
 	}

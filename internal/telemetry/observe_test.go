@@ -2,13 +2,17 @@ package telemetry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gqlguard/gqlguard/envelope"
 	"github.com/gqlguard/gqlguard/internal/clientip"
@@ -107,4 +111,84 @@ func TestPanicBeforeTheAnswerIsAnErrorResponse(t *testing.T) {
 	if !strings.Contains(logs.String(), "request handler panicked") || !strings.Contains(logs.String(), `"status":500`) {
 		t.Errorf("logs %s", logs.String())
 	}
+}
+
+// An outcome the access log and the metrics get from the stage that decided
+// it: a refusal, an answer cut after its head (recorded, not written), and
+// a dependency failure of a request whose client had already gone, which is
+// the client's doing.
+func TestOutcomeOfTheRequest(t *testing.T) {
+	storeDown := &envelope.Error{Code: envelope.CodeDocumentStoreUnavailable, Message: "down"}
+	tests := []struct {
+		name      string
+		cancelled bool
+		next      func(w http.ResponseWriter, r *http.Request)
+		status    float64
+		outcome   string
+		level     string
+	}{
+		{"a dependency failure", false, func(w http.ResponseWriter, r *http.Request) { envelope.WriteError(w, r, storeDown) }, 503, "DOCUMENT_STORE_UNAVAILABLE", "WARN"},
+		{"a dependency failure after the client went away", true, func(w http.ResponseWriter, r *http.Request) { envelope.WriteError(w, r, storeDown) }, 499, "CLIENT_CLOSED_REQUEST", "INFO"},
+		{"a refusal after the client went away keeps its code", true, func(w http.ResponseWriter, r *http.Request) {
+			envelope.WriteError(w, r, envelope.Errorf(envelope.CodeBadRequest, "no"))
+		}, 400, "BAD_REQUEST", "INFO"},
+		{"an answer cut after its head", false, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`{"data":`))
+			envelope.RecordError(r, &envelope.Error{Code: envelope.CodeUpstreamUnavailable, Message: "cut"})
+			panic(http.ErrAbortHandler)
+		}, 502, "UPSTREAM_UNAVAILABLE", "WARN"},
+		{"an abort before anything was written, without a record", false, func(http.ResponseWriter, *http.Request) {
+			panic(http.ErrAbortHandler)
+		}, 499, "CLIENT_CLOSED_REQUEST", "INFO"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			reg := prometheus.NewRegistry()
+			o := &Observer{Logger: NewJSONLogger(&logs, slog.LevelInfo), Metrics: NewMetrics(reg, nil), Next: http.HandlerFunc(tt.next)}
+			r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+			if tt.cancelled {
+				ctx, cancel := context.WithCancel(r.Context())
+				cancel()
+				r = r.WithContext(ctx)
+			}
+			func() {
+				defer func() { _ = recover() }()
+				o.ServeHTTP(httptest.NewRecorder(), r)
+			}()
+			var line map[string]any
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+				t.Fatalf("%v: %s", err, logs.String())
+			}
+			if line["status"] != tt.status || line["outcome"] != tt.outcome || line["level"] != tt.level {
+				t.Errorf("access line %s; want %s, %v, %s", logs.String(), tt.level, tt.status, tt.outcome)
+			}
+			if got := requestCounts(t, reg); len(got) != 1 || got[fmt.Sprintf("%s %v", tt.outcome, tt.status)] != 1 {
+				t.Errorf("gqlguard_requests_total %v; want %s %v counted once", got, tt.outcome, tt.status)
+			}
+		})
+	}
+}
+
+// requestCounts returns gqlguard_requests_total from reg by "outcome status".
+func requestCounts(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "gqlguard_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			counts[labels["outcome"]+" "+labels["status"]] = m.GetCounter().GetValue()
+		}
+	}
+	return counts
 }

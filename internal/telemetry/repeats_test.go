@@ -1,0 +1,189 @@
+package telemetry
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gqlguard/gqlguard/envelope"
+)
+
+// limitedLogger is a JSON logger behind a RepeatLimit of 10 lines a second
+// on a clock the test moves; the functions the limit asked to run at a
+// window's end are in *timers.
+func limitedLogger(out io.Writer, clock *time.Time, timers *[]func()) *slog.Logger {
+	return slog.New(LimitRepeats(NewJSONLogger(out, slog.LevelDebug).Handler(), RepeatOptions{
+		Now:       func() time.Time { return *clock },
+		AfterFunc: func(_ time.Duration, f func()) { *timers = append(*timers, f) },
+	}))
+}
+
+type logLine struct {
+	Level      string `json:"level"`
+	Msg        string `json:"msg"`
+	Message    string `json:"message"`
+	Reason     string `json:"reason"`
+	Suppressed int    `json:"suppressed"`
+	N          int    `json:"n"`
+}
+
+func readLines(t *testing.T, out *bytes.Buffer) []logLine {
+	t.Helper()
+	var lines []logLine
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		var l logLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("%v: %s", err, sc.Text())
+		}
+		lines = append(lines, l)
+	}
+	out.Reset()
+	return lines
+}
+
+// count returns how many of lines have msg and reason.
+func count(lines []logLine, msg, reason string) int {
+	n := 0
+	for _, l := range lines {
+		if l.Msg == msg && l.Reason == reason {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRepeatedWarningsAreCappedAndCounted(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
+	var timers []func()
+	logger := limitedLogger(&out, &clock, &timers)
+	derived := logger.With("component", "proxy")
+
+	for i := range 25 {
+		logger.Warn("upstream request failed", "reason", "timeout", "n", i)
+		derived.Warn("upstream request failed", "reason", "connection refused", "n", i)
+		logger.Error("document store failed", "n", i)
+		logger.Info("request", "n", i)
+		logger.Debug("client went away", "n", i)
+	}
+	lines := readLines(t, &out)
+	for _, tt := range []struct {
+		msg, reason string
+		want        int
+	}{
+		{"upstream request failed", "timeout", 10},
+		{"upstream request failed", "connection refused", 10}, // another reason is another kind of line
+		{"document store failed", "", 10},
+		{"request", "", 25},          // INFO is never held back
+		{"client went away", "", 25}, // nor DEBUG
+		{"similar log lines suppressed", "", 0},
+	} {
+		if got := count(lines, tt.msg, tt.reason); got != tt.want {
+			t.Errorf("%d lines %q (reason %q) in the first window; want %d", got, tt.msg, tt.reason, tt.want)
+		}
+	}
+	if len(timers) != 3 {
+		t.Fatalf("%d window-end reports scheduled; want 3, one for each kind of line held back", len(timers))
+	}
+
+	// The window ends with no more lines: its reports are written.
+	clock = clock.Add(time.Second)
+	for _, f := range timers {
+		f()
+	}
+	lines = readLines(t, &out)
+	if len(lines) != 3 {
+		t.Fatalf("%d lines at the window's end; want the 3 reports: %+v", len(lines), lines)
+	}
+	for _, l := range lines {
+		if l.Msg != "similar log lines suppressed" || l.Suppressed != 15 {
+			t.Errorf("report %+v; want 15 suppressed", l)
+		}
+	}
+	if l := lines[0]; l.Level != "WARN" || l.Message != "upstream request failed" || l.Reason != "timeout" {
+		t.Errorf("report %+v does not name the line it stands for", l)
+	}
+
+	// A new window lets lines through again.
+	logger.Warn("upstream request failed", "reason", "timeout")
+	if lines = readLines(t, &out); len(lines) != 1 || lines[0].Msg != "upstream request failed" {
+		t.Errorf("the next window's first line: %+v", lines)
+	}
+}
+
+// A line of the same kind in the next window reports the last window's
+// suppressed lines first, and the window-end report then finds nothing left
+// to say.
+func TestSuppressedLinesAreReportedByTheNextLine(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
+	var timers []func()
+	logger := limitedLogger(&out, &clock, &timers)
+	for i := range 12 {
+		logger.Warn("upstream answer cut", "n", i)
+	}
+	clock = clock.Add(1500 * time.Millisecond)
+	logger.Warn("upstream answer cut", "n", 12)
+	for _, f := range timers {
+		f()
+	}
+	lines := readLines(t, &out)
+	if len(lines) != 12 {
+		t.Fatalf("%d lines; want 10, the report, then the new line: %+v", len(lines), lines)
+	}
+	if l := lines[10]; l.Msg != "similar log lines suppressed" || l.Suppressed != 2 {
+		t.Errorf("report %+v; want 2 suppressed", l)
+	}
+	if l := lines[11]; l.Msg != "upstream answer cut" || l.N != 12 {
+		t.Errorf("line after the report %+v", l)
+	}
+}
+
+// Access lines are one per request: a limited logger holds none back, and
+// the observe stage still writes them itself.
+func TestAccessLinesAreNeverHeldBack(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Date(2026, 12, 1, 16, 4, 5, 0, time.UTC)
+	var timers []func()
+	o := &Observer{
+		Logger: limitedLogger(&out, &clock, &timers),
+		Next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			envelope.WriteError(w, r, envelope.Errorf(envelope.CodeUpstreamUnavailable, "down"))
+		}),
+		Now: func() time.Time { return clock },
+	}
+	for range 30 {
+		o.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "https://localhost/graphql", nil))
+	}
+	if n := strings.Count(out.String(), `"msg":"request"`); n != 30 || len(timers) != 0 {
+		t.Errorf("%d access lines of 30 (%d held back)", n, len(timers))
+	}
+}
+
+// Flush reports what the current windows held back, as at exit, and the
+// window-end reports then have nothing left to say.
+func TestFlushReportsPendingWindows(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
+	var timers []func()
+	logger := limitedLogger(&out, &clock, &timers)
+	for range 14 {
+		logger.Error("certificate reload refused", "reason", "unreadable")
+	}
+	logger.Handler().(*RepeatLimit).Flush()
+	for _, f := range timers {
+		f()
+	}
+	lines := readLines(t, &out)
+	if len(lines) != 11 || lines[10].Msg != "similar log lines suppressed" || lines[10].Suppressed != 4 || lines[10].Level != "ERROR" {
+		t.Errorf("lines %+v; want 10 and one report of 4", lines)
+	}
+}
