@@ -360,8 +360,13 @@ type Server struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxHeaderBytes bounds request headers. Default 65536.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
-	// ShutdownGrace is how long in-flight requests may finish after SIGTERM
-	// or SIGINT. Default 30s.
+	// ShutdownDelay is how long the listeners keep serving after SIGTERM or
+	// SIGINT while /readyz already answers 503, so that a load balancer
+	// sees the gateway unready before connections are refused. A second
+	// signal ends it early. 0 closes the listeners at once. Default 5s.
+	ShutdownDelay time.Duration `yaml:"shutdown_delay"`
+	// ShutdownGrace is how long in-flight requests may finish once the
+	// listeners have closed. Default 30s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 	// GCPercent is the garbage collector's target (GOGC) unless the GOGC
 	// environment variable is set. The gateway's live heap is small and its
@@ -446,6 +451,7 @@ func Default() *Config {
 			WriteIdleTimeout:  30 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    64 << 10,
+			ShutdownDelay:     5 * time.Second,
 			ShutdownGrace:     30 * time.Second,
 			GCPercent:         400,
 		},

@@ -19,7 +19,7 @@ func TestParseFillsDefaults(t *testing.T) {
 	}
 	if cfg.Listen.HTTPS != ":8443" || cfg.Listen.HTTP != ":8080" || cfg.Listen.Admin != "127.0.0.1:9090" ||
 		cfg.GraphQL.MaxBodyBytes != 1<<20 || cfg.TLS.MinVersion != "1.2" || cfg.Upstream.Timeout != 30*time.Second ||
-		cfg.Server.ShutdownGrace != 30*time.Second || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains ||
+		cfg.Server.ShutdownGrace != 30*time.Second || cfg.Server.ShutdownDelay != 5*time.Second || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains ||
 		cfg.Documents.Capture.MaxDocuments != 100_000 || cfg.Documents.Capture.MaxTextBytes != 64<<10 {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
@@ -211,6 +211,7 @@ func TestValidateNamesKeys(t *testing.T) {
 		{"upstream password is not echoed", func(c *Config) { c.Upstream.URL = "gopher://u:hunter2@x" }, "gopher://[redacted]@x is not an http or https URL"},
 		{"bad trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "nope"} }, "server.trusted_proxies[1]"},
 		{"zero timeout", func(c *Config) { c.Upstream.Timeout = 0 }, "upstream.timeout"},
+		{"negative shutdown delay", func(c *Config) { c.Server.ShutdownDelay = -time.Second }, "server.shutdown_delay"},
 		{"batching without size", func(c *Config) { c.GraphQL.Batching = Batching{Enabled: true} }, "graphql.batching.max_size"},
 		{"uploads without a file count", func(c *Config) { c.GraphQL.Uploads = Uploads{Enabled: true, MaxBytes: 10 << 20} }, "graphql.uploads.max_files"},
 		{"uploads with a negative file count", func(c *Config) { c.GraphQL.Uploads = Uploads{Enabled: true, MaxBytes: 10 << 20, MaxFiles: -1} }, "graphql.uploads.max_files"},

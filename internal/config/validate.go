@@ -114,6 +114,9 @@ func (c *Config) Validate() error {
 	if c.Server.ShutdownGrace < 0 {
 		bad("server.shutdown_grace", "must not be negative")
 	}
+	if c.Server.ShutdownDelay < 0 {
+		bad("server.shutdown_delay", "must not be negative (0 closes the listeners at once)")
+	}
 	if c.Server.MaxHeaderBytes < 4096 {
 		bad("server.max_header_bytes", "must be at least 4096")
 	}

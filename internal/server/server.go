@@ -206,6 +206,7 @@ type options struct {
 	upstreamTransport http.RoundTripper
 	registry          *prometheus.Registry
 	reload            <-chan os.Signal
+	shutdownNow       <-chan struct{}
 	expiryCheck       time.Duration
 }
 
@@ -224,6 +225,13 @@ func withExpiryCheck(every time.Duration) Option {
 // WithReloadSignal reloads certificates whenever ch delivers (SIGHUP).
 func WithReloadSignal(ch <-chan os.Signal) Option {
 	return func(o *options) { o.reload = ch }
+}
+
+// WithShutdownNow ends server.shutdown_delay early when ch is closed (a
+// second SIGTERM or SIGINT); in-flight requests still get
+// server.shutdown_grace.
+func WithShutdownNow(ch <-chan struct{}) Option {
+	return func(o *options) { o.shutdownNow = ch }
 }
 
 // WithUpstreamTransport makes the forward stage use rt instead of a transport
@@ -277,13 +285,13 @@ func (s *Server) Addrs() (https, http, admin string) {
 	return addr(s.lnHTTPS), addr(s.lnHTTP), addr(s.lnAdm)
 }
 
-// Serve serves on the bound listeners until ctx is done, then stops
-// accepting, lets in-flight requests finish within server.shutdown_grace, and
-// returns nil on a clean shutdown. With ACME and no certificate in storage,
-// Serve answers challenges while it obtains the first certificate; if none
-// can be obtained it shuts down and returns the error, so that a supervisor
-// restarts it with its own backoff instead of a gateway that can never serve
-// staying up.
+// Serve serves on the bound listeners until ctx is done, then fails /readyz,
+// keeps serving for server.shutdown_delay, stops accepting, lets in-flight
+// requests finish within server.shutdown_grace, and returns nil on a clean
+// shutdown. With ACME and no certificate in storage, Serve answers
+// challenges while it obtains the first certificate; if none can be obtained
+// it shuts down and returns the error, so that a supervisor restarts it with
+// its own backoff instead of a gateway that can never serve staying up.
 func (s *Server) Serve(ctx context.Context) error {
 	if s.lnHTTPS == nil {
 		return errors.New("server: Serve called before Listen")
@@ -334,13 +342,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	s.log.Info("shutting down", "grace", s.cfg.Server.ShutdownGrace.String())
+	// /readyz fails from now on, so that a load balancer stops sending
+	// requests; the admin listener closes last.
+	s.draining.Store(true)
+	if serveErr == nil {
+		s.delayShutdown()
+	}
+	s.log.Info("shutting down: closing the listeners", "grace", s.cfg.Server.ShutdownGrace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Server.ShutdownGrace)
 	defer cancel()
-	// /readyz fails from now on, so that a load balancer stops sending
-	// requests while those in flight finish; the admin listener closes
-	// last.
-	s.draining.Store(true)
 	var wg sync.WaitGroup
 	shutErrs := make([]error, 3)
 	for i, srv := range []*http.Server{s.https, s.redirect} {
@@ -357,6 +367,27 @@ func (s *Server) Serve(ctx context.Context) error {
 	return serveErr
 }
 
+// delayShutdown keeps the listeners serving for server.shutdown_delay while
+// /readyz fails: a load balancer only stops sending new connections once its
+// probe has seen the gateway unready, and until then a closed listener would
+// refuse them. The delay ends early when the shutdown-now channel closes (a
+// second signal: an operator in a hurry). It is skipped when a listener
+// failed, since then the gateway is stopping because it cannot serve.
+func (s *Server) delayShutdown() {
+	d := s.cfg.Server.ShutdownDelay
+	if d <= 0 {
+		return
+	}
+	s.log.Info("shutting down: /readyz fails; the listeners keep serving for the delay", "delay", d.String())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.opts.shutdownNow:
+		s.log.Info("shutting down now: the rest of the delay is skipped")
+	}
+}
+
 // checks are the readiness conditions served at /readyz.
 func (s *Server) checks() []admin.Check {
 	return []admin.Check{
@@ -365,7 +396,7 @@ func (s *Server) checks() []admin.Check {
 		{Name: "auth", Ready: s.authn.ready},
 		{Name: "shutdown", Ready: func() error {
 			if s.draining.Load() {
-				return errors.New("shutting down: in-flight requests are finishing")
+				return errors.New("shutting down: send new requests elsewhere")
 			}
 			return nil
 		}},
