@@ -368,6 +368,13 @@ type Server struct {
 	// ShutdownGrace is how long in-flight requests may finish once the
 	// listeners have closed. Default 30s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// PublicHosts are the host names (or IP addresses) the plain-HTTP
+	// listener redirects to; a request for any other Host is refused with
+	// 421, so that the redirect never sends a client to a name an attacker
+	// chose. Empty means the names the TLS config serves: the subject
+	// alternative names of the certificate files as last loaded, or
+	// tls.acme.domains.
+	PublicHosts []string `yaml:"public_hosts"`
 	// GCPercent is the garbage collector's target (GOGC) unless the GOGC
 	// environment variable is set. The gateway's live heap is small and its
 	// allocation rate high, so the Go default of 100 spends much CPU on

@@ -212,6 +212,9 @@ func TestValidateNamesKeys(t *testing.T) {
 		{"bad trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "nope"} }, "server.trusted_proxies[1]"},
 		{"zero timeout", func(c *Config) { c.Upstream.Timeout = 0 }, "upstream.timeout"},
 		{"negative shutdown delay", func(c *Config) { c.Server.ShutdownDelay = -time.Second }, "server.shutdown_delay"},
+		{"public host with a port", func(c *Config) { c.Server.PublicHosts = []string{"api.example.com", "api.example.com:443"} }, "server.public_hosts[1]"},
+		{"public host with a scheme", func(c *Config) { c.Server.PublicHosts = []string{"https://api.example.com"} }, "server.public_hosts[0]"},
+		{"public host wildcard", func(c *Config) { c.Server.PublicHosts = []string{"*.example.com"} }, "server.public_hosts[0]"},
 		{"batching without size", func(c *Config) { c.GraphQL.Batching = Batching{Enabled: true} }, "graphql.batching.max_size"},
 		{"uploads without a file count", func(c *Config) { c.GraphQL.Uploads = Uploads{Enabled: true, MaxBytes: 10 << 20} }, "graphql.uploads.max_files"},
 		{"uploads with a negative file count", func(c *Config) { c.GraphQL.Uploads = Uploads{Enabled: true, MaxBytes: 10 << 20, MaxFiles: -1} }, "graphql.uploads.max_files"},
@@ -281,6 +284,15 @@ func TestValidateNamesKeys(t *testing.T) {
 				t.Errorf("password echoed: %v", err)
 			}
 		})
+	}
+}
+
+func TestPublicHostsAcceptNamesAndAddresses(t *testing.T) {
+	c := Default()
+	c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+	c.Server.PublicHosts = []string{"api.example.com", "localhost", "192.0.2.7", "::1"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate = %v; want host names and IP addresses accepted", err)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -421,49 +420,4 @@ func (s *Server) handshake(state *tls.ConnectionState, err error, d time.Duratio
 	if err != nil {
 		s.log.Debug("TLS handshake failed", "reason", telemetry.HandshakeFailure(err), "error", err)
 	}
-}
-
-// plainHTTPHandler answers ACME HTTP-01 challenges when ACME is on, and
-// redirects everything else.
-func (s *Server) plainHTTPHandler() http.Handler {
-	redirect := http.HandlerFunc(s.redirectToHTTPS)
-	if s.tls.acme != nil {
-		return s.tls.acme.HTTPHandler(redirect)
-	}
-	return redirect
-}
-
-// redirectToHTTPS answers every plain-HTTP request with 308 to the same path
-// on HTTPS. It never serves GraphQL: a request sent in clear text has already
-// leaked, so it is not answered with data.
-func (s *Server) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if host == "" || len(host) > 255 {
-		envelope.WriteError(w, r, envelope.Errorf(envelope.CodeBadRequest, "the request has no Host header; send it to the gateway's name"))
-		return
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-		host = "[" + host + "]"
-	}
-	if port := s.httpsPort(); port != 443 {
-		host += ":" + strconv.Itoa(port)
-	}
-	w.Header().Set("Location", "https://"+host+r.URL.RequestURI())
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusPermanentRedirect)
-}
-
-func (s *Server) httpsPort() int {
-	if s.cfg.Listen.HTTPSPort != 0 {
-		return s.cfg.Listen.HTTPSPort
-	}
-	if s.lnHTTPS != nil {
-		if ta, ok := s.lnHTTPS.Addr().(*net.TCPAddr); ok {
-			return ta.Port
-		}
-	}
-	return 443
 }
