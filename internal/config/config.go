@@ -368,6 +368,13 @@ type Server struct {
 	// ShutdownGrace is how long in-flight requests may finish once the
 	// listeners have closed. Default 30s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// MaxConnections caps the connections open at once on the HTTPS and
+	// plain-HTTP listeners together; more are closed as soon as they are
+	// accepted, so that a flood cannot take the file descriptors that the
+	// admin listener (/metrics, /readyz), the upstream and certificate
+	// reloads need. 0 means 80% of the open-file limit (RLIMIT_NOFILE) at
+	// start. Default 0.
+	MaxConnections int `yaml:"max_connections"`
 	// PublicHosts are the host names (or IP addresses) the plain-HTTP
 	// listener redirects to; a request for any other Host is refused with
 	// 421, so that the redirect never sends a client to a name an attacker

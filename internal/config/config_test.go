@@ -19,7 +19,7 @@ func TestParseFillsDefaults(t *testing.T) {
 	}
 	if cfg.Listen.HTTPS != ":8443" || cfg.Listen.HTTP != ":8080" || cfg.Listen.Admin != "127.0.0.1:9090" ||
 		cfg.GraphQL.MaxBodyBytes != 1<<20 || cfg.TLS.MinVersion != "1.2" || cfg.Upstream.Timeout != 30*time.Second ||
-		cfg.Server.ShutdownGrace != 30*time.Second || cfg.Server.ShutdownDelay != 5*time.Second || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains ||
+		cfg.Server.ShutdownGrace != 30*time.Second || cfg.Server.ShutdownDelay != 5*time.Second || cfg.Server.MaxConnections != 0 || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains ||
 		cfg.Documents.Capture.MaxDocuments != 100_000 || cfg.Documents.Capture.MaxTextBytes != 64<<10 {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
@@ -212,6 +212,7 @@ func TestValidateNamesKeys(t *testing.T) {
 		{"bad trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "nope"} }, "server.trusted_proxies[1]"},
 		{"zero timeout", func(c *Config) { c.Upstream.Timeout = 0 }, "upstream.timeout"},
 		{"negative shutdown delay", func(c *Config) { c.Server.ShutdownDelay = -time.Second }, "server.shutdown_delay"},
+		{"negative connection cap", func(c *Config) { c.Server.MaxConnections = -1 }, "server.max_connections"},
 		{"public host with a port", func(c *Config) { c.Server.PublicHosts = []string{"api.example.com", "api.example.com:443"} }, "server.public_hosts[1]"},
 		{"public host with a scheme", func(c *Config) { c.Server.PublicHosts = []string{"https://api.example.com"} }, "server.public_hosts[0]"},
 		{"public host wildcard", func(c *Config) { c.Server.PublicHosts = []string{"*.example.com"} }, "server.public_hosts[0]"},

@@ -117,6 +117,9 @@ func (c *Config) Validate() error {
 	if c.Server.ShutdownDelay < 0 {
 		bad("server.shutdown_delay", "must not be negative (0 closes the listeners at once)")
 	}
+	if c.Server.MaxConnections < 0 {
+		bad("server.max_connections", "must not be negative (0 means 80%% of the open-file limit)")
+	}
 	for i, h := range c.Server.PublicHosts {
 		if !validPublicHost(h) {
 			bad(fmt.Sprintf("server.public_hosts[%d]", i), "%q is not a host name or IP address (no scheme, port or wildcard)", h)

@@ -52,7 +52,11 @@ type Server struct {
 
 	https, redirect, admin *http.Server
 	lnHTTPS, lnHTTP, lnAdm net.Listener
-	draining               atomic.Bool // set when shutdown begins
+	// conns is the connection budget of the HTTPS and plain-HTTP
+	// listeners, connMetrics their metrics by listener name.
+	conns       *connBudget
+	connMetrics map[string]telemetry.ListenerMetrics
+	draining    atomic.Bool // set when shutdown begins
 }
 
 // New builds every stage from cfg. It opens no listener, but reads the
@@ -99,6 +103,12 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	tlsSet.admin = admFiles
 	s := &Server{cfg: cfg, log: logger, health: fwd.Health(cfg.Upstream.HealthInterval), tls: tlsSet, admTLS: admTLS, opts: o}
 	s.metrics = telemetry.NewMetrics(o.registry, tlsSet.certInfo)
+	s.conns = &connBudget{max: int64(maxConnections(cfg.Server, logger)), log: logger}
+	public := []string{"https"}
+	if cfg.Listen.HTTP != "" {
+		public = append(public, "http")
+	}
+	s.connMetrics = telemetry.NewConnectionMetrics(o.registry, int(s.conns.max), public...)
 
 	maxBatch := 0
 	if cfg.GraphQL.Batching.Enabled {
@@ -316,9 +326,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			errc <- fmt.Errorf("%s listener: %w", name, err)
 		}
 	}
-	go serve("https", s.https, newTLSListener(s.lnHTTPS, s.tls.config, s.cfg.Server.ReadHeaderTimeout, s.handshake))
+	go serve("https", s.https, newTLSListener(s.limit(s.lnHTTPS, "https"), s.tls.config, s.cfg.Server.ReadHeaderTimeout, s.handshake))
 	if s.lnHTTP != nil {
-		go serve("http", s.redirect, s.lnHTTP)
+		go serve("http", s.redirect, s.limit(s.lnHTTP, "http"))
 	}
 	switch {
 	case s.lnAdm != nil && s.admTLS != nil:
@@ -334,7 +344,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 	h, p, a := s.Addrs()
-	s.log.Info("gqlguard serving", "https", h, "http_redirect", p, "admin", a, "upstream", config.RedactURL(s.cfg.Upstream.URL))
+	s.log.Info("gqlguard serving", "https", h, "http_redirect", p, "admin", a, "upstream", config.RedactURL(s.cfg.Upstream.URL),
+		"max_connections", s.conns.max)
 
 	var serveErr error
 	select {
