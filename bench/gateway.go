@@ -55,6 +55,7 @@ func startGateway(e *setup, spec gatewaySpec) (*gateway, error) {
 	cfg.TLS.CertFile, cfg.TLS.KeyFile = e.ca.CertFile, e.ca.KeyFile
 	cfg.Upstream.URL = e.upstreamURL
 	cfg.Server.ShutdownGrace = 2 * time.Second
+	cfg.Server.ShutdownDelay = 0 // no load balancer to tell; rounds stop at once
 	cfg.Documents.Mode = "strict"
 	cfg.Documents.Dir = spec.docsDir
 	cfg.Documents.Capture.Dir = filepath.Join(e.dir, "captured-"+spec.name)

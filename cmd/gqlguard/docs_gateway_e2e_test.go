@@ -83,7 +83,7 @@ func startDocsGateway(t *testing.T, ca *certs.DevCA, up *queryUpstream, sections
 	path := filepath.Join(t.TempDir(), "gqlguard.yaml")
 	yaml := "listen: {https: \"127.0.0.1:0\", http: \"127.0.0.1:0\", admin: \"127.0.0.1:0\"}\n" +
 		fmt.Sprintf("tls: {cert_file: %q, key_file: %q}\n", ca.CertFile, ca.KeyFile) +
-		fmt.Sprintf("upstream: {url: %q}\n", up.url) + sections
+		fmt.Sprintf("upstream: {url: %q}\n", up.url) + "server: {shutdown_delay: 0s}\n" + sections
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

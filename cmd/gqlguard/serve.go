@@ -57,7 +57,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	srv, err := server.New(cfg, logger, server.WithReloadSignal(hup))
+	now, stopCounting := secondStopSignal()
+	defer stopCounting()
+	srv, err := server.New(cfg, logger, server.WithReloadSignal(hup), server.WithShutdownNow(now))
 	if err != nil {
 		fmt.Fprintf(stderr, "gqlguard: %v\n", err)
 		return 1
@@ -86,4 +88,27 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) int {
 func loadConfig(file string, flags func(*config.Config)) (*config.Config, error) {
 	checks := []func(*config.Config) error{(*config.Config).RequireCertificate, (*config.Config).CheckFiles}
 	return config.LoadChecked(file, os.LookupEnv, checks, flags)
+}
+
+// secondStopSignal returns a channel closed by the second SIGTERM or SIGINT,
+// and a function that stops counting. The first signal stops the gateway
+// (main's context); operators who send another expect it to hurry, so it
+// skips the rest of server.shutdown_delay. Every signal reaches every channel
+// registered for it, so counting here does not depend on when main's context
+// saw the first.
+func secondStopSignal() (<-chan struct{}, func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	now, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		for n := 0; n < 2; n++ {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
+		}
+		close(now)
+	}()
+	return now, func() { signal.Stop(sigs); close(done) }
 }

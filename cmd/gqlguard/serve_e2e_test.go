@@ -27,6 +27,9 @@ import (
 // slowAnswer is what the test upstream answers to the slow query.
 const slowAnswer = `{"data":{"slow":true}}`
 
+// TestServeGracefulShutdown is also the test of server.shutdown_delay 0 (set
+// by serveConfig): the listeners close at once after SIGTERM, while a
+// request is still in flight.
 func TestServeGracefulShutdown(t *testing.T) {
 	// The upstream holds the slow query for 1.5 s and answers anything else
 	// (the gateway's readiness probe) at once.
@@ -113,8 +116,11 @@ func serveConfig(t *testing.T, upstreamURL string) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gqlguard.yaml")
+	// No shutdown delay: these tests expect the listeners to close at once
+	// (TestServeShutdownDelay is about the delay).
 	yaml := "listen: {https: \"127.0.0.1:0\", http: \"127.0.0.1:0\", admin: \"127.0.0.1:0\"}\n" +
-		fmt.Sprintf("documents: {mode: \"off\", dir: %q}\n", filepath.Join(dir, "trusted"))
+		fmt.Sprintf("documents: {mode: \"off\", dir: %q}\n", filepath.Join(dir, "trusted")) +
+		"server: {shutdown_delay: 0s}\n"
 	if upstreamURL != "" {
 		yaml += fmt.Sprintf("upstream: {url: %q}\n", upstreamURL)
 	}

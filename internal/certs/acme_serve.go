@@ -53,7 +53,7 @@ func (a *ACME) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 		}
 		// certmagic looks for challenges it did not start in storage; only
 		// the configured domains may make it read there.
-		if !a.isDomain(hello.ServerName) {
+		if !a.IsDomain(hello.ServerName) {
 			return nil, fmt.Errorf("certs: no ACME challenge for %q", hello.ServerName)
 		}
 	}
@@ -90,15 +90,15 @@ func (a *ACME) HTTPHandler(next http.Handler) http.Handler {
 		}
 		// certmagic looks for challenges it did not start in storage; only
 		// the configured domains may make it read there.
-		if r := a.run.Load(); r != nil && a.isDomain(requestHost(req)) && r.issuer.HandleHTTPChallenge(w, req) {
+		if r := a.run.Load(); r != nil && a.IsDomain(requestHost(req)) && r.issuer.HandleHTTPChallenge(w, req) {
 			return
 		}
 		http.NotFound(w, req)
 	})
 }
 
-// isDomain reports whether name is one of the configured domains.
-func (a *ACME) isDomain(name string) bool {
+// IsDomain reports whether name is one of the configured domains (any case).
+func (a *ACME) IsDomain(name string) bool {
 	return slices.Contains(a.domains, strings.ToLower(name))
 }
 

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gqlguard/gqlguard/internal/config"
@@ -306,6 +307,11 @@ func (s *FileSource) reloadPair(i int, now time.Time) (*Loaded, error) {
 	if l == nil && err == nil { // unchanged
 		return nil, nil
 	}
+	if outOfFiles(err) {
+		// Nothing was read, so a pending retry stands.
+		s.log.Error("certificate reload refused: the process is out of file descriptors, so the files could not be read (raise the open-file limit or lower server.max_connections); the previous certificate keeps serving", "error", err)
+		return nil, err
+	}
 	s.retryAt[i] = time.Time{}
 	if nyv := (*notYetValidError)(nil); errors.As(err, &nyv) {
 		s.retryAt[i] = nyv.notBefore
@@ -317,12 +323,25 @@ func (s *FileSource) reloadPair(i int, now time.Time) (*Loaded, error) {
 	return l, nil
 }
 
+// outOfFiles reports whether err is the process (EMFILE) or the system
+// (ENFILE) running out of file descriptors: nothing is wrong with the
+// files, and reading them again later may succeed.
+func outOfFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
 // loadPair reads and parses pair i and records the fingerprint of its
 // files. Unless force, files whose fingerprint is the one recorded last are
 // not parsed: nil, nil. Errors name the pair's config key.
 func (s *FileSource) loadPair(i int, now time.Time, force bool) (*Loaded, error) {
 	p := s.pairs[i]
 	certPEM, keyPEM, err := readPair(p)
+	if outOfFiles(err) {
+		// The files were not read, so nothing is known about them: the
+		// fingerprint of the last read stands, and the next reload reads
+		// them again.
+		return nil, fmt.Errorf("%s: %w", s.pairKey(i), err)
+	}
 	fp := filesFingerprint(certPEM, keyPEM, err)
 	if !force && fp == s.seen[i] {
 		return nil, nil

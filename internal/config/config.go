@@ -372,9 +372,28 @@ type Server struct {
 	// README). With tokens verified, it must be at least
 	// auth.jwt.max_token_bytes + TokenHeaderRoom. Default 65536.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
-	// ShutdownGrace is how long in-flight requests may finish after SIGTERM
-	// or SIGINT. Default 30s.
+	// ShutdownDelay is how long the listeners keep serving after SIGTERM or
+	// SIGINT while /readyz already answers 503, so that a load balancer
+	// sees the gateway unready before connections are refused. A second
+	// signal ends it early. 0 closes the listeners at once. Default 5s.
+	ShutdownDelay time.Duration `yaml:"shutdown_delay"`
+	// ShutdownGrace is how long in-flight requests may finish once the
+	// listeners have closed. Default 30s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// MaxConnections caps the connections open at once on the HTTPS and
+	// plain-HTTP listeners together; more are closed as soon as they are
+	// accepted, so that a flood cannot take the file descriptors that the
+	// admin listener (/metrics, /readyz), the upstream and certificate
+	// reloads need. 0 means 80% of the open-file limit (RLIMIT_NOFILE) at
+	// start. Default 0.
+	MaxConnections int `yaml:"max_connections"`
+	// PublicHosts are the host names (or IP addresses) the plain-HTTP
+	// listener redirects to; a request for any other Host is refused with
+	// 421, so that the redirect never sends a client to a name an attacker
+	// chose. Empty means the names the TLS config serves: the subject
+	// alternative names of the certificate files as last loaded, or
+	// tls.acme.domains.
+	PublicHosts []string `yaml:"public_hosts"`
 	// GCPercent is the garbage collector's target (GOGC) unless the GOGC
 	// environment variable is set. The gateway's live heap is small and its
 	// allocation rate high, so the Go default of 100 spends much CPU on
@@ -458,6 +477,7 @@ func Default() *Config {
 			WriteIdleTimeout:  30 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    64 << 10,
+			ShutdownDelay:     5 * time.Second,
 			ShutdownGrace:     30 * time.Second,
 			GCPercent:         400,
 		},

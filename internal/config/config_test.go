@@ -20,7 +20,7 @@ func TestParseFillsDefaults(t *testing.T) {
 	}
 	if cfg.Listen.HTTPS != ":8443" || cfg.Listen.HTTP != ":8080" || cfg.Listen.Admin != "127.0.0.1:9090" ||
 		cfg.GraphQL.MaxBodyBytes != 1<<20 || cfg.TLS.MinVersion != "1.2" || cfg.Upstream.Timeout != 30*time.Second ||
-		cfg.Server.ShutdownGrace != 30*time.Second || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains ||
+		cfg.Server.ShutdownGrace != 30*time.Second || cfg.Server.ShutdownDelay != 5*time.Second || cfg.Server.MaxConnections != 0 || cfg.TLS.HSTS.MaxAge != 31536000 || !cfg.TLS.HSTS.IncludeSubdomains ||
 		cfg.Documents.Capture.MaxDocuments != 100_000 || cfg.Documents.Capture.MaxTextBytes != 64<<10 {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
@@ -212,6 +212,11 @@ func TestValidateNamesKeys(t *testing.T) {
 		{"upstream password is not echoed", func(c *Config) { c.Upstream.URL = "gopher://u:hunter2@x" }, "gopher://[redacted]@x is not an http or https URL"},
 		{"bad trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "nope"} }, "server.trusted_proxies[1]"},
 		{"zero timeout", func(c *Config) { c.Upstream.Timeout = 0 }, "upstream.timeout"},
+		{"negative shutdown delay", func(c *Config) { c.Server.ShutdownDelay = -time.Second }, "server.shutdown_delay"},
+		{"negative connection cap", func(c *Config) { c.Server.MaxConnections = -1 }, "server.max_connections"},
+		{"public host with a port", func(c *Config) { c.Server.PublicHosts = []string{"api.example.com", "api.example.com:443"} }, "server.public_hosts[1]"},
+		{"public host with a scheme", func(c *Config) { c.Server.PublicHosts = []string{"https://api.example.com"} }, "server.public_hosts[0]"},
+		{"public host wildcard", func(c *Config) { c.Server.PublicHosts = []string{"*.example.com"} }, "server.public_hosts[0]"},
 		{"batching without size", func(c *Config) { c.GraphQL.Batching = Batching{Enabled: true} }, "graphql.batching.max_size"},
 		{"uploads without a file count", func(c *Config) { c.GraphQL.Uploads = Uploads{Enabled: true, MaxBytes: 10 << 20} }, "graphql.uploads.max_files"},
 		{"uploads with a negative file count", func(c *Config) { c.GraphQL.Uploads = Uploads{Enabled: true, MaxBytes: 10 << 20, MaxFiles: -1} }, "graphql.uploads.max_files"},
@@ -281,6 +286,15 @@ func TestValidateNamesKeys(t *testing.T) {
 				t.Errorf("password echoed: %v", err)
 			}
 		})
+	}
+}
+
+func TestPublicHostsAcceptNamesAndAddresses(t *testing.T) {
+	c := Default()
+	c.Upstream.URL = "http://127.0.0.1:4000/graphql"
+	c.Server.PublicHosts = []string{"api.example.com", "localhost", "192.0.2.7", "::1"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate = %v; want host names and IP addresses accepted", err)
 	}
 }
 

@@ -115,6 +115,17 @@ func (c *Config) Validate() error {
 	if c.Server.ShutdownGrace < 0 {
 		bad("server.shutdown_grace", "must not be negative")
 	}
+	if c.Server.ShutdownDelay < 0 {
+		bad("server.shutdown_delay", "must not be negative (0 closes the listeners at once)")
+	}
+	if c.Server.MaxConnections < 0 {
+		bad("server.max_connections", "must not be negative (0 means 80%% of the open-file limit)")
+	}
+	for i, h := range c.Server.PublicHosts {
+		if !validPublicHost(h) {
+			bad(fmt.Sprintf("server.public_hosts[%d]", i), "%q is not a host name or IP address (no scheme, port or wildcard)", h)
+		}
+	}
 	if c.Server.MaxHeaderBytes < 4096 {
 		bad("server.max_header_bytes", "must be at least 4096")
 	}
@@ -335,6 +346,12 @@ func ParsePin(p string) ([]byte, error) {
 		return nil, fmt.Errorf("%q is not the base64 of a SHA-256 hash", p)
 	}
 	return h, nil
+}
+
+// validPublicHost accepts what a Host header names once its port is gone:
+// a domain name, localhost, or an IP address.
+func validPublicHost(h string) bool {
+	return validDomain(h) || net.ParseIP(h) != nil
 }
 
 func validDomain(d string) bool {

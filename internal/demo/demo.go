@@ -78,6 +78,9 @@ func Run(ctx context.Context, opts Options) error {
 	cfg.Upstream.URL = upstreamURL
 	cfg.Upstream.HealthInterval = time.Second
 	cfg.Server.ShutdownGrace = 5 * time.Second
+	// No load balancer probes the demo on loopback, so nothing needs the
+	// unready window before the listeners close: Ctrl-C stops it at once.
+	cfg.Server.ShutdownDelay = 0
 	cfg.Documents.Dir = filepath.Join(opts.StateDir, "demo", "trusted_documents")
 	cfg.Documents.Capture.Dir = filepath.Join(opts.StateDir, "demo", "captured_documents")
 	cfg.Documents.Schema = filepath.Join(opts.StateDir, "demo", "billing.graphql")

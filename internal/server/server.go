@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +53,11 @@ type Server struct {
 
 	https, redirect, admin *http.Server
 	lnHTTPS, lnHTTP, lnAdm net.Listener
-	draining               atomic.Bool // set when shutdown begins
+	// conns is the connection budget of the HTTPS and plain-HTTP
+	// listeners, connMetrics their metrics by listener name.
+	conns       *connBudget
+	connMetrics map[string]telemetry.ListenerMetrics
+	draining    atomic.Bool // set when shutdown begins
 }
 
 // New builds every stage from cfg. It opens no listener, but reads the
@@ -104,6 +107,12 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	tlsSet.admin = admFiles
 	s := &Server{cfg: cfg, log: logger, health: fwd.Health(cfg.Upstream.HealthInterval), tls: tlsSet, admTLS: admTLS, opts: o}
 	s.metrics = telemetry.NewMetrics(o.registry, tlsSet.certInfo)
+	s.conns = &connBudget{max: int64(maxConnections(cfg.Server, logger)), log: logger}
+	public := []string{"https"}
+	if cfg.Listen.HTTP != "" {
+		public = append(public, "http")
+	}
+	s.connMetrics = telemetry.NewConnectionMetrics(o.registry, int(s.conns.max), public...)
 
 	maxBatch := 0
 	if cfg.GraphQL.Batching.Enabled {
@@ -210,6 +219,7 @@ type options struct {
 	upstreamTransport http.RoundTripper
 	registry          *prometheus.Registry
 	reload            <-chan os.Signal
+	shutdownNow       <-chan struct{}
 	expiryCheck       time.Duration
 }
 
@@ -245,6 +255,13 @@ func withExpiryCheck(every time.Duration) Option {
 // WithReloadSignal reloads certificates whenever ch delivers (SIGHUP).
 func WithReloadSignal(ch <-chan os.Signal) Option {
 	return func(o *options) { o.reload = ch }
+}
+
+// WithShutdownNow ends server.shutdown_delay early when ch is closed (a
+// second SIGTERM or SIGINT); in-flight requests still get
+// server.shutdown_grace.
+func WithShutdownNow(ch <-chan struct{}) Option {
+	return func(o *options) { o.shutdownNow = ch }
 }
 
 // WithUpstreamTransport makes the forward stage use rt instead of a transport
@@ -298,13 +315,13 @@ func (s *Server) Addrs() (https, http, admin string) {
 	return addr(s.lnHTTPS), addr(s.lnHTTP), addr(s.lnAdm)
 }
 
-// Serve serves on the bound listeners until ctx is done, then stops
-// accepting, lets in-flight requests finish within server.shutdown_grace, and
-// returns nil on a clean shutdown. With ACME and no certificate in storage,
-// Serve answers challenges while it obtains the first certificate; if none
-// can be obtained it shuts down and returns the error, so that a supervisor
-// restarts it with its own backoff instead of a gateway that can never serve
-// staying up.
+// Serve serves on the bound listeners until ctx is done, then fails /readyz,
+// keeps serving for server.shutdown_delay, stops accepting, lets in-flight
+// requests finish within server.shutdown_grace, and returns nil on a clean
+// shutdown. With ACME and no certificate in storage, Serve answers
+// challenges while it obtains the first certificate; if none can be obtained
+// it shuts down and returns the error, so that a supervisor restarts it with
+// its own backoff instead of a gateway that can never serve staying up.
 func (s *Server) Serve(ctx context.Context) error {
 	if s.lnHTTPS == nil {
 		return errors.New("server: Serve called before Listen")
@@ -330,9 +347,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			errc <- fmt.Errorf("%s listener: %w", name, err)
 		}
 	}
-	go serve("https", s.https, newTLSListener(s.lnHTTPS, s.tls.config, s.cfg.Server.ReadHeaderTimeout, s.handshake))
+	go serve("https", s.https, newTLSListener(s.limit(s.lnHTTPS, "https"), s.tls.config, s.cfg.Server.ReadHeaderTimeout, s.handshake))
 	if s.lnHTTP != nil {
-		go serve("http", s.redirect, s.lnHTTP)
+		go serve("http", s.redirect, s.limit(s.lnHTTP, "http"))
 	}
 	switch {
 	case s.lnAdm != nil && s.admTLS != nil:
@@ -348,20 +365,23 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 	h, p, a := s.Addrs()
-	s.log.Info("gqlguard serving", "https", h, "http_redirect", p, "admin", a, "upstream", config.RedactURL(s.cfg.Upstream.URL))
+	s.log.Info("gqlguard serving", "https", h, "http_redirect", p, "admin", a, "upstream", config.RedactURL(s.cfg.Upstream.URL),
+		"max_connections", s.conns.max)
 
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	s.log.Info("shutting down", "grace", s.cfg.Server.ShutdownGrace.String())
+	// /readyz fails from now on, so that a load balancer stops sending
+	// requests; the admin listener closes last.
+	s.draining.Store(true)
+	if serveErr == nil {
+		s.delayShutdown()
+	}
+	s.log.Info("shutting down: closing the listeners", "grace", s.cfg.Server.ShutdownGrace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Server.ShutdownGrace)
 	defer cancel()
-	// /readyz fails from now on, so that a load balancer stops sending
-	// requests while those in flight finish; the admin listener closes
-	// last.
-	s.draining.Store(true)
 	var wg sync.WaitGroup
 	shutErrs := make([]error, 3)
 	for i, srv := range []*http.Server{s.https, s.redirect} {
@@ -378,6 +398,27 @@ func (s *Server) Serve(ctx context.Context) error {
 	return serveErr
 }
 
+// delayShutdown keeps the listeners serving for server.shutdown_delay while
+// /readyz fails: a load balancer only stops sending new connections once its
+// probe has seen the gateway unready, and until then a closed listener would
+// refuse them. The delay ends early when the shutdown-now channel closes (a
+// second signal: an operator in a hurry). It is skipped when a listener
+// failed, since then the gateway is stopping because it cannot serve.
+func (s *Server) delayShutdown() {
+	d := s.cfg.Server.ShutdownDelay
+	if d <= 0 {
+		return
+	}
+	s.log.Info("shutting down: /readyz fails; the listeners keep serving for the delay", "delay", d.String())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.opts.shutdownNow:
+		s.log.Info("shutting down now: the rest of the delay is skipped")
+	}
+}
+
 // checks are the readiness conditions served at /readyz.
 func (s *Server) checks() []admin.Check {
 	return []admin.Check{
@@ -386,7 +427,7 @@ func (s *Server) checks() []admin.Check {
 		{Name: "auth", Ready: s.authn.ready},
 		{Name: "shutdown", Ready: func() error {
 			if s.draining.Load() {
-				return errors.New("shutting down: in-flight requests are finishing")
+				return errors.New("shutting down: send new requests elsewhere")
 			}
 			return nil
 		}},
@@ -411,49 +452,4 @@ func (s *Server) handshake(state *tls.ConnectionState, err error, d time.Duratio
 	if err != nil {
 		s.log.Debug("TLS handshake failed", "reason", telemetry.HandshakeFailure(err), "error", err)
 	}
-}
-
-// plainHTTPHandler answers ACME HTTP-01 challenges when ACME is on, and
-// redirects everything else.
-func (s *Server) plainHTTPHandler() http.Handler {
-	redirect := http.HandlerFunc(s.redirectToHTTPS)
-	if s.tls.acme != nil {
-		return s.tls.acme.HTTPHandler(redirect)
-	}
-	return redirect
-}
-
-// redirectToHTTPS answers every plain-HTTP request with 308 to the same path
-// on HTTPS. It never serves GraphQL: a request sent in clear text has already
-// leaked, so it is not answered with data.
-func (s *Server) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if host == "" || len(host) > 255 {
-		envelope.WriteError(w, r, envelope.Errorf(envelope.CodeBadRequest, "the request has no Host header; send it to the gateway's name"))
-		return
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-		host = "[" + host + "]"
-	}
-	if port := s.httpsPort(); port != 443 {
-		host += ":" + strconv.Itoa(port)
-	}
-	w.Header().Set("Location", "https://"+host+r.URL.RequestURI())
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusPermanentRedirect)
-}
-
-func (s *Server) httpsPort() int {
-	if s.cfg.Listen.HTTPSPort != 0 {
-		return s.cfg.Listen.HTTPSPort
-	}
-	if s.lnHTTPS != nil {
-		if ta, ok := s.lnHTTPS.Addr().(*net.TCPAddr); ok {
-			return ta.Port
-		}
-	}
-	return 443
 }

@@ -46,6 +46,8 @@ func testConfig(t testing.TB, upstream string) (*config.Config, string) {
 	cfg.Upstream.URL = upstream
 	cfg.Upstream.HealthInterval = 50 * time.Millisecond
 	cfg.Server.ShutdownGrace = 5 * time.Second
+	// The listeners close at once when a test stops its gateway.
+	cfg.Server.ShutdownDelay = 0
 	// Most tests here are about transport; they send free-form documents.
 	// The trusted-document tests switch to strict mode.
 	cfg.Documents.Mode = "off"

@@ -123,6 +123,8 @@ func run() error {
 	cfg.TLS.CertFile, cfg.TLS.KeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	cfg.Documents.Dir = filepath.Join(dir, "documents")
 	cfg.Upstream.URL = "http://" + upLn.Addr().String() + "/graphql"
+	// Nothing probes readiness here; the script's cleanup stops it at once.
+	cfg.Server.ShutdownDelay = 0
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.New(cfg, logger)
 	if err != nil {
