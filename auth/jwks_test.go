@@ -126,6 +126,8 @@ func TestUnknownKIDRefreshRateLimitExpires(t *testing.T) {
 	clock := newTestClock()
 	p, v := oneIssuer(t, clock, rsaKey(t, "k1"))
 	v.unknownKIDEvery = 100 * time.Millisecond
+	fetchClock := newTestClock() // the interval passes when the test says so
+	v.fetchClock = fetchClock.Now
 	stranger := sign(t, rsaKey(t, "stranger"), p.claims(clock))
 	before := p.jwksHits.Load()
 	for range 3 {
@@ -136,7 +138,7 @@ func TestUnknownKIDRefreshRateLimitExpires(t *testing.T) {
 	if got := p.jwksHits.Load() - before; got != 1 {
 		t.Errorf("fetches = %d, want 1", got)
 	}
-	time.Sleep(150 * time.Millisecond)
+	fetchClock.Advance(150 * time.Millisecond)
 	if _, err := v.Verify(context.Background(), stranger); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("err = %v", err)
 	}
@@ -221,9 +223,12 @@ func TestProviderUnreachableAtStart(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	v := newVerifier(t, testConfig(Issuer{Issuer: url, JWKSURL: url + "/jwks.json"}), VerifierOptions{})
+	logs := &logBuffer{}
+	v := newVerifier(t, testConfig(Issuer{Issuer: url, JWKSURL: url + "/jwks.json"}), VerifierOptions{Logger: logs.logger()})
 	run(t, v)
-	time.Sleep(50 * time.Millisecond)
+	// A failed fetch is logged after it failed: Ready is asked once one
+	// has ended, not while the first may still be under way.
+	waitFor(t, "a failed fetch", func() bool { return logs.Contains("tokens are refused until this succeeds") })
 	if err := v.Ready(); err == nil {
 		t.Error("ready without keys")
 	}
@@ -431,7 +436,7 @@ func TestKeyRotationUnderLoadHasNoFailures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 
-	var verified, failed atomic.Int64
+	var verified, verifiedNew, failed atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -439,22 +444,30 @@ func TestKeyRotationUnderLoadHasNoFailures(t *testing.T) {
 			for i := 0; ctx.Err() == nil; i++ {
 				claims := p.claims(clock)
 				claims["jti"] = fmt.Sprintf("%d-%d", w, i) // every token fresh: no cache hits
-				if _, err := v.Verify(context.Background(), sign(t, signer.Load(), claims)); err != nil {
+				key := signer.Load()
+				if _, err := v.Verify(context.Background(), sign(t, key, claims)); err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err)
 					continue
 				}
 				verified.Add(1)
+				if key == newKey {
+					verifiedNew.Add(1)
+				}
 			}
 		})
 	}
 	// The provider's rotation: publish the new key beside the old one,
 	// start signing with it, and keep the old one published for a grace
-	// period while tokens signed with it are still about.
-	time.Sleep(300 * time.Millisecond)
+	// period while tokens signed with it are still about. Each step waits
+	// for verifications under the previous one, not for a fixed time.
+	verifiedSince := func(n int64) func() bool {
+		return func() bool { return verified.Load() >= n+20 || ctx.Err() != nil }
+	}
+	waitFor(t, "verifications with the old key", verifiedSince(0))
 	before := p.jwksHits.Load()
 	p.publish(oldKey, newKey)
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, "verifications with both keys published", verifiedSince(verified.Load()))
 	signer.Store(newKey)
 	wg.Wait()
 
@@ -463,6 +476,9 @@ func TestKeyRotationUnderLoadHasNoFailures(t *testing.T) {
 	}
 	if verified.Load() < 50 {
 		t.Errorf("only %d verifications in a second", verified.Load())
+	}
+	if verifiedNew.Load() == 0 && failed.Load() == 0 {
+		t.Error("the load ended before a token signed with the new key was verified: the rotation was not tested")
 	}
 	if got := p.jwksHits.Load() - before; got < 1 || got > 2 {
 		t.Errorf("the rotation caused %d key set fetches, want 1", got)

@@ -50,6 +50,9 @@ type Verifier struct {
 	retryMin        time.Duration // first backoff after a failed fetch
 	retryMax        time.Duration // longest backoff
 	fetchTimeout    time.Duration // one discovery or JWKS request
+	// fetchClock times the unknown-kid rate limit: time.Now, since fetch
+	// timing is real time whatever Now says; tests advance their own.
+	fetchClock func() time.Time
 
 	// signatureChecks counts the keys handed to the signature check: a
 	// cache hit does not add to it.
@@ -113,6 +116,7 @@ func NewVerifier(cfg JWTConfig, opts VerifierOptions) (*Verifier, error) {
 		maxBytes:        cfg.MaxTokenBytes,
 		refreshEvery:    cfg.JWKSRefresh,
 		unknownKIDEvery: cfg.UnknownKIDRefresh,
+		fetchClock:      time.Now,
 		retryMin:        time.Second,
 		retryMax:        min(maxBackoff, cfg.JWKSRefresh),
 		fetchTimeout:    defaultFetchTimeout,

@@ -124,10 +124,11 @@ func (v *Verifier) startRefresh(is *issuer, unknownKID bool) *refreshCall {
 		return is.inflight
 	}
 	if unknownKID {
-		if !is.lastUnknownKID.IsZero() && time.Since(is.lastUnknownKID) < v.unknownKIDEvery {
+		now := v.fetchClock()
+		if !is.lastUnknownKID.IsZero() && now.Sub(is.lastUnknownKID) < v.unknownKIDEvery {
 			return nil
 		}
-		is.lastUnknownKID = time.Now()
+		is.lastUnknownKID = now
 	}
 	call := &refreshCall{done: make(chan struct{})}
 	is.inflight = call

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,9 +32,12 @@ const slowAnswer = `{"data":{"slow":true}}`
 // by serveConfig): the listeners close at once after SIGTERM, while a
 // request is still in flight.
 func TestServeGracefulShutdown(t *testing.T) {
-	// The upstream holds the slow query for 1.5 s and answers anything else
-	// (the gateway's readiness probe) at once.
-	started := make(chan struct{}, 1)
+	// The upstream holds the slow query until the test releases it, once
+	// the listener is closed, and for 1.5 s at least (the latency the
+	// access line must show); it answers anything else (the gateway's
+	// readiness probe) at once.
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -41,14 +45,26 @@ func TestServeGracefulShutdown(t *testing.T) {
 			_, _ = io.WriteString(w, `{"data":{"__typename":"Query"}}`)
 			return
 		}
+		latency := time.NewTimer(1500 * time.Millisecond)
+		defer latency.Stop()
 		select {
 		case started <- struct{}{}:
 		default:
 		}
-		time.Sleep(1500 * time.Millisecond)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		select {
+		case <-latency.C:
+		case <-r.Context().Done():
+			return
+		}
 		_, _ = io.WriteString(w, slowAnswer)
 	}))
 	defer upstream.Close()
+	defer releaseOnce() // before Close, which waits for the handler
 
 	ca, err := certs.EnsureDevCA(t.TempDir(), certs.DefaultHosts(), time.Now())
 	if err != nil {
@@ -96,6 +112,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	default:
 	}
 
+	releaseOnce()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
@@ -348,6 +365,10 @@ func TestServeReloadsCertificatesOnSIGHUP(t *testing.T) {
 	}
 	before := served()
 	replace(second)
+	// No event shows that a reload did not happen, so this one wait stays
+	// a fixed time: the least a reload on file change (a bug) is given to
+	// show. A slow machine can only hide such a bug here, never fail a
+	// gateway that waits for SIGHUP.
 	time.Sleep(100 * time.Millisecond)
 	if got := served(); got != before {
 		t.Fatalf("the new certificate was served before SIGHUP (reload_interval is 1h): %s", got)

@@ -98,15 +98,19 @@ func (s *Store) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.verifyInBackground(ctx) })
-	t := time.NewTicker(s.interval)
-	defer t.Stop()
+	ticks := s.ticks
+	if ticks == nil {
+		t := time.NewTicker(s.interval)
+		defer t.Stop()
+		ticks = t.C
+	}
 	var lastErr string
 	skipped := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 		}
 		if info, err := os.Stat(s.dir); err == nil && skipped < fullScanEvery &&
 			info.ModTime().Equal(s.dirTime) && !isRacy(info, s.now()) {

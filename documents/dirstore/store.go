@@ -100,6 +100,9 @@ type Store struct {
 	// dirTime is the folder's modification time when it was last scanned;
 	// set by Open, then used by Run only.
 	dirTime time.Time
+	// ticks, when set before Run, starts Run's polls in place of a ticker
+	// of interval, so that tests count them.
+	ticks <-chan time.Time
 
 	// pending holds the ids a poll found added or changed, for the
 	// verifier Run starts; wake tells it there are some.

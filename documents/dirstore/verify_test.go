@@ -86,17 +86,27 @@ func TestEveryDocumentIsVerifiedWithoutAClientAskingForIt(t *testing.T) {
 }
 
 func TestTheFirstPollAfterOpenDoesNotScanAgain(t *testing.T) {
-	f := newFixture(t, Options{PollInterval: 5 * time.Millisecond})
+	f := newFixture(t, Options{})
 	f.advance() // the folder's time is not too fresh to be trusted
+	// The test starts the polls: Run takes each tick only after it has
+	// finished the poll before, so a send that returns proves the earlier
+	// polls done.
+	ticks := make(chan time.Time)
+	f.store.ticks = ticks
+	poll := func() { ticks <- f.clock() }
 	runStore(t, f.store)
 	waitLog(t, f.log, "trusted documents verified")
-	time.Sleep(100 * time.Millisecond) // up to 20 polls, fewer than fullScanEvery
+	for range 20 + 1 { // 20 polls, fewer than fullScanEvery
+		poll()
+	}
 	if n := strings.Count(f.log.String(), "trusted documents folder scanned"); n != 0 {
 		t.Errorf("the folder was scanned %d times after Open though it did not change:\n%s", n, f.log)
 	}
 	// A change is still seen.
 	e := entry("query Added { a }", documents.Meta{})
 	f.write(t, e.ID.Hash()+".graphql", e.Text)
+	poll()
+	poll()
 	waitLog(t, f.log, "trusted documents folder scanned")
 }
 

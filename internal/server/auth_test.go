@@ -61,6 +61,7 @@ func waitReady(t testing.TB, g *gateway) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		var last string
 		res, err := http.Get("http://" + g.admin + "/readyz")
 		if err == nil {
 			body, _ := io.ReadAll(res.Body)
@@ -68,9 +69,12 @@ func waitReady(t testing.TB, g *gateway) {
 			if res.StatusCode == 200 {
 				return
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("never ready: %s", body)
-			}
+			last = string(body)
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %s", last)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -216,7 +220,8 @@ func TestUnreachableJWKSMeansNotReady(t *testing.T) {
 	cfg.Auth.JWT.Issuers = []config.Issuer{{Issuer: "http://" + listenAddrDead(t)}}
 	cfg.Auth.JWT.Audiences = []string{"billing-api"}
 	g := startGateway(t, cfg, ca)
-	time.Sleep(300 * time.Millisecond)
+	// Asked once a fetch has failed, not while the first may be under way.
+	waitLogged(t, g, "tokens are refused until this succeeds")
 	if body := g.adminGet(t, "/readyz"); !strings.Contains(body, "auth: not ready") {
 		t.Errorf("readyz with the provider down: %s", body)
 	}

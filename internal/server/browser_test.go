@@ -167,9 +167,10 @@ func TestBrowserCORSAndCSRF(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.sc.Name = tt.name
-			calls, seen := up.count(), len(accessLines(g))
+			before, _ := accessLines(g, "")
+			calls, seen := up.count(), len(before)
 			r := b.run(t, tt.sc)
-			if got := waitAccess(g, seen, len(tt.access)); !slices.Equal(got, tt.access) {
+			if got := waitAccess(t, g, seen, len(tt.access)); !slices.Equal(got, tt.access) {
 				t.Errorf("gateway access log %q; want %q", got, tt.access)
 			}
 			if n := up.count() - calls; n != tt.forwarded {
@@ -334,29 +335,50 @@ func (b *browser) run(t *testing.T, sc browserScenario) browserResult {
 }
 
 // accessLines returns the gateway's access-log lines for the GraphQL
-// endpoint as "METHOD STATUS OUTCOME".
-func accessLines(g *gateway) []string {
-	var lines []string
+// endpoint as "METHOD STATUS OUTCOME", and whether a request to the path
+// stop was logged; the lines end before it.
+func accessLines(g *gateway, stop string) (lines []string, stopped bool) {
 	for line := range strings.Lines(g.logs.String()) {
 		var e struct {
 			Msg, Method, Path, Outcome string
 			Status                     int
 		}
-		if json.Unmarshal([]byte(line), &e) != nil || e.Msg != "request" || e.Path != "/graphql" {
+		if json.Unmarshal([]byte(line), &e) != nil || e.Msg != "request" {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("%s %d %s", e.Method, e.Status, e.Outcome))
+		if e.Path == stop {
+			return lines, true
+		}
+		if e.Path == "/graphql" {
+			lines = append(lines, fmt.Sprintf("%s %d %s", e.Method, e.Status, e.Outcome))
+		}
 	}
-	return lines
+	return lines, false
 }
 
 // waitAccess waits until the gateway has logged want more GraphQL requests
-// after the first seen (at most a few seconds), then a little longer for any
-// request nobody expected, and returns the new lines.
-func waitAccess(g *gateway, seen, want int) []string {
-	for deadline := time.Now().Add(3 * time.Second); len(accessLines(g)) < seen+want && time.Now().Before(deadline); {
+// after the first seen (at most a few seconds), then sends a request of its
+// own and returns the new lines logged before that one's. A request nobody
+// expected shows among them: the browser reports a scenario once its page
+// has the whole answers it waited for, and over HTTP/2 an answer ends only
+// after the handler that writes its access line has returned.
+func waitAccess(t *testing.T, g *gateway, seen, want int) []string {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for lines, _ := accessLines(g, ""); len(lines) < seen+want && time.Now().Before(deadline); lines, _ = accessLines(g, "") {
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
-	return accessLines(g)[seen:]
+	marker := fmt.Sprintf("/after-scenario-%d", time.Now().UnixNano())
+	res, err := g.client.Get(g.url(marker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBody(t, res)
+	var lines []string
+	waitUntil(t, "the access line of "+marker, func() bool {
+		var logged bool
+		lines, logged = accessLines(g, marker)
+		return logged
+	})
+	return lines[seen:]
 }

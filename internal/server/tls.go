@@ -252,6 +252,8 @@ type ticketKeys struct {
 	tc   *tls.Config
 	keys [][32]byte
 	log  *slog.Logger
+	// made counts the keys made, so that tests can wait for a rotation.
+	made atomic.Int64
 }
 
 func (k *ticketKeys) rotate() {
@@ -265,6 +267,7 @@ func (k *ticketKeys) rotate() {
 		k.keys = k.keys[:3]
 	}
 	k.tc.SetSessionTicketKeys(k.keys)
+	k.made.Add(1)
 }
 
 // rotateEvery rotates the keys every period until ctx is done.

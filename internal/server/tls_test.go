@@ -110,12 +110,19 @@ func TestCertificateReloadUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Each step waits for requests to succeed under the one before.
+	moreRequests := func(what string) {
+		t.Helper()
+		n := ok.Load()
+		waitUntil(t, "10 more requests "+what, func() bool { return ok.Load() >= n+10 || failed.Load() > 0 })
+	}
+	moreRequests("before the swap")
 	newCert, newKey, serial := ca.issue(t, t.TempDir(), leafOpts{})
 	// Key first, then certificate: for a moment the pair does not match,
 	// which the reload must refuse without disturbing anything.
 	copyFile(t, newKey, keyFile)
-	time.Sleep(120 * time.Millisecond)
+	waitLogged(t, g, "certificate reload refused")
+	moreRequests("with the pair refused")
 	copyFile(t, newCert, certFile)
 	deadline := time.Now().Add(5 * time.Second)
 	for servedSerial(t, g) != serial.String() {
@@ -124,7 +131,7 @@ func TestCertificateReloadUnderLoad(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond)
+	moreRequests("with the new certificate")
 	stop()
 	wg.Wait()
 	if failed.Load() != 0 || ok.Load() < 10 {
@@ -239,11 +246,15 @@ func TestClientCertificates(t *testing.T) {
 func TestSessionResumptionSurvivesKeyRotation(t *testing.T) {
 	ca := newTestCA(t, "CA")
 	// Tickets stay valid for three rotations; the last connection comes
-	// after one, with a second of margin against a slow machine.
+	// after one, which it waits for: two more (2 s) would have to pass
+	// before its handshake for its ticket to be refused.
 	g := tlsGateway(t, ca, func(c *config.Config) { c.TLS.TicketKeyRotation = time.Second })
 	cache := tls.NewLRUClientSessionCache(8)
-	for i, wait := range []time.Duration{0, 0, 1300 * time.Millisecond} {
-		time.Sleep(wait)
+	for i := range 3 {
+		if i == 2 {
+			made := g.srv.tls.tickets.made.Load() // the ticket cached is under the newest key
+			waitUntil(t, "a ticket key rotation", func() bool { return g.srv.tls.tickets.made.Load() > made })
+		}
 		st, err := g.handshake(t, &tls.Config{ClientSessionCache: cache})
 		if err != nil {
 			t.Fatal(err)
@@ -347,7 +358,8 @@ func TestTLSMetricsAndExpiry(t *testing.T) {
 	cfg.TLS.CertFile, cfg.TLS.KeyFile, _ = ca.issue(t, t.TempDir(), leafOpts{notAfter: notAfter})
 	cfg.TLS.ExpiryWarning = time.Hour
 	cfg.TLS.ReloadInterval = 50 * time.Millisecond
-	g := startGatewayWith(t, cfg, ca.caFile, withExpiryCheck(100*time.Millisecond))
+	hup := make(chan os.Signal) // unbuffered: a send returns once the reload loop took it
+	g := startGatewayWith(t, cfg, ca.caFile, withExpiryCheck(100*time.Millisecond), WithReloadSignal(hup))
 
 	if _, err := g.handshake(t, &tls.Config{}); err != nil {
 		t.Fatal(err)
@@ -373,14 +385,22 @@ func TestTLSMetricsAndExpiry(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// Once the certificate has expired, the gateway is not ready.
-	time.Sleep(time.Until(notAfter) + 100*time.Millisecond)
-	if body := g.adminGet(t, "/readyz"); !strings.Contains(body, "tls: not ready: certificate localhost expired") {
+	const expired = "tls: not ready: certificate localhost expired"
+	deadline = notAfter.Add(5 * time.Second)
+	body := g.adminGet(t, "/readyz")
+	for !strings.Contains(body, expired) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		body = g.adminGet(t, "/readyz")
+	}
+	if !strings.Contains(body, expired) {
 		t.Errorf("readyz after expiry: %s", body)
 	}
 	// The files did not change: the expiry is logged once, not at every
 	// reload, and the periodic warning says it has expired.
 	waitLogged(t, g, `"msg":"certificate has expired and is still served; renew it","name":"localhost"`)
-	time.Sleep(10 * cfg.TLS.ReloadInterval)
+	for range 10 + 1 { // 10 reloads done once the 11th is taken
+		hup <- os.Interrupt
+	}
 	logs := g.logs.String()
 	if n := strings.Count(logs, "a served certificate has expired"); n != 1 {
 		t.Errorf("the expiry was logged %d times, want once:\n%s", n, logs)
