@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -260,17 +261,20 @@ func TestSlowUpstreamIs504(t *testing.T) {
 }
 
 func TestInFlightRequestCompletesDuringShutdown(t *testing.T) {
-	started := make(chan struct{}, 1)
+	started, release := make(chan struct{}, 1), make(chan struct{})
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		if strings.Contains(string(b), "slow") {
 			started <- struct{}{}
-			time.Sleep(500 * time.Millisecond)
+			<-release // until the test has seen the gateway unready
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"data":{"slow":true}}`)
 	}))
 	t.Cleanup(ts.Close)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // before ts.Close, which waits for the held request
 	g := startFor(t, ts.URL)
 	type result struct {
 		status int
@@ -295,7 +299,7 @@ func TestInFlightRequestCompletesDuringShutdown(t *testing.T) {
 	go func() { stopped <- g.stop() }()
 	// While the request is in flight, readiness fails so that load
 	// balancers stop sending more.
-	deadline := time.Now().Add(400 * time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		res, err := http.Get("http://" + g.admin + "/readyz")
 		if err != nil {
@@ -311,6 +315,7 @@ func TestInFlightRequestCompletesDuringShutdown(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	free()
 	r := <-done
 	if r.err != nil || r.status != 200 || r.body != `{"data":{"slow":true}}` {
 		t.Fatalf("in-flight request: %d %q %v", r.status, r.body, r.err)
@@ -418,7 +423,7 @@ const bigAnswer = 32 << 20
 // an upstream that answers a query mentioning "big" with bigAnswer bytes and
 // any other with a small answer, and returns a TLS connection to it with a
 // reader and a function that sends one POST of body.
-func stalledReader(t *testing.T) (*tls.Conn, *bufio.Reader, func(body string)) {
+func stalledReader(t *testing.T) (*gateway, *tls.Conn, *bufio.Reader, func(body string)) {
 	t.Helper()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -450,19 +455,23 @@ func stalledReader(t *testing.T) (*tls.Conn, *bufio.Reader, func(body string)) {
 	send := func(body string) {
 		fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	}
-	return conn, bufio.NewReader(conn), send
+	return g, conn, bufio.NewReader(conn), send
 }
 
 // stopReading asks for the big answer, reads its first bytes, stops reading
 // for longer than the write-idle timeout, and fails unless the gateway cut
 // the connection.
-func stopReading(t *testing.T, conn *tls.Conn, br *bufio.Reader, send func(string)) {
+func stopReading(t *testing.T, g *gateway, conn *tls.Conn, br *bufio.Reader, send func(string)) {
 	t.Helper()
+	accessLines := func() int { return strings.Count(g.logs.String(), `"msg":"request"`) }
+	before := accessLines()
 	send(`{"query":"{ big }"}`)
 	if _, err := br.Read(make([]byte, 100)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second) // the client stops reading
+	// The client stops reading until the gateway has given up on the
+	// request, which its access line says.
+	waitUntil(t, "the stalled request's access line", func() bool { return accessLines() > before })
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	n, err := io.Copy(io.Discard, br)
 	if n >= bigAnswer || isTimeout(err) {
@@ -471,15 +480,15 @@ func stopReading(t *testing.T, conn *tls.Conn, br *bufio.Reader, send func(strin
 }
 
 func TestClientThatStopsReadingIsCutOff(t *testing.T) {
-	conn, br, send := stalledReader(t)
-	stopReading(t, conn, br, send)
+	g, conn, br, send := stalledReader(t)
+	stopReading(t, g, conn, br, send)
 }
 
 // net/http clears the write deadline after every request: a client that
 // stops reading during a later request of a keep-alive connection is cut
 // off too.
 func TestClientThatStopsReadingOnAKeptAliveConnectionIsCutOff(t *testing.T) {
-	conn, br, send := stalledReader(t)
+	g, conn, br, send := stalledReader(t)
 	for range 3 { // a few quick answers arm the connection's deadline
 		send(`{"query":"{ small }"}`)
 		res, err := http.ReadResponse(br, nil)
@@ -492,7 +501,7 @@ func TestClientThatStopsReadingOnAKeptAliveConnectionIsCutOff(t *testing.T) {
 			t.Fatalf("status %d", res.StatusCode)
 		}
 	}
-	stopReading(t, conn, br, send)
+	stopReading(t, g, conn, br, send)
 }
 
 // TestUpstreamInternalsNeverReachTheClient runs the gateway in front of an
