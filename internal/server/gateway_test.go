@@ -605,24 +605,7 @@ func TestRequestMetrics(t *testing.T) {
 		`gqlguard_request_duration_seconds_count 3`,
 		`gqlguard_upstream_duration_seconds_count 2`,
 	}
-	// A request is counted once its answer is written, which the client
-	// may read first.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		metrics, missing := g.adminGet(t, "/metrics"), ""
-		for _, want := range wants {
-			if !strings.Contains(metrics, want) {
-				missing = want
-			}
-		}
-		if missing == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics lacks %s:\n%s", missing, grep(metrics, "gqlguard_request"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	g.waitMetrics(t, wants, nil)
 }
 
 // Over HTTP/2, an error answered before the request body is read reaches

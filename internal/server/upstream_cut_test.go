@@ -108,33 +108,6 @@ func (g *gateway) nextAccessLine(t *testing.T, n int) accessLine {
 	}
 }
 
-// waitMetrics polls /metrics until it holds every line of want and none of
-// absent.
-func (g *gateway) waitMetrics(t *testing.T, want, absent []string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		metrics, missing := g.adminGet(t, "/metrics"), ""
-		for _, w := range want {
-			if !strings.Contains(metrics, w) {
-				missing = "lacks " + w
-			}
-		}
-		for _, a := range absent {
-			if strings.Contains(metrics, a) {
-				missing = "has " + a
-			}
-		}
-		if missing == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics %s:\n%s", missing, grep(metrics, "gqlguard_request"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // An answer the upstream cuts short is never passed on as a whole one: cut
 // before the gateway sent anything, the client gets 502
 // UPSTREAM_UNAVAILABLE; cut after the head went out, the connection (HTTP/1.1)

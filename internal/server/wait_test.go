@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -9,11 +10,40 @@ import (
 // what it waited for.
 func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
+	waitUntilOr(t, cond, func() { t.Fatalf("timed out after 10 s waiting for %s", what) })
+}
+
+// waitUntilOr polls cond until it holds, calling fail after 10 s.
+func waitUntilOr(t testing.TB, cond func() bool, fail func()) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after 10 s waiting for %s", what)
+			fail()
+			return
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// waitMetrics polls /metrics until it holds every line of want and none of
+// absent: the gateway counts a request or a handshake once its answer is
+// written, which the client may read first.
+func (g *gateway) waitMetrics(t *testing.T, want, absent []string) {
+	t.Helper()
+	var metrics, missing string
+	waitUntilOr(t, func() bool {
+		metrics, missing = g.adminGet(t, "/metrics"), ""
+		for _, w := range want {
+			if !strings.Contains(metrics, w) {
+				missing = "lacks " + w
+			}
+		}
+		for _, a := range absent {
+			if strings.Contains(metrics, a) {
+				missing = "has " + a
+			}
+		}
+		return missing == ""
+	}, func() { t.Fatalf("/metrics %s:\n%s", missing, grep(metrics, "gqlguard_")) })
 }
