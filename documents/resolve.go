@@ -261,7 +261,9 @@ func (rs *Resolver) trusted(ctx context.Context, id ID, cacheURL bool) (Resolved
 		return Resolved{}, &envelope.Error{Code: envelope.CodePersistedDocumentNotFound, Status: status,
 			Message: "no trusted document has the id " + string(id) + "; register it with the API's build (gqlguard docs push)"}
 	case err != nil:
-		rs.log().Error("document store failed", "id", string(id), "error", err)
+		// Logged for every request the outage fails; the gateway's
+		// logger bounds lines with a request id that repeat.
+		rs.log().Error("document store failed", "id", string(id), "error", err, "request_id", envelope.InfoFrom(ctx).RequestID())
 		return Resolved{}, &envelope.Error{Code: envelope.CodeDocumentStoreUnavailable,
 			Message: "the trusted document store is unavailable; try again later", Err: err}
 	}

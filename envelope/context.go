@@ -68,6 +68,15 @@ func (i *Info) IDValues() []string {
 	return i.idValues[:]
 }
 
+// RequestID returns the request id, for log lines about the request; ""
+// for a nil Info (a stage used without the observe stage).
+func (i *Info) RequestID() string {
+	if i == nil {
+		return ""
+	}
+	return i.ID
+}
+
 // ClientIPString returns ClientIP in text form ("" when unknown), formatted
 // by Begin.
 func (i *Info) ClientIPString() string {

@@ -171,7 +171,7 @@ func (p *Proxy) answerCut(r *http.Request, status int, err error) {
 		p.clientClosed(r, err)
 	} else {
 		info := envelope.InfoFrom(r.Context())
-		p.log.Warn("upstream answer cut", "reason", "answer cut short", "status", status, "error", err, "request_id", requestID(info))
+		p.log.Warn("upstream answer cut", "reason", "answer cut short", "status", status, "error", err, "request_id", info.RequestID())
 		envelope.RecordError(r, &envelope.Error{Code: envelope.CodeUpstreamUnavailable, Err: err,
 			Message: "the upstream's answer broke off after its head (" + strconv.Itoa(status) + ") was sent; the client's answer was cut"})
 	}
@@ -492,11 +492,4 @@ func jsonStart(b []byte, from int) (verdict, int) {
 		return startsJSON, i
 	}
 	return notJSON, i
-}
-
-func requestID(info *envelope.Info) string {
-	if info == nil {
-		return ""
-	}
-	return info.ID
 }

@@ -308,7 +308,7 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		p.clientClosed(r, err)
 		panic(http.ErrAbortHandler)
 	}
-	p.log.Warn("upstream request failed", "reason", failureReason(err), "error", err, "request_id", requestID(envelope.InfoFrom(r.Context())))
+	p.log.Warn("upstream request failed", "reason", failureReason(err), "error", err, "request_id", envelope.InfoFrom(r.Context()).RequestID())
 	status, msg := http.StatusBadGateway, "the upstream GraphQL server is unavailable; try again later"
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
@@ -343,7 +343,7 @@ func (p *Proxy) clientClosed(r *http.Request, err error) {
 	envelope.RecordError(r, &envelope.Error{Code: envelope.CodeClientClosedRequest, Err: err,
 		Message: "the client went away"})
 	if p.log.Enabled(r.Context(), slog.LevelDebug) {
-		p.log.Debug("client went away", "error", err, "request_id", requestID(envelope.InfoFrom(r.Context())))
+		p.log.Debug("client went away", "error", err, "request_id", envelope.InfoFrom(r.Context()).RequestID())
 	}
 }
 

@@ -26,15 +26,20 @@ type RepeatOptions struct {
 // kind of line is passed on unlimited rather than tracked.
 const maxRepeatKeys = 1024
 
-// RepeatLimit is a slog.Handler that bounds repeated WARN and ERROR lines:
-// of the lines alike (same level, message and "reason" attribute; request
-// ids and error texts differ from line to line), the first Burst in each
-// Window are passed on, the rest are counted, and one line at the end of the
-// window says how many were suppressed. A failure that hits every request
-// (an upstream down, clients resetting thousands of streams) then costs a
-// few lines a second, not one per request, and still shows in the log.
-// Lines below WARN pass untouched, and the observe stage writes its access
-// lines (one per request, each its own record) past it.
+// RepeatLimit is a slog.Handler that bounds repeated WARN and ERROR lines
+// about single requests (lines with a "request_id" attribute): of the lines
+// alike (same level, message and "reason" attribute; request ids and error
+// texts differ from line to line), the first Burst in each Window are
+// passed on, the rest are counted, and one line at the end of the window
+// says how many were suppressed. A failure that hits every request (an
+// upstream down, clients resetting thousands of streams) then costs a few
+// lines a second, not one per request, and still shows in the log.
+//
+// Every other line passes untouched: lines below WARN, and lines about the
+// gateway's own state (a tampered document file, a refused certificate
+// reload), which their callers log once per event and whose details (which
+// file) must never be summarised away. The observe stage writes its access
+// lines (one per request, each its own record) past the limit.
 type RepeatLimit struct {
 	next slog.Handler
 	*repeats
@@ -97,13 +102,19 @@ func (l *RepeatLimit) Handle(ctx context.Context, r slog.Record) error {
 		return l.next.Handle(ctx, r)
 	}
 	key := repeatKey{level: r.Level, msg: r.Message}
+	perRequest := false
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "reason" {
+		switch a.Key {
+		case "reason":
 			key.reason = a.Value.String()
-			return false
+		case "request_id":
+			perRequest = true
 		}
 		return true
 	})
+	if !perRequest {
+		return l.next.Handle(ctx, r)
+	}
 	pass, ended := l.count(key)
 	if ended != nil {
 		l.summarize(key, ended)

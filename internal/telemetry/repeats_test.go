@@ -68,9 +68,9 @@ func TestRepeatedWarningsAreCappedAndCounted(t *testing.T) {
 	derived := logger.With("component", "proxy")
 
 	for i := range 25 {
-		logger.Warn("upstream request failed", "reason", "timeout", "n", i)
-		derived.Warn("upstream request failed", "reason", "connection refused", "n", i)
-		logger.Error("document store failed", "n", i)
+		logger.Warn("upstream request failed", "reason", "timeout", "n", i, "request_id", "r1")
+		derived.Warn("upstream request failed", "reason", "connection refused", "n", i, "request_id", "r2")
+		logger.Error("document store failed", "n", i, "request_id", "r3")
 		logger.Info("request", "n", i)
 		logger.Debug("client went away", "n", i)
 	}
@@ -113,7 +113,7 @@ func TestRepeatedWarningsAreCappedAndCounted(t *testing.T) {
 	}
 
 	// A new window lets lines through again.
-	logger.Warn("upstream request failed", "reason", "timeout")
+	logger.Warn("upstream request failed", "reason", "timeout", "request_id", "r4")
 	if lines = readLines(t, &out); len(lines) != 1 || lines[0].Msg != "upstream request failed" {
 		t.Errorf("the next window's first line: %+v", lines)
 	}
@@ -128,10 +128,10 @@ func TestSuppressedLinesAreReportedByTheNextLine(t *testing.T) {
 	var timers []func()
 	logger := limitedLogger(&out, &clock, &timers)
 	for i := range 12 {
-		logger.Warn("upstream answer cut", "n", i)
+		logger.Warn("upstream answer cut", "n", i, "request_id", "r")
 	}
 	clock = clock.Add(1500 * time.Millisecond)
-	logger.Warn("upstream answer cut", "n", 12)
+	logger.Warn("upstream answer cut", "n", 12, "request_id", "r")
 	for _, f := range timers {
 		f()
 	}
@@ -176,7 +176,7 @@ func TestFlushReportsPendingWindows(t *testing.T) {
 	var timers []func()
 	logger := limitedLogger(&out, &clock, &timers)
 	for range 14 {
-		logger.Error("certificate reload refused", "reason", "unreadable")
+		logger.Error("upstream request failed", "reason", "unreadable", "request_id", "r")
 	}
 	logger.Handler().(*RepeatLimit).Flush()
 	for _, f := range timers {
@@ -185,5 +185,23 @@ func TestFlushReportsPendingWindows(t *testing.T) {
 	lines := readLines(t, &out)
 	if len(lines) != 11 || lines[10].Msg != "similar log lines suppressed" || lines[10].Suppressed != 4 || lines[10].Level != "ERROR" {
 		t.Errorf("lines %+v; want 10 and one report of 4", lines)
+	}
+}
+
+// Lines about the gateway's own state are logged once per event by their
+// callers, and each names what it is about: none is held back, however
+// many come at once.
+func TestLinesNotAboutARequestAreNeverHeldBack(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
+	var timers []func()
+	logger := limitedLogger(&out, &clock, &timers)
+	for i := range 25 {
+		logger.Error("trusted document file refused: its content is not what its name says", "file", i)
+		logger.Warn("certificate reload refused", "reason", "unreadable", "n", i)
+	}
+	lines := readLines(t, &out)
+	if len(lines) != 50 || len(timers) != 0 {
+		t.Errorf("%d lines of 50 written, %d window reports pending", len(lines), len(timers))
 	}
 }
