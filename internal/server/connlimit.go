@@ -13,9 +13,10 @@ import (
 )
 
 // maxConnections is server.max_connections, or when it is 0, 80% of the
-// open-file limit: the other fifth is left for the admin listener, upstream
-// connections, certificate and document files. Without a known limit there
-// is no cap.
+// open-file limit: the other fifth is left for the admin listener,
+// certificate and document files, and idle upstream connections. Upstream
+// connections of requests in flight are bounded by upstream.max_conns, not
+// here. Without a known limit there is no cap.
 func maxConnections(cfg config.Server, logger *slog.Logger) int {
 	limit := openFileLimit()
 	switch {

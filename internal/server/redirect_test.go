@@ -162,3 +162,19 @@ func TestRedirectWithoutHostIsBadRequest(t *testing.T) {
 		t.Errorf("no Host: %d Location %q, want 400", rec.Code, rec.Header().Get("Location"))
 	}
 }
+
+// The plain-HTTP listener closes each connection after its one answer, so
+// idle plain-HTTP connections cannot sit on the connection cap.
+func TestPlainHTTPConnectionsAreNotKeptAlive(t *testing.T) {
+	g := startFor(t, "http://127.0.0.1:1")
+	req, _ := http.NewRequest(http.MethodGet, "http://"+g.http+"/graphql", nil)
+	req.Host = "localhost"
+	res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBody(t, res)
+	if res.StatusCode != http.StatusPermanentRedirect || !res.Close {
+		t.Errorf("status %d, Connection %q; want 308 and the connection closed", res.StatusCode, res.Header.Get("Connection"))
+	}
+}

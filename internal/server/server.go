@@ -200,6 +200,10 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		ErrorLog:          errLog,
 	}
+	// A redirect is one answer: the client goes on over HTTPS. Idle
+	// plain-HTTP connections, which cost an attacker no handshake, would
+	// otherwise hold places of server.max_connections for idle_timeout.
+	s.redirect.SetKeepAlivesEnabled(false)
 	s.admin = &http.Server{
 		Handler: admin.Handler(o.registry,
 			map[string]http.Handler{"/v1/documents": docs.registration(cfg.Admin, RegistrationRules(cfg), logger)},
