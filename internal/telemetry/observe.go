@@ -57,10 +57,20 @@ func (o *Observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p := recover()
 		switch {
 		case p == nil:
-		case p == http.ErrAbortHandler || rec.status != 0:
-			// Aborted on purpose, or cut after the answer began: there
-			// is nothing left to tell the client; net/http drops the
-			// connection. The stage that aborts records why; cut before
+		case p != http.ErrAbortHandler && rec.status != 0:
+			// A bug in a stage after the answer began: the client's
+			// connection is cut (a clean end would pass a partial answer
+			// for a whole one), the log has the stack, and the request
+			// counts as the gateway's failure, whatever status went out.
+			o.Logger.Error("request handler panicked", "request_id", info.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			info.Code, info.Status = envelope.CodeInternal, http.StatusInternalServerError
+			info.Err = fmt.Errorf("panic after the answer began: %v", p)
+			o.log(r, rec, info, now())
+			panic(http.ErrAbortHandler) // logged already: net/http need not log it again
+		case p == http.ErrAbortHandler:
+			// Aborted on purpose: there is nothing left to tell the
+			// client; net/http drops the connection. The stage that
+			// aborts records why; cut before
 			// anything was written without a record, the client is
 			// taken to have gone away.
 			if rec.status == 0 && info.Status == 0 {

@@ -113,6 +113,38 @@ func TestPanicBeforeTheAnswerIsAnErrorResponse(t *testing.T) {
 	}
 }
 
+// A bug that panics after the head went out cuts the connection, never
+// ending the partial answer cleanly, and is logged with its stack and
+// counted as the gateway's failure, not as the status that went out.
+func TestPanicAfterTheAnswerBeganIsAnInternalError(t *testing.T) {
+	var logs bytes.Buffer
+	o := &Observer{Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`{"data":`))
+			var m map[string]int
+			m["a bug"]++
+		})}
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Errorf("panic %v; want http.ErrAbortHandler, so that net/http cuts the connection", p)
+			}
+		}()
+		o.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/graphql", nil))
+	}()
+	var panicked, access map[string]any
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &panicked) != nil || json.Unmarshal([]byte(lines[1]), &access) != nil {
+		t.Fatalf("want the panic's line and the access line:\n%s", logs.String())
+	}
+	if panicked["msg"] != "request handler panicked" || panicked["level"] != "ERROR" || !strings.Contains(fmt.Sprint(panicked["stack"]), "observe_test.go") {
+		t.Errorf("panic line %s", lines[0])
+	}
+	if access["status"] != 500.0 || access["outcome"] != "INTERNAL_SERVER_ERROR" || access["level"] != "WARN" {
+		t.Errorf("access line %s; want 500 INTERNAL_SERVER_ERROR at WARN", lines[1])
+	}
+}
+
 // An outcome the access log and the metrics get from the stage that decided
 // it: a refusal, an answer cut after its head (recorded, not written), and
 // a dependency failure of a request whose client had already gone, which is
