@@ -144,7 +144,13 @@ func parsePost(r *http.Request, lim Limits) (*Batch, error) {
 	buf.Reset()
 	// One byte more than the limit tells "exactly at the limit" from "over".
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, max+1))
-	if err != nil {
+	switch {
+	case err != nil && r.Context().Err() != nil:
+		// The client reset its stream (HTTP/2 cancels the request's
+		// context) while sending the body: nothing is wrong with what it
+		// sent, it went away.
+		return nil, &Error{Code: CodeClientClosedRequest, Message: "the client went away while sending the request body", Err: err}
+	case err != nil:
 		return nil, &Error{Code: CodeBadRequest, Message: "the request body could not be read", Err: err}
 	}
 	if n > max {

@@ -2,8 +2,10 @@ package envelope
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -243,5 +245,40 @@ func TestFastDecoderAgreesWithEncodingJSON(t *testing.T) {
 func TestParseAcceptsTheIdentityEncoding(t *testing.T) {
 	if _, err := Parse(encoded(post(`{"query":"{a}"}`, "application/json"), "identity"), Limits{}); err != nil {
 		t.Errorf("Content-Encoding: identity refused: %v", err)
+	}
+}
+
+// failingBody fails every read, as a body whose stream the client reset.
+type failingBody struct{}
+
+func (failingBody) Read([]byte) (int, error) { return 0, errors.New("stream reset") }
+
+// A body that breaks off because the client went away (HTTP/2 cancels the
+// request's context on a reset) is the client's leaving, not a bad request;
+// one that breaks off otherwise stays a bad request.
+func TestBodyReadFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cancel bool
+		code   Code
+		status int
+	}{
+		{"the client went away", true, CodeClientClosedRequest, StatusClientClosedRequest},
+		{"the body broke off", false, CodeBadRequest, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := httptest.NewRequest(http.MethodPost, "/graphql", io.NopCloser(failingBody{})).WithContext(ctx)
+			r.Header.Set("Content-Type", "application/json")
+			if tc.cancel {
+				cancel()
+			}
+			_, err := Parse(r, Limits{})
+			var e *Error
+			if !errors.As(err, &e) || e.Code != tc.code || e.StatusFor(MediaTypeGraphQLResponse) != tc.status {
+				t.Errorf("Parse = %v; want %s", err, tc.code)
+			}
+		})
 	}
 }
