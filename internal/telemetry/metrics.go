@@ -96,8 +96,14 @@ func statusLabel(status int) string {
 		return "401"
 	case 429:
 		return "429"
+	case 499: // a flood of stream resets is all 499s
+		return "499"
 	case 502:
 		return "502"
+	case 503:
+		return "503"
+	case 504:
+		return "504"
 	}
 	return strconv.Itoa(status)
 }
