@@ -102,7 +102,7 @@ func (s *keySet) kids() []string {
 // objects, even when the provider's set has not changed.
 func (s *keySet) holds(k *verificationKey) bool {
 	return slices.ContainsFunc(s.byKID[k.kid], func(n *verificationKey) bool {
-		return n.alg == k.alg && publicEqual(n.public, k.public)
+		return n == k || n.alg == k.alg && publicEqual(n.public, k.public)
 	})
 }
 

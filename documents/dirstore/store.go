@@ -161,7 +161,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	// else would ever remove it.
 	if len(stale) > 0 {
 		removed, err := atomicfile.RemoveStale(dir, stale)
-		s.log.Warn("removed temporary files left by an interrupted write", "dir", dir, "files", removed)
+		if removed > 0 {
+			s.log.Warn("removed temporary files left by an interrupted write", "dir", dir, "files", removed)
+		}
 		if err != nil {
 			s.log.Error("temporary files left by an interrupted write could not be removed", "dir", dir, "error", err)
 		}
