@@ -338,14 +338,7 @@ func (b *browser) run(t *testing.T, sc browserScenario) browserResult {
 // endpoint as "METHOD STATUS OUTCOME", and whether a request to the path
 // stop was logged; the lines end before it.
 func accessLines(g *gateway, stop string) (lines []string, stopped bool) {
-	for line := range strings.Lines(g.logs.String()) {
-		var e struct {
-			Msg, Method, Path, Outcome string
-			Status                     int
-		}
-		if json.Unmarshal([]byte(line), &e) != nil || e.Msg != "request" {
-			continue
-		}
+	for _, e := range g.accessLines() {
 		if e.Path == stop {
 			return lines, true
 		}

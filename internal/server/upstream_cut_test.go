@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -68,29 +67,6 @@ func (g *gateway) clientFor(t *testing.T, proto string) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
-// accessLine is an access line as the gateway logs it.
-type accessLine struct {
-	Level   string `json:"level"`
-	Msg     string `json:"msg"`
-	ID      string `json:"request_id"`
-	Status  int    `json:"status"`
-	Outcome string `json:"outcome"`
-	Error   string `json:"error"`
-}
-
-// accessLines returns the access lines in g's log so far.
-func (g *gateway) accessLines(t *testing.T) []accessLine {
-	t.Helper()
-	var lines []accessLine
-	for l := range strings.SplitSeq(g.logs.String(), "\n") {
-		var a accessLine
-		if json.Unmarshal([]byte(l), &a) == nil && a.Msg == "request" {
-			lines = append(lines, a)
-		}
-	}
-	return lines
-}
-
 // nextAccessLine waits for the access line after the first n and returns
 // it. A request is logged once its answer ended, which the client may see
 // first.
@@ -98,7 +74,7 @@ func (g *gateway) nextAccessLine(t *testing.T, n int) accessLine {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if lines := g.accessLines(t); len(lines) > n {
+		if lines := g.accessLines(); len(lines) > n {
 			return lines[n]
 		}
 		if time.Now().After(deadline) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -46,4 +47,28 @@ func (g *gateway) waitMetrics(t *testing.T, want, absent []string) {
 		}
 		return missing == ""
 	}, func() { t.Fatalf("/metrics %s:\n%s", missing, grep(metrics, "gqlguard_")) })
+}
+
+// accessLine is an access line as the gateway logs it.
+type accessLine struct {
+	Level   string `json:"level"`
+	Msg     string `json:"msg"`
+	ID      string `json:"request_id"`
+	Method  string `json:"method"`
+	Path    string `json:"path"`
+	Status  int    `json:"status"`
+	Outcome string `json:"outcome"`
+	Error   string `json:"error"`
+}
+
+// accessLines returns the access lines in g's log so far.
+func (g *gateway) accessLines() []accessLine {
+	var lines []accessLine
+	for l := range strings.Lines(g.logs.String()) {
+		var a accessLine
+		if json.Unmarshal([]byte(l), &a) == nil && a.Msg == "request" {
+			lines = append(lines, a)
+		}
+	}
+	return lines
 }
