@@ -91,7 +91,8 @@ func startShutdownProbe(t *testing.T, httpsAddr, adminAddr, caFile string) *shut
 // take: refused, or reset or closed before the TLS handshake (one that
 // waited in the kernel's queue when the listener closed).
 func refusedOrReset(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF)
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) // queued in the kernel when the listener closed, closed mid-handshake
 }
 
 // waitUntil polls until some event satisfies cond, failing the test after
