@@ -4,11 +4,15 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gqlguard/gqlguard/internal/config"
+	"github.com/gqlguard/gqlguard/internal/testutil/logbuf"
 )
 
 // metricLine returns the line of the admin listener's /metrics that starts
@@ -107,5 +111,27 @@ func TestConnectionCapRefusesExcessConnectionsAtOnce(t *testing.T) {
 	}
 	if got := metricLine(t, g.admin, `gqlguard_connections_open{listener="https"}`); !strings.HasSuffix(got, " 4") {
 		t.Errorf("open connections after one closed and one opened: %q, want 4", got)
+	}
+}
+
+// Without server.max_connections the cap is 80% of the open-file limit,
+// leaving the rest for the admin listener, files and upstream connections;
+// a configured cap at or above the limit is kept, with a warning that it
+// cannot protect anything.
+func TestConnectionCapDefaultsToFourFifthsOfTheFileLimit(t *testing.T) {
+	limit := openFileLimit()
+	if limit == 0 {
+		t.Skip("the open-file limit cannot be read here")
+	}
+	logs := &logbuf.Buffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	if got, want := maxConnections(config.Server{}, logger), max(limit*8/10, 1); got != want {
+		t.Errorf("default cap %d with RLIMIT_NOFILE %d, want %d", got, limit, want)
+	}
+	if got := maxConnections(config.Server{MaxConnections: 10}, logger); got != 10 || logs.String() != "" {
+		t.Errorf("cap 10: %d, logged %q", got, logs)
+	}
+	if got := maxConnections(config.Server{MaxConnections: limit}, logger); got != limit || !strings.Contains(logs.String(), "not below the open-file limit") {
+		t.Errorf("cap at the limit: %d, logged %q; want it kept with a warning", got, logs)
 	}
 }
