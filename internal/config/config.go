@@ -368,8 +368,8 @@ type Server struct {
 	// MaxHeaderBytes bounds request headers: every request whose header
 	// list, counted as HTTP/2 counts it (each name and value plus 32
 	// bytes, RFC 7541 §4.1), is within it reaches the gateway over either
-	// protocol; beyond it Go's HTTP stack answers 431 itself (see the
-	// README). With tokens verified, it must be at least
+	// protocol; beyond it Go's HTTP stack answers 431 itself (see
+	// docs/authentication.md). With tokens verified, it must be at least
 	// auth.jwt.max_token_bytes + TokenHeaderRoom. Default 65536.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// ShutdownDelay is how long the listeners keep serving after SIGTERM or

@@ -74,7 +74,7 @@ graphql:
 func TestDecodeErrorsSayWhatIsWrongInWords(t *testing.T) {
 	for _, tt := range []struct{ name, yml, want, not string }{
 		{"a list for a mapping", "upstream: {url: http://127.0.0.1:1/graphql}\nlisten: [1]\n",
-			"line 2: a list where a mapping of keys (see the config reference in the README) belongs", "config.Listen"},
+			"line 2: a list where a mapping of keys (see docs/configuration.md) belongs", "config.Listen"},
 		{"a mapping for a list", "upstream: {url: http://127.0.0.1:1/graphql}\ncors:\n  allowed_origins: {a: b}\n",
 			"line 3: a mapping where a list belongs", "[]string"},
 		// yaml decodes nothing of a mapping with a repeated key, so the

@@ -149,7 +149,7 @@ func typeName(goType string) string {
 	case strings.HasPrefix(goType, "[]"):
 		return "a list"
 	default:
-		return "a mapping of keys (see the config reference in the README)"
+		return "a mapping of keys (see docs/configuration.md)"
 	}
 }
 

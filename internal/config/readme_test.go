@@ -8,10 +8,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TestReadmeNamesEveryKey keeps the README's config reference complete: every
+// TestReadmeNamesEveryKey keeps the config reference (docs/configuration.md) complete: every
 // key of the defaults must appear in it.
 func TestReadmeNamesEveryKey(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestReadmeNamesEveryKey(t *testing.T) {
 		for i := 0; i < len(n.Content); i += 2 {
 			key := n.Content[i].Value
 			if !strings.Contains(string(readme), key+":") {
-				t.Errorf("the README's config reference lacks %s%s", path, key)
+				t.Errorf("docs/configuration.md lacks %s%s", path, key)
 			}
 			walk(n.Content[i+1], path+key+".")
 		}

@@ -23,7 +23,7 @@ import (
 // TestOversizedTokensGetTheAuthContractUpToTheHTTPStacksLimit sends tokens
 // over auth.jwt.max_token_bytes in ever larger Authorization headers over
 // HTTP/1.1 and HTTP/2, to the limits of Go's HTTP stack and one byte past
-// them, with the sizes the README states. Within the limits the answer is
+// them, with the sizes docs/authentication.md states. Within the limits the answer is
 // the gateway's 401; past them, the stack's own refusal.
 func TestOversizedTokensGetTheAuthContractUpToTheHTTPStacksLimit(t *testing.T) {
 	defaults := config.Default()
@@ -68,18 +68,18 @@ func TestOversizedTokensGetTheAuthContractUpToTheHTTPStacksLimit(t *testing.T) {
 	if n := up.count(); n != 0 {
 		t.Errorf("%d oversized tokens reached the upstream", n)
 	}
-	// The README states the largest tokens these requests may carry.
-	readme, err := os.ReadFile("../../README.md")
+	// The authentication page states the largest tokens these requests may carry.
+	page, err := os.ReadFile("../../docs/authentication.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.Join(strings.Fields(string(readme)), " ")
+	text := strings.Join(strings.Fields(string(page)), " ")
 	if want := fmt.Sprintf("for tokens up to %s bytes over HTTP/2 and %s over HTTP/1.1", spaced(listOf(h2Limit)), spaced(headOf(h1Limit))); !strings.Contains(text, want) {
-		t.Errorf("the README does not say %q", want)
+		t.Errorf("docs/authentication.md does not say %q", want)
 	}
 }
 
-// spaced writes n as the README does: 65 490.
+// spaced writes n as the docs do: 65 490.
 func spaced(n int) string {
 	s := strconv.Itoa(n)
 	for i := len(s) - 3; i > 0; i -= 3 {
