@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,14 +14,23 @@ import (
 	"github.com/gqlguard/gqlguard/envelope"
 )
 
-// limitedLogger is a JSON logger behind a RepeatLimit of 10 lines a second
-// on a clock the test moves; the functions the limit asked to run at a
-// window's end are in *timers.
-func limitedLogger(out io.Writer, clock *time.Time, timers *[]func()) *slog.Logger {
-	return slog.New(LimitRepeats(NewJSONLogger(out, slog.LevelDebug).Handler(), RepeatOptions{
-		Now:       func() time.Time { return *clock },
-		AfterFunc: func(_ time.Duration, f func()) { *timers = append(*timers, f) },
+// limited is a JSON logger behind a RepeatLimit of 10 lines a second on a
+// clock the test moves, with what it wrote and the functions it asked to
+// run at a window's end.
+type limited struct {
+	out    bytes.Buffer
+	clock  time.Time
+	timers []func()
+	logger *slog.Logger
+}
+
+func newLimited() *limited {
+	l := &limited{clock: time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)}
+	l.logger = slog.New(LimitRepeats(NewJSONLogger(&l.out, slog.LevelDebug).Handler(), RepeatOptions{
+		Now:       func() time.Time { return l.clock },
+		AfterFunc: func(_ time.Duration, f func()) { l.timers = append(l.timers, f) },
 	}))
+	return l
 }
 
 type logLine struct {
@@ -61,10 +69,8 @@ func count(lines []logLine, msg, reason string) int {
 }
 
 func TestRepeatedWarningsAreCappedAndCounted(t *testing.T) {
-	var out bytes.Buffer
-	clock := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
-	var timers []func()
-	logger := limitedLogger(&out, &clock, &timers)
+	l := newLimited()
+	logger := l.logger
 	derived := logger.With("component", "proxy")
 
 	for i := range 25 {
@@ -74,7 +80,7 @@ func TestRepeatedWarningsAreCappedAndCounted(t *testing.T) {
 		logger.Info("request", "n", i)
 		logger.Debug("client went away", "n", i)
 	}
-	lines := readLines(t, &out)
+	lines := readLines(t, &l.out)
 	for _, tt := range []struct {
 		msg, reason string
 		want        int
@@ -90,16 +96,16 @@ func TestRepeatedWarningsAreCappedAndCounted(t *testing.T) {
 			t.Errorf("%d lines %q (reason %q) in the first window; want %d", got, tt.msg, tt.reason, tt.want)
 		}
 	}
-	if len(timers) != 3 {
-		t.Fatalf("%d window-end reports scheduled; want 3, one for each kind of line held back", len(timers))
+	if len(l.timers) != 3 {
+		t.Fatalf("%d window-end reports scheduled; want 3, one for each kind of line held back", len(l.timers))
 	}
 
 	// The window ends with no more lines: its reports are written.
-	clock = clock.Add(time.Second)
-	for _, f := range timers {
+	l.clock = l.clock.Add(time.Second)
+	for _, f := range l.timers {
 		f()
 	}
-	lines = readLines(t, &out)
+	lines = readLines(t, &l.out)
 	if len(lines) != 3 {
 		t.Fatalf("%d lines at the window's end; want the 3 reports: %+v", len(lines), lines)
 	}
@@ -114,7 +120,7 @@ func TestRepeatedWarningsAreCappedAndCounted(t *testing.T) {
 
 	// A new window lets lines through again.
 	logger.Warn("upstream request failed", "reason", "timeout", "request_id", "r4")
-	if lines = readLines(t, &out); len(lines) != 1 || lines[0].Msg != "upstream request failed" {
+	if lines = readLines(t, &l.out); len(lines) != 1 || lines[0].Msg != "upstream request failed" {
 		t.Errorf("the next window's first line: %+v", lines)
 	}
 }
@@ -123,19 +129,17 @@ func TestRepeatedWarningsAreCappedAndCounted(t *testing.T) {
 // suppressed lines first, and the window-end report then finds nothing left
 // to say.
 func TestSuppressedLinesAreReportedByTheNextLine(t *testing.T) {
-	var out bytes.Buffer
-	clock := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
-	var timers []func()
-	logger := limitedLogger(&out, &clock, &timers)
+	l := newLimited()
+	logger := l.logger
 	for i := range 12 {
 		logger.Warn("upstream answer cut", "n", i, "request_id", "r")
 	}
-	clock = clock.Add(1500 * time.Millisecond)
+	l.clock = l.clock.Add(1500 * time.Millisecond)
 	logger.Warn("upstream answer cut", "n", 12, "request_id", "r")
-	for _, f := range timers {
+	for _, f := range l.timers {
 		f()
 	}
-	lines := readLines(t, &out)
+	lines := readLines(t, &l.out)
 	if len(lines) != 12 {
 		t.Fatalf("%d lines; want 10, the report, then the new line: %+v", len(lines), lines)
 	}
@@ -150,39 +154,35 @@ func TestSuppressedLinesAreReportedByTheNextLine(t *testing.T) {
 // Access lines are one per request: a limited logger holds none back, and
 // the observe stage still writes them itself.
 func TestAccessLinesAreNeverHeldBack(t *testing.T) {
-	var out bytes.Buffer
-	clock := time.Date(2026, 12, 1, 16, 4, 5, 0, time.UTC)
-	var timers []func()
+	l := newLimited()
 	o := &Observer{
-		Logger: limitedLogger(&out, &clock, &timers),
+		Logger: l.logger,
 		Next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			envelope.WriteError(w, r, envelope.Errorf(envelope.CodeUpstreamUnavailable, "down"))
 		}),
-		Now: func() time.Time { return clock },
+		Now: func() time.Time { return l.clock },
 	}
 	for range 30 {
 		o.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "https://localhost/graphql", nil))
 	}
-	if n := strings.Count(out.String(), `"msg":"request"`); n != 30 || len(timers) != 0 {
-		t.Errorf("%d access lines of 30 (%d held back)", n, len(timers))
+	if n := strings.Count(l.out.String(), `"msg":"request"`); n != 30 || len(l.timers) != 0 {
+		t.Errorf("%d access lines of 30 (%d held back)", n, len(l.timers))
 	}
 }
 
 // Flush reports what the current windows held back, as at exit, and the
 // window-end reports then have nothing left to say.
 func TestFlushReportsPendingWindows(t *testing.T) {
-	var out bytes.Buffer
-	clock := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
-	var timers []func()
-	logger := limitedLogger(&out, &clock, &timers)
+	l := newLimited()
+	logger := l.logger
 	for range 14 {
 		logger.Error("upstream request failed", "reason", "unreadable", "request_id", "r")
 	}
 	logger.Handler().(*RepeatLimit).Flush()
-	for _, f := range timers {
+	for _, f := range l.timers {
 		f()
 	}
-	lines := readLines(t, &out)
+	lines := readLines(t, &l.out)
 	if len(lines) != 11 || lines[10].Msg != "similar log lines suppressed" || lines[10].Suppressed != 4 || lines[10].Level != "ERROR" {
 		t.Errorf("lines %+v; want 10 and one report of 4", lines)
 	}
@@ -192,16 +192,14 @@ func TestFlushReportsPendingWindows(t *testing.T) {
 // callers, and each names what it is about: none is held back, however
 // many come at once.
 func TestLinesNotAboutARequestAreNeverHeldBack(t *testing.T) {
-	var out bytes.Buffer
-	clock := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
-	var timers []func()
-	logger := limitedLogger(&out, &clock, &timers)
+	l := newLimited()
+	logger := l.logger
 	for i := range 25 {
 		logger.Error("trusted document file refused: its content is not what its name says", "file", i)
 		logger.Warn("certificate reload refused", "reason", "unreadable", "n", i)
 	}
-	lines := readLines(t, &out)
-	if len(lines) != 50 || len(timers) != 0 {
-		t.Errorf("%d lines of 50 written, %d window reports pending", len(lines), len(timers))
+	lines := readLines(t, &l.out)
+	if len(lines) != 50 || len(l.timers) != 0 {
+		t.Errorf("%d lines of 50 written, %d window reports pending", len(lines), len(l.timers))
 	}
 }
